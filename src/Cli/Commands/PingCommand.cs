@@ -1,0 +1,73 @@
+using System.CommandLine;
+using Marten;
+using Unpacker.Contracts.Diagnostics;
+using Unpacker.Hosting.Configuration;
+using Unpacker.Hosting.Diagnostics;
+using Unpacker.Hosting.Messaging;
+using Unpacker.Hosting.Persistence;
+
+namespace Unpacker.Cli.Commands;
+
+/// <summary><c>unpacker ping</c>: publishes a ping and waits until every service recorded its answer in PostgreSQL.</summary>
+public static class PingCommand
+{
+    private static readonly string[] _services = ["fetcher", "applier", "saga"];
+
+    public static Command Create()
+    {
+        var timeout = new Option<int>("--timeout") { Description = "Seconds to wait for the answers", DefaultValueFactory = _ => 30 };
+        var command = new Command("ping", "Check that the Fetcher, Applier and Saga services consume from RabbitMQ and write to PostgreSQL") { timeout };
+        command.SetAction((parse, cancellationToken) => RunAsync(TimeSpan.FromSeconds(parse.GetValue(timeout)), cancellationToken));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var configuration = UnpackerEnvironment.FromProcessEnvironment();
+        var postgres = configuration.Bind<PostgresOptions>(PostgresOptions.Section);
+        var rabbit = configuration.Bind<RabbitMqOptions>(RabbitMqOptions.Section);
+
+        using var store = await UnpackerMarten.OpenStoreAsync(postgres);
+        var bus = await ClientBus.StartAsync(rabbit, cancellationToken);
+        try
+        {
+            var pingId = Guid.NewGuid();
+            await bus.Publish(new PingRequested(pingId, Environment.UserName, DateTimeOffset.UtcNow), cancellationToken);
+            var answers = await WaitForAnswersAsync(store, pingId, timeout, cancellationToken);
+            foreach (var answer in answers)
+            {
+                Console.WriteLine($"{answer.Service,-8} {answer.WorkerId} answered at {answer.AnsweredAt:O}");
+            }
+
+            var missing = _services.Except(answers.Select(a => a.Service)).ToList();
+            if (missing.Count == 0)
+            {
+                return ExitCodes.Success;
+            }
+
+            Console.Error.WriteLine($"unpacker: no answer from {string.Join(", ", missing)} within {timeout.TotalSeconds:0}s; start them with 'scripts/run-services.sh' and check their logs");
+            return ExitCodes.Failed;
+        }
+        finally
+        {
+            await bus.StopAsync(CancellationToken.None);
+        }
+    }
+
+    private static async Task<IReadOnlyList<PingAnswered>> WaitForAnswersAsync(IDocumentStore store, Guid pingId, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var deadline = DateTimeOffset.UtcNow + timeout;
+        while (true)
+        {
+            await using var session = store.QuerySession();
+            var events = await session.Events.FetchStreamAsync(pingId, token: cancellationToken);
+            var answers = events.Select(e => e.Data).OfType<PingAnswered>().ToList();
+            if (_services.All(s => answers.Any(a => a.Service == s)) || DateTimeOffset.UtcNow > deadline)
+            {
+                return answers;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken);
+        }
+    }
+}

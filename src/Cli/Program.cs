@@ -1,0 +1,21 @@
+using System.CommandLine;
+using Unpacker.Cli;
+using Unpacker.Cli.Commands;
+
+var root = new RootCommand("unpacker: a distributed container-image unpacker")
+{
+    PingCommand.Create(),
+};
+
+var parsed = root.Parse(args);
+if (parsed.Errors.Count > 0)
+{
+    foreach (var error in parsed.Errors)
+    {
+        Console.Error.WriteLine($"unpacker: {error.Message} (see 'unpacker --help')");
+    }
+
+    return ExitCodes.Usage;
+}
+
+return await parsed.InvokeAsync();

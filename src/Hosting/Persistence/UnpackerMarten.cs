@@ -1,0 +1,60 @@
+using JasperFx;
+using Marten;
+using Microsoft.Extensions.DependencyInjection;
+using Unpacker.Hosting.Configuration;
+using Unpacker.Hosting.Diagnostics;
+
+namespace Unpacker.Hosting.Persistence;
+
+/// <summary>
+/// The one Marten configuration every process shares (services, CLI, tests), so that documents, event
+/// types and schema are identical wherever a store is opened.
+/// </summary>
+public static class UnpackerMarten
+{
+    /// <summary>Registrations contributed by each part of the system (storage metadata, saga, projections).</summary>
+    public delegate void Contribution(StoreOptions options);
+
+    public static void Configure(StoreOptions options, PostgresOptions postgres, params Contribution[] contributions)
+    {
+        options.Connection(postgres.ConnectionString);
+        options.DatabaseSchemaName = postgres.Schema;
+        options.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
+
+        // Auditors ask who caused what: keep MassTransit's correlation and causation ids and our headers.
+        options.Events.MetadataConfig.CorrelationIdEnabled = true;
+        options.Events.MetadataConfig.CausationIdEnabled = true;
+        options.Events.MetadataConfig.HeadersEnabled = true;
+
+        options.Events.AddEventType<PingAnswered>();
+
+        foreach (var contribution in contributions)
+        {
+            contribution(options);
+        }
+    }
+
+    /// <summary>Registers Marten for a hosted process; the schema is applied at start-up.</summary>
+    public static MartenServiceCollectionExtensions.MartenConfigurationExpression AddUnpackerMarten(
+        this IServiceCollection services, PostgresOptions postgres, params Contribution[] contributions) =>
+        services
+            .AddMarten(options => Configure(options, postgres, contributions))
+            .UseLightweightSessions()
+            .ApplyAllDatabaseChangesOnStartup();
+
+    /// <summary>Opens a store outside a host (CLI commands, tests) and applies the schema.</summary>
+    public static async Task<DocumentStore> OpenStoreAsync(PostgresOptions postgres, params Contribution[] contributions)
+    {
+        var store = DocumentStore.For(options => Configure(options, postgres, contributions));
+        try
+        {
+            await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
+            return store;
+        }
+        catch
+        {
+            store.Dispose();
+            throw;
+        }
+    }
+}

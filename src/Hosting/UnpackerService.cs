@@ -1,0 +1,96 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Unpacker.Hosting.Configuration;
+using Unpacker.Hosting.Diagnostics;
+
+namespace Unpacker.Hosting;
+
+/// <summary>
+/// The shared shell of a worker service: configuration from <c>UNPACKER_*</c>, structured JSON logs,
+/// the worker's identity, health endpoints and a clean stop on SIGTERM. Each service adds its own parts.
+/// </summary>
+public sealed class UnpackerService
+{
+    private UnpackerService(WebApplicationBuilder builder, WorkerIdentity worker)
+    {
+        Builder = builder;
+        Worker = worker;
+        Postgres = builder.Configuration.Bind<PostgresOptions>(PostgresOptions.Section);
+        RabbitMq = builder.Configuration.Bind<RabbitMqOptions>(RabbitMqOptions.Section);
+        Storage = builder.Configuration.Bind<StorageOptions>(StorageOptions.Section);
+    }
+
+    public WebApplicationBuilder Builder { get; }
+
+    public IServiceCollection Services => Builder.Services;
+
+    public WorkerIdentity Worker { get; }
+
+    public PostgresOptions Postgres { get; }
+
+    public RabbitMqOptions RabbitMq { get; }
+
+    public StorageOptions Storage { get; }
+
+    public static UnpackerService Create(string service, string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ApplicationName = $"unpacker-{service}" });
+
+        // UNPACKER_* variables override appsettings; explicit command-line arguments override both.
+        builder.Configuration.AddUnpackerEnvironment();
+        builder.Configuration.AddCommandLine(args);
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]))
+        {
+            // Loopback and a free port by default, so several replicas can share a host; compose sets a port.
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+        }
+
+        builder.Logging.ClearProviders();
+        builder.Logging.AddJsonConsole(options =>
+        {
+            options.IncludeScopes = true;
+            options.UseUtcTimestamp = true;
+            options.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+        });
+
+        var worker = WorkerIdentity.ForCurrentProcess(service, builder.Configuration["Worker:Id"]);
+        var shell = new UnpackerService(builder, worker);
+        builder.Services.AddSingleton(worker);
+        builder.Services.AddSingleton(shell.Postgres);
+        builder.Services.AddSingleton(shell.RabbitMq);
+        builder.Services.AddSingleton(shell.Storage);
+        builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres", tags: ["ready"]);
+        builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(30));
+        return shell;
+    }
+
+    /// <summary>Builds the host, maps <c>/health/live</c> and <c>/health/ready</c>, and runs until SIGTERM.</summary>
+    public async Task RunAsync()
+    {
+        await using var app = Builder.Build();
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { ResponseWriter = WriteHealthAsync });
+        app.Lifetime.ApplicationStarted.Register(() =>
+            app.Logger.LogInformation("{Service} {WorkerId} started; health at {Urls}", Worker.Service, Worker.WorkerId, string.Join(' ', app.Urls)));
+        await app.RunAsync();
+    }
+
+    private static Task WriteHealthAsync(HttpContext context, HealthReport report)
+    {
+        context.Response.ContentType = "application/json";
+        var body = new
+        {
+            status = report.Status.ToString(),
+            checks = report.Entries.ToDictionary(e => e.Key, e => new { status = e.Value.Status.ToString(), e.Value.Description }),
+        };
+        return context.Response.WriteAsync(JsonSerializer.Serialize(body));
+    }
+}

@@ -1,0 +1,63 @@
+namespace Unpacker.Storage.Snapshots;
+
+/// <summary>
+/// containerd's snapshotter verbs. Keys name active snapshots and views; names name committed ones; one key
+/// space per snapshotter. Errors are <see cref="StorageException"/> kinds as in containerd's table.
+/// </summary>
+public interface ISnapshotter
+{
+    /// <summary>The snapshotter's name (<c>native</c>, <c>overlayfs</c>); also the route of the Applier pool serving it.</summary>
+    string Name { get; }
+
+    /// <summary>True when a parentless prepared snapshot can be committed onto a parent (containerd's <c>rebase</c>).</summary>
+    bool CanRebase { get; }
+
+    Task<SnapshotInfo> StatAsync(string key, CancellationToken cancellationToken);
+
+    Task<SnapshotInfo> UpdateAsync(SnapshotInfo info, IReadOnlyList<string> fieldPaths, CancellationToken cancellationToken);
+
+    Task<SnapshotUsage> UsageAsync(string key, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<Mount>> MountsAsync(string key, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<Mount>> PrepareAsync(string key, string? parent, SnapshotOptions? options, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<Mount>> ViewAsync(string key, string? parent, SnapshotOptions? options, CancellationToken cancellationToken);
+
+    /// <summary>Commits the active snapshot <paramref name="key"/> as <paramref name="name"/>; labels are replaced by the commit's; a parent in the options rebases.</summary>
+    Task CommitAsync(string name, string key, SnapshotOptions? options, CancellationToken cancellationToken);
+
+    Task RemoveAsync(string key, CancellationToken cancellationToken);
+
+    IAsyncEnumerable<SnapshotInfo> WalkAsync(IReadOnlyList<string> filters, CancellationToken cancellationToken);
+
+    /// <summary>Materializes the merged root filesystem of any snapshot into <paramref name="targetDirectory"/> without mounting.</summary>
+    Task ExportAsync(string key, string targetDirectory, CancellationToken cancellationToken);
+}
+
+public enum SnapshotKind
+{
+    View,
+    Active,
+    Committed,
+}
+
+public sealed record SnapshotInfo(string Name, SnapshotKind Kind, string? Parent, IReadOnlyDictionary<string, string> Labels, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+
+public sealed record SnapshotUsage(long Size, long Inodes);
+
+/// <summary>A mount as data: what a privileged caller would pass to mount(2).</summary>
+public sealed record Mount(string Type, string Source, IReadOnlyList<string> Options);
+
+public sealed record SnapshotOptions
+{
+    public IReadOnlyDictionary<string, string>? Labels { get; init; }
+
+    /// <summary>On commit: the parent to attach (rebase) when the snapshot was prepared without one.</summary>
+    public string? Parent { get; init; }
+
+    /// <summary>Who holds an active snapshot and until when; renewed while work goes on, reaped after.</summary>
+    public SnapshotLease? Lease { get; init; }
+}
+
+public sealed record SnapshotLease(string Owner, TimeSpan Duration);

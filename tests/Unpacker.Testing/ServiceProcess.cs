@@ -1,0 +1,108 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+
+namespace Unpacker.Testing;
+
+/// <summary>A service (Fetcher, Applier, Saga) running as a separate process, as in production.</summary>
+public sealed partial class ServiceProcess : IAsyncDisposable
+{
+    private const int Sigterm = 15;
+    private readonly Process _process;
+    private readonly ConcurrentQueue<string> _output = new();
+    private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private ServiceProcess(string name, Process process)
+    {
+        Name = name;
+        _process = process;
+    }
+
+    public string Name { get; }
+
+    public int ProcessId => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    public IEnumerable<string> Output => _output;
+
+    /// <summary>Starts <c>src/&lt;project&gt;</c>'s built assembly and waits until it logs that it started.</summary>
+    public static async Task<ServiceProcess> StartAsync(string project, IReadOnlyDictionary<string, string>? environment = null, TimeSpan? timeout = null)
+    {
+        var assembly = RepositoryPaths.ProjectOutput(project, $"Unpacker.{project}.dll");
+        var info = new ProcessStartInfo("dotnet", [assembly])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = Path.GetDirectoryName(assembly)!,
+        };
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[key] = value;
+        }
+
+        var process = new Process { StartInfo = info, EnableRaisingEvents = true };
+        var service = new ServiceProcess(project, process);
+        process.OutputDataReceived += (_, e) => service.OnLine(e.Data);
+        process.ErrorDataReceived += (_, e) => service.OnLine(e.Data);
+        process.Exited += (_, _) => service._started.TrySetException(new InvalidOperationException(
+            $"{project} exited with {process.ExitCode} before it started:\n{string.Join('\n', service._output.TakeLast(40))}"));
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        await service._started.Task.WaitAsync(timeout ?? TimeSpan.FromSeconds(60));
+        return service;
+    }
+
+    /// <summary>Sends SIGTERM and returns the exit code once the process has stopped.</summary>
+    public async Task<int> StopAsync(TimeSpan? timeout = null)
+    {
+        if (!_process.HasExited)
+        {
+            _ = Kill(_process.Id, Sigterm);
+            using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
+            await _process.WaitForExitAsync(cts.Token);
+        }
+
+        return _process.ExitCode;
+    }
+
+    /// <summary>kill -9: the crash a reliability test simulates.</summary>
+    public void KillHard() => _process.Kill(entireProcessTree: true);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            try
+            {
+                await StopAsync(TimeSpan.FromSeconds(15));
+            }
+            catch (OperationCanceledException)
+            {
+                _process.Kill(entireProcessTree: true);
+            }
+        }
+
+        _process.Dispose();
+    }
+
+    private void OnLine(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        _output.Enqueue(line);
+        if (line.Contains("started; health at", StringComparison.Ordinal))
+        {
+            _started.TrySetResult();
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
+}

@@ -1,0 +1,92 @@
+using System.Net.Sockets;
+using Unpacker.Hosting.Configuration;
+
+namespace Unpacker.Testing;
+
+/// <summary>
+/// The real PostgreSQL, RabbitMQ and registry the integration tests use, configured exactly like the services
+/// (the repository's <c>.env</c> defaults, overridden by <c>UNPACKER_*</c>). Absent servers fail the test with
+/// what to run; they are never mocked and never silently skipped.
+/// </summary>
+public static class TestServers
+{
+    private static readonly Microsoft.Extensions.Configuration.IConfiguration _configuration = UnpackerEnvironment.FromProcessEnvironment();
+
+    public static PostgresOptions Postgres => _configuration.Bind<PostgresOptions>(PostgresOptions.Section);
+
+    public static RabbitMqOptions RabbitMq => _configuration.Bind<RabbitMqOptions>(RabbitMqOptions.Section);
+
+    public static string RegistryHost => Environment.GetEnvironmentVariable("UNPACKER_REGISTRY_HOST") ?? "127.0.0.1";
+
+    public static int RegistryPort => int.Parse(Environment.GetEnvironmentVariable("UNPACKER_REGISTRY_PORT") ?? "55000", System.Globalization.CultureInfo.InvariantCulture);
+
+    public static string Registry => $"{RegistryHost}:{RegistryPort}";
+
+    /// <summary>A PostgreSQL configuration with a schema of its own, so test classes never see each other's data.</summary>
+    public static PostgresOptions PostgresWithSchema(string prefix)
+    {
+        var options = Postgres;
+        options.Schema = $"{prefix}_{Guid.NewGuid():N}"[..Math.Min(prefix.Length + 13, 63)].ToLowerInvariant();
+        return options;
+    }
+
+    public static int RabbitMqManagementPort => int.Parse(Environment.GetEnvironmentVariable("UNPACKER_RABBITMQ_MANAGEMENT_PORT") ?? "55673", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// A RabbitMQ virtual host of the test's own (created through the management API), so that queues of
+    /// services started by one test never compete with another test's. Dispose deletes it.
+    /// </summary>
+    public static async Task<IsolatedVirtualHost> CreateVirtualHostAsync(string prefix)
+    {
+        await RequireRabbitMqAsync();
+        var rabbit = RabbitMq;
+        rabbit.VirtualHost = $"{prefix}-{Guid.NewGuid():N}";
+        var http = new HttpClient { BaseAddress = new Uri($"http://{rabbit.Host}:{RabbitMqManagementPort}/api/") };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue(
+            "Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{rabbit.Username}:{rabbit.Password}")));
+        var vhost = Uri.EscapeDataString(rabbit.VirtualHost);
+        (await http.PutAsync($"vhosts/{vhost}", null)).EnsureSuccessStatusCode();
+        using var permissions = new StringContent("""{"configure":".*","write":".*","read":".*"}""", System.Text.Encoding.UTF8, "application/json");
+        (await http.PutAsync($"permissions/{vhost}/{Uri.EscapeDataString(rabbit.Username)}", permissions)).EnsureSuccessStatusCode();
+        return new IsolatedVirtualHost(rabbit, http);
+    }
+
+    public static Task RequirePostgresAsync() => RequireAsync("PostgreSQL", Postgres.Host, Postgres.Port);
+
+    public static Task RequireRabbitMqAsync() => RequireAsync("RabbitMQ", RabbitMq.Host, RabbitMq.Port);
+
+    public static Task RequireRegistryAsync() => RequireAsync("the OCI registry", RegistryHost, RegistryPort);
+
+    private static async Task RequireAsync(string name, string host, int port)
+    {
+        using var client = new TcpClient();
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await client.ConnectAsync(host, port, timeout.Token);
+        }
+        catch (Exception exception) when (exception is SocketException or OperationCanceledException)
+        {
+            throw new InvalidOperationException($"{name} is not reachable at {host}:{port}; start it with 'scripts/services.sh up'", exception);
+        }
+    }
+}
+
+/// <summary>A virtual host that exists for one test; the environment variables point a service at it.</summary>
+public sealed class IsolatedVirtualHost(RabbitMqOptions options, HttpClient management) : IAsyncDisposable
+{
+    public RabbitMqOptions Options { get; } = options;
+
+    public IReadOnlyDictionary<string, string> Environment => new Dictionary<string, string>
+    {
+        ["UNPACKER_RABBITMQ_VHOST"] = Options.VirtualHost,
+    };
+
+    public async ValueTask DisposeAsync()
+    {
+        using (management)
+        {
+            (await management.DeleteAsync($"vhosts/{Uri.EscapeDataString(Options.VirtualHost)}")).EnsureSuccessStatusCode();
+        }
+    }
+}
