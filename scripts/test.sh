@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs every test against the real servers: brings them up (installing what is missing), builds the
+# solution, runs all test projects, and prints "N passed, N failed" summed from the TRX results.
+# Extra arguments go to `dotnet test` (e.g. --filter "FullyQualifiedName~Archive").
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/env.sh"
+cd "$UNPACKER_REPO"
+
+"$UNPACKER_REPO/scripts/services.sh" up
+log "building Services.sln"
+dotnet build Services.sln -nologo -clp:ErrorsOnly
+
+results="$UNPACKER_REPO/TestResults"
+rm -rf "$results"
+log "running the tests (results in $results)"
+status=0
+dotnet test Services.sln --no-build -nologo --logger trx --results-directory "$results" "$@" || status=$?
+
+passed=0 failed=0 total=0 files=0
+for trx in "$results"/*.trx; do
+  [[ -f "$trx" ]] || continue
+  files=$((files + 1))
+  counters="$(grep -o '<Counters [^>]*>' "$trx" | head -1)"
+  attr() { sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p" <<<"$counters"; }
+  passed=$((passed + $(attr passed))); failed=$((failed + $(attr failed))); total=$((total + $(attr total)))
+done
+failed=$((failed + (total - passed - failed)))   # tests that neither passed nor failed (aborted, timed out) count as failed
+
+echo "$passed passed, $failed failed"
+((files > 0)) || die "no test results were written"
+((passed > 0)) || die "zero tests ran"
+((failed == 0 && status == 0)) || exit 1
