@@ -14,7 +14,12 @@ results="$UNPACKER_REPO/TestResults"
 rm -rf "$results"
 log "running the tests (results in $results)"
 status=0
-dotnet test Services.sln --no-build -nologo --logger trx --results-directory "$results" "$@" || status=$?
+# One project at a time, each with a TRX file of its own name (solution-wide runs can overwrite them).
+for project in tests/*/*.csproj; do
+  grep -q '<IsTestProject>true</IsTestProject>' "$project" || continue
+  name="$(basename "$project" .csproj)"
+  dotnet test "$project" --no-build -nologo --logger "trx;LogFileName=$name.trx" --results-directory "$results" "$@" || status=$?
+done
 
 passed=0 failed=0 total=0 files=0
 for trx in "$results"/*.trx; do
