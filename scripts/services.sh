@@ -61,7 +61,7 @@ postgres_down() { stop_pid PostgreSQL "$pg_pidfile" INT 60; }
 # --- RabbitMQ ---------------------------------------------------------------------------------------
 rabbit_dir="$state/rabbitmq"
 rabbit_pidfile="$pids/rabbitmq.pid"
-rabbit_node="unpacker@localhost"
+rabbit_node="$UNPACKER_RABBITMQ_NODE"
 
 rabbit_env=()
 rabbit_env_init() {
