@@ -1,7 +1,7 @@
 using JasperFx;
 using Marten;
-using Npgsql;
 using Marten.Schema;
+using Npgsql;
 
 namespace Unpacker.Storage.Snapshots.Metadata;
 
