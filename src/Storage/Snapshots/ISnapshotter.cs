@@ -31,8 +31,14 @@ public interface ISnapshotter
 
     IAsyncEnumerable<SnapshotInfo> WalkAsync(IReadOnlyList<string> filters, CancellationToken cancellationToken);
 
-    /// <summary>Materializes the merged root filesystem of any snapshot into <paramref name="targetDirectory"/> without mounting.</summary>
+    /// <summary>Materializes the merged root filesystem of any snapshot into <paramref name="targetDirectory"/> (absent or empty) without mounting.</summary>
     Task ExportAsync(string key, string targetDirectory, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Takes or extends the lease of an active snapshot or view: the reaper leaves it alone until the lease
+    /// expires. A lease held by another owner that has not expired is <see cref="FailedPreconditionException"/>.
+    /// </summary>
+    Task<SnapshotInfo> RenewLeaseAsync(string key, SnapshotLease lease, CancellationToken cancellationToken);
 }
 
 public enum SnapshotKind
@@ -42,7 +48,16 @@ public enum SnapshotKind
     Committed,
 }
 
-public sealed record SnapshotInfo(string Name, SnapshotKind Kind, string? Parent, IReadOnlyDictionary<string, string> Labels, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+public sealed record SnapshotInfo(string Name, SnapshotKind Kind, string? Parent, IReadOnlyDictionary<string, string> Labels, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
+{
+    /// <summary>The storage id (the snapshot's directory name); assigned by the snapshotter, ignored by Update.</summary>
+    public string? Id { get; init; }
+
+    /// <summary>The owner and expiry of an uncommitted snapshot's lease; null when none is held.</summary>
+    public SnapshotLeaseInfo? Lease { get; init; }
+}
+
+public sealed record SnapshotLeaseInfo(string Owner, DateTimeOffset? ExpiresAt);
 
 public sealed record SnapshotUsage(long Size, long Inodes);
 

@@ -1,0 +1,48 @@
+using JasperFx;
+using Marten;
+using Marten.Schema;
+using Npgsql;
+
+namespace Unpacker.Storage.Snapshots.Metadata;
+
+/// <summary>The Marten registration of snapshot metadata; pass <see cref="Register"/> as an <c>UnpackerMarten.Contribution</c>.</summary>
+public static class SnapshotMetadata
+{
+    public static void Register(StoreOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var mapping = options.Schema.For<SnapshotRecord>();
+        mapping.Identity(x => x.Id);
+        mapping.UseOptimisticConcurrency(true);
+
+        // The database, not the callers, guarantees one key per snapshotter across every host.
+        mapping.UniqueIndex(UniqueIndexType.DuplicatedField, "snapshot_key_per_snapshotter", x => x.Snapshotter, x => x.Key);
+
+        // A parent cannot vanish under a child, nor a child be created on a removed parent, even when two hosts race.
+        mapping.ForeignKey<SnapshotRecord>(x => x.ParentId!);
+    }
+
+    internal static bool IsUniqueViolation(Exception exception) => HasSqlState(exception, PostgresErrorCodes.UniqueViolation);
+
+    internal static bool IsForeignKeyViolation(Exception exception) => HasSqlState(exception, PostgresErrorCodes.ForeignKeyViolation);
+
+    internal static bool IsConcurrencyConflict(Exception exception) => exception is ConcurrencyException;
+
+    private static bool HasSqlState(Exception? exception, string state)
+    {
+        for (; exception is not null; exception = exception.InnerException)
+        {
+            if (exception is PostgresException postgres && postgres.SqlState == state)
+            {
+                return true;
+            }
+
+            if (exception is AggregateException aggregate && aggregate.InnerExceptions.Any(e => HasSqlState(e, state)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}

@@ -1,0 +1,52 @@
+using Marten.Schema;
+
+namespace Unpacker.Storage.Snapshots.Metadata;
+
+/// <summary>
+/// One snapshot's metadata as a Marten document. The identity is the storage id (the directory's name), so a
+/// commit renames the key without moving data; (snapshotter, key) is unique in the database.
+/// </summary>
+public sealed class SnapshotRecord
+{
+    /// <summary>The storage id: the snapshot's directory under the snapshotter's root.</summary>
+    public string Id { get; set; } = "";
+
+    public string Snapshotter { get; set; } = "";
+
+    /// <summary>The key of an active snapshot or view, the name of a committed one.</summary>
+    public string Key { get; set; } = "";
+
+    public SnapshotKind Kind { get; set; }
+
+    /// <summary>The parent's name (committed names never change, so this copy cannot go stale).</summary>
+    public string? Parent { get; set; }
+
+    /// <summary>The parent's storage id; a foreign key, so a parent with children cannot be deleted.</summary>
+    public string? ParentId { get; set; }
+
+    /// <summary>Storage ids of every ancestor, nearest first (overlay's lowerdir order).</summary>
+    public List<string> Ancestors { get; set; } = [];
+
+    public Dictionary<string, string> Labels { get; set; } = [];
+
+    public DateTimeOffset CreatedAt { get; set; }
+
+    public DateTimeOffset UpdatedAt { get; set; }
+
+    /// <summary>Who works on an uncommitted snapshot (a worker id); null when nobody leases it.</summary>
+    public string? Owner { get; set; }
+
+    /// <summary>When the reaper may remove the uncommitted snapshot unless its owner renews the lease.</summary>
+    public DateTimeOffset? LeaseExpiresAt { get; set; }
+
+    /// <summary>Marten's optimistic-concurrency version: a stale update fails instead of overwriting.</summary>
+    [Version]
+    public Guid Version { get; set; }
+
+    public SnapshotInfo ToInfo() =>
+        new(Key, Kind, Parent, new Dictionary<string, string>(Labels), CreatedAt, UpdatedAt)
+        {
+            Id = Id,
+            Lease = Owner is null ? null : new SnapshotLeaseInfo(Owner, LeaseExpiresAt),
+        };
+}

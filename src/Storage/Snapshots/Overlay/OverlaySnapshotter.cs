@@ -1,0 +1,76 @@
+using Marten;
+using Unpacker.Storage.Snapshots.FileSystem;
+using Unpacker.Storage.Snapshots.Metadata;
+
+namespace Unpacker.Storage.Snapshots.Overlay;
+
+/// <summary>
+/// containerd's <c>overlayfs</c> snapshotter: each snapshot holds only its own changes in
+/// <c>&lt;root&gt;/snapshotters/overlayfs/snapshots/&lt;id&gt;/fs</c> (plus <c>work</c> while active); a chain is an
+/// overlay mount of those directories. It can rebase: a parentless diff is attached to a parent at commit.
+/// </summary>
+public sealed class OverlaySnapshotter(string root, IDocumentStore store, TimeProvider? time = null)
+    : SnapshotterBase(SnapshotterName, root, store, time)
+{
+    public const string SnapshotterName = "overlayfs";
+
+    public override bool CanRebase => true;
+
+    /// <summary>The upper (diff) directory of a snapshot.</summary>
+    public string UpperDirectory(string id) => Path.Combine(Layout.Snapshot(id), "fs");
+
+    public string WorkDirectory(string id) => Path.Combine(Layout.Snapshot(id), "work");
+
+    protected override void CreateDirectory(string directory, SnapshotKind kind, SnapshotRecord? parent, CancellationToken cancellationToken)
+    {
+        Posix.Mkdir(directory, 0b111_000_000);
+        var fs = Path.Combine(directory, "fs");
+        Posix.Mkdir(fs, 0b111_101_101);
+        Posix.Chmod(fs, 0b111_101_101);
+        if (parent is not null)
+        {
+            // The merged root takes the upper root's owner: keep the parent's, as containerd does.
+            var parentRoot = Posix.Lstat(UpperDirectory(parent.Id));
+            Posix.Lchown(fs, parentRoot.Uid, parentRoot.Gid);
+        }
+
+        if (kind == SnapshotKind.Active)
+        {
+            Posix.Mkdir(Path.Combine(directory, "work"), 0b111_001_001);
+        }
+    }
+
+    protected override IReadOnlyList<Mount> Mounts(SnapshotRecord record)
+    {
+        if (record.Ancestors.Count == 0)
+        {
+            return [new Mount("bind", UpperDirectory(record.Id), [record.Kind == SnapshotKind.View ? "ro" : "rw", "rbind"])];
+        }
+
+        if (record.Kind == SnapshotKind.View && record.Ancestors.Count == 1)
+        {
+            return [new Mount("bind", UpperDirectory(record.Ancestors[0]), ["ro", "rbind"])];
+        }
+
+        var options = new List<string>();
+        if (record.Kind == SnapshotKind.Active)
+        {
+            options.Add($"workdir={WorkDirectory(record.Id)}");
+            options.Add($"upperdir={UpperDirectory(record.Id)}");
+        }
+
+        options.Add("lowerdir=" + string.Join(':', record.Ancestors.Select(UpperDirectory)));
+        return [new Mount("overlay", "overlay", options)];
+    }
+
+    protected override void Export(SnapshotRecord record, string target, CancellationToken cancellationToken)
+    {
+        // Bottom layer first, this snapshot's own diff last.
+        var layers = record.Ancestors.AsEnumerable().Reverse().Append(record.Id).Select(UpperDirectory).ToList();
+        OverlayMerge.Export(layers, target, cancellationToken);
+    }
+
+    protected override string UsageDirectory(string id) => UpperDirectory(id);
+
+    protected override void OnCommitted(SnapshotRecord record) => FileTree.RemoveAll(WorkDirectory(record.Id));
+}

@@ -1,0 +1,69 @@
+using Marten;
+using Npgsql;
+using Unpacker.Hosting.Configuration;
+using Unpacker.Hosting.Persistence;
+using Unpacker.Storage.Snapshots;
+using Unpacker.Storage.Snapshots.Metadata;
+using Unpacker.Testing;
+
+namespace Unpacker.Storage.Tests.Snapshots;
+
+/// <summary>
+/// What each snapshotter test gets: a PostgreSQL schema of its own, a storage root and a play area under a
+/// temporary directory, all removed afterwards (containerd's makeTest).
+/// </summary>
+public sealed class SnapshotterTestContext : IAsyncDisposable
+{
+    private SnapshotterTestContext(PostgresOptions postgres, DocumentStore store, string directory)
+    {
+        Postgres = postgres;
+        Store = store;
+        Directory = directory;
+        Root = Path.Combine(directory, "root");
+        Work = Path.Combine(directory, "work");
+        System.IO.Directory.CreateDirectory(Root);
+        System.IO.Directory.CreateDirectory(Work);
+    }
+
+    public PostgresOptions Postgres { get; }
+
+    public DocumentStore Store { get; }
+
+    public string Directory { get; }
+
+    public string Root { get; }
+
+    public string Work { get; }
+
+    public static async Task<SnapshotterTestContext> CreateAsync()
+    {
+        await TestServers.RequirePostgresAsync();
+        var postgres = TestServers.PostgresWithSchema("snap");
+        var store = await UnpackerMarten.OpenStoreAsync(postgres, SnapshotMetadata.Register);
+        var directory = System.IO.Directory.CreateTempSubdirectory("unpacker-snapshots-").FullName;
+        return new SnapshotterTestContext(postgres, store, directory);
+    }
+
+    public SnapshotterBase Create(string snapshotter, TimeProvider? time = null) => Snapshotters.Create(snapshotter, Root, Store, time);
+
+    /// <summary>A fresh empty directory in the play area.</summary>
+    public string NewDirectory(string prefix)
+    {
+        var path = Path.Combine(Work, $"{prefix}-{Guid.NewGuid():N}"[..(prefix.Length + 9)]);
+        System.IO.Directory.CreateDirectory(path);
+        return path;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Store.Dispose();
+        await using (var connection = new NpgsqlConnection(Postgres.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var drop = new NpgsqlCommand($"DROP SCHEMA IF EXISTS \"{Postgres.Schema}\" CASCADE", connection);
+            await drop.ExecuteNonQueryAsync();
+        }
+
+        Unpacker.Storage.Snapshots.FileSystem.FileTree.RemoveAll(Directory);
+    }
+}
