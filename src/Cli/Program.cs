@@ -5,6 +5,7 @@ using Unpacker.Cli.Commands;
 var root = new RootCommand("unpacker: a distributed container-image unpacker")
 {
     PingCommand.Create(),
+    LayerApplyCommand.Create(),
 };
 
 var parsed = root.Parse(args);
