@@ -280,8 +280,16 @@ internal sealed partial class LayerExtraction
             throw FileSystem.Error($"link to {NativePath.Display(entry.LinkName)} at", path, errno);
         }
 
+        // containerd chowns and times the link (so the shared inode) but, as its mode check looks the link
+        // name up outside the root, in effect never chmods it: the file entry's mode stands. A chown clears
+        // setuid/setgid even for root, so the mode is put back rather than lost.
         FileSystem.TryLStat(path, out var status);
-        ApplyMetadata(entry, path, isSymlink: FileSystem.IsSymlink(status));
+        var isSymlink = FileSystem.IsSymlink(status);
+        ApplyMetadata(entry, path, isSymlink, chmod: false);
+        if (!isSymlink && FileSystem.TryLStat(path, out var after) == 0 && after.Mode != status.Mode)
+        {
+            FileSystem.Chmod(path, (uint)status.Mode & 0xfff);
+        }
     }
 
     /// <summary>containerd's hardlinkRootPath: the target's parent resolved inside the root, its last name not followed.</summary>
@@ -334,11 +342,11 @@ internal sealed partial class LayerExtraction
     }
 
     /// <summary>Owner, then xattrs, then mode (chown clears setuid, so chmod comes after), then times; never following a symlink.</summary>
-    private void ApplyMetadata(TarEntry entry, NativePath path, bool isSymlink, bool deferTimes = false)
+    private void ApplyMetadata(TarEntry entry, NativePath path, bool isSymlink, bool deferTimes = false, bool chmod = true)
     {
         FileSystem.LChown(path, CheckedId(entry.Uid, entry), CheckedId(entry.Gid, entry));
         SetXattrs(entry, path, -1, isSymlink);
-        if (!isSymlink)
+        if (chmod && !isSymlink)
         {
             FileSystem.Chmod(path, entry.Mode);
         }
