@@ -8,6 +8,7 @@ var root = new RootCommand("unpacker: a distributed container-image unpacker")
     ContentCommand.Create(),
     GcCommand.Create(),
     SnapshotsCommand.Create(),
+    LayerApplyCommand.Create(),
 };
 
 var parsed = root.Parse(args);

@@ -1,0 +1,364 @@
+using System.Runtime.InteropServices;
+
+namespace Unpacker.Archive.Native;
+
+/// <summary>Thin, throwing wrappers over <see cref="Libc"/> that take <see cref="NativePath"/>s.</summary>
+internal static unsafe class FileSystem
+{
+    public static int LastErrno => Marshal.GetLastPInvokeError();
+
+    public static NativeIOException Error(string operation, NativePath path, int errno) =>
+        new(operation, path.ToString(), errno);
+
+    /// <summary>lstat; returns the errno (0 on success) instead of throwing, since absence is an answer.</summary>
+    public static int TryLStat(NativePath path, out Libc.Statx status)
+    {
+        fixed (byte* p = path.Terminated)
+        fixed (Libc.Statx* s = &status)
+        {
+            return Libc.StatX(Libc.AtFdCwd, p, Libc.AtSymlinkNoFollow, Libc.StatxBasicStats, s) == 0 ? 0 : LastErrno;
+        }
+    }
+
+    public static bool IsDirectory(in Libc.Statx status) => (status.Mode & Libc.S_IFMT) == Libc.S_IFDIR;
+
+    public static bool IsSymlink(in Libc.Statx status) => (status.Mode & Libc.S_IFMT) == Libc.S_IFLNK;
+
+    /// <summary>Creates a new regular file without following a symlink; returns the fd, or minus the errno.</summary>
+    public static int TryCreateExclusive(NativePath path, uint mode)
+    {
+        fixed (byte* p = path.Terminated)
+        {
+            var fd = Libc.Open(p, Libc.O_WRONLY | Libc.O_CREAT | Libc.O_EXCL | Libc.O_NOFOLLOW | Libc.O_CLOEXEC, mode);
+            return fd >= 0 ? fd : -LastErrno;
+        }
+    }
+
+    public static int OpenRead(NativePath path)
+    {
+        fixed (byte* p = path.Terminated)
+        {
+            var fd = Libc.Open(p, Libc.O_RDONLY | Libc.O_NOFOLLOW | Libc.O_CLOEXEC, 0);
+            return fd >= 0 ? fd : throw Error("open", path, LastErrno);
+        }
+    }
+
+    public static void Close(int fd) => Libc.Close(fd);
+
+    public static void WriteAll(int fd, ReadOnlySpan<byte> data, long offset, NativePath pathForErrors)
+    {
+        fixed (byte* start = data)
+        {
+            var written = 0;
+            while (written < data.Length)
+            {
+                var n = Libc.PWrite(fd, start + written, (nuint)(data.Length - written), offset + written);
+                if (n < 0)
+                {
+                    var errno = LastErrno;
+                    if (errno == Libc.EINTR)
+                    {
+                        continue;
+                    }
+
+                    throw Error("write", pathForErrors, errno);
+                }
+
+                written += (int)n;
+            }
+        }
+    }
+
+    public static int Read(int fd, Span<byte> buffer, NativePath pathForErrors)
+    {
+        fixed (byte* start = buffer)
+        {
+            while (true)
+            {
+                var n = Libc.Read(fd, start, (nuint)buffer.Length);
+                if (n >= 0)
+                {
+                    return (int)n;
+                }
+
+                if (LastErrno != Libc.EINTR)
+                {
+                    throw Error("read", pathForErrors, LastErrno);
+                }
+            }
+        }
+    }
+
+    public static void FTruncate(int fd, long length, NativePath pathForErrors)
+    {
+        if (Libc.FTruncate(fd, length) != 0)
+        {
+            throw Error("truncate", pathForErrors, LastErrno);
+        }
+    }
+
+    /// <summary>mkdir; returns the errno (0 on success) so EEXIST can be handled.</summary>
+    public static int TryMkdir(NativePath path, uint mode)
+    {
+        fixed (byte* p = path.Terminated)
+        {
+            return Libc.Mkdir(p, mode) == 0 ? 0 : LastErrno;
+        }
+    }
+
+    public static int TrySymlink(ReadOnlySpan<byte> target, NativePath path)
+    {
+        var terminated = new byte[target.Length + 1];
+        target.CopyTo(terminated);
+        fixed (byte* t = terminated)
+        fixed (byte* p = path.Terminated)
+        {
+            return Libc.Symlink(t, p) == 0 ? 0 : LastErrno;
+        }
+    }
+
+    /// <summary>link(2) through linkat without AT_SYMLINK_FOLLOW: a symlink target is linked itself, never followed.</summary>
+    public static int TryLink(NativePath existing, NativePath path)
+    {
+        fixed (byte* o = existing.Terminated)
+        fixed (byte* p = path.Terminated)
+        {
+            return Libc.LinkAt(Libc.AtFdCwd, o, Libc.AtFdCwd, p, 0) == 0 ? 0 : LastErrno;
+        }
+    }
+
+    public static int TryMknod(NativePath path, uint mode, ulong device)
+    {
+        fixed (byte* p = path.Terminated)
+        {
+            return Libc.Mknod(p, mode, device) == 0 ? 0 : LastErrno;
+        }
+    }
+
+    public static void LChown(NativePath path, uint uid, uint gid)
+    {
+        fixed (byte* p = path.Terminated)
+        {
+            if (Libc.LChown(p, uid, gid) != 0)
+            {
+                throw Error("lchown", path, LastErrno);
+            }
+        }
+    }
+
+    public static void FChown(int fd, uint uid, uint gid, NativePath pathForErrors)
+    {
+        if (Libc.FChown(fd, uid, gid) != 0)
+        {
+            throw Error("chown", pathForErrors, LastErrno);
+        }
+    }
+
+    public static void Chmod(NativePath path, uint mode)
+    {
+        fixed (byte* p = path.Terminated)
+        {
+            if (Libc.Chmod(p, mode) != 0)
+            {
+                throw Error("chmod", path, LastErrno);
+            }
+        }
+    }
+
+    public static void FChmod(int fd, uint mode, NativePath pathForErrors)
+    {
+        if (Libc.FChmod(fd, mode) != 0)
+        {
+            throw Error("chmod", pathForErrors, LastErrno);
+        }
+    }
+
+    /// <summary>lsetxattr (or fsetxattr when fd ≥ 0); returns the errno so unsupported attributes can be skipped.</summary>
+    public static int TrySetXattr(NativePath path, int fd, ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
+    {
+        Span<byte> terminatedName = stackalloc byte[name.Length + 1];
+        name.CopyTo(terminatedName);
+        terminatedName[^1] = 0;
+        fixed (byte* p = path.Terminated)
+        fixed (byte* n = terminatedName)
+        fixed (byte* v = value)
+        {
+            var rc = fd >= 0
+                ? Libc.FSetXattr(fd, n, v, (nuint)value.Length, 0)
+                : Libc.LSetXattr(p, n, v, (nuint)value.Length, 0);
+            return rc == 0 ? 0 : LastErrno;
+        }
+    }
+
+    /// <summary>The extended attributes of a path (not followed), name and value as bytes.</summary>
+    public static List<(byte[] Name, byte[] Value)> ListXattrs(NativePath path)
+    {
+        var result = new List<(byte[], byte[])>();
+        fixed (byte* p = path.Terminated)
+        {
+            var size = Libc.LListXattr(p, null, 0);
+            if (size < 0)
+            {
+                var errno = LastErrno;
+                return errno == Libc.EOPNOTSUPP ? result : throw Error("llistxattr", path, errno);
+            }
+
+            var names = new byte[size];
+            fixed (byte* n = names)
+            {
+                size = Libc.LListXattr(p, n, (nuint)names.Length);
+                if (size < 0)
+                {
+                    throw Error("llistxattr", path, LastErrno);
+                }
+
+                var start = 0;
+                for (var i = 0; i < size; i++)
+                {
+                    if (names[i] != 0)
+                    {
+                        continue;
+                    }
+
+                    var name = names[start..i];
+                    var valueSize = Libc.LGetXattr(p, n + start, null, 0);
+                    if (valueSize < 0)
+                    {
+                        throw Error("lgetxattr", path, LastErrno);
+                    }
+
+                    var value = new byte[valueSize];
+                    fixed (byte* v = value)
+                    {
+                        valueSize = Libc.LGetXattr(p, n + start, v, (nuint)value.Length);
+                        if (valueSize < 0)
+                        {
+                            throw Error("lgetxattr", path, LastErrno);
+                        }
+                    }
+
+                    result.Add((name, value[..(int)valueSize]));
+                    start = i + 1;
+                }
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Sets access and modification times without following a symlink (utimensat, AT_SYMLINK_NOFOLLOW).</summary>
+    public static void SetTimesNoFollow(NativePath path, Libc.Timespec access, Libc.Timespec modify)
+    {
+        var times = stackalloc Libc.Timespec[2];
+        times[0] = access;
+        times[1] = modify;
+        fixed (byte* p = path.Terminated)
+        {
+            if (Libc.UtimensAt(Libc.AtFdCwd, p, times, Libc.AtSymlinkNoFollow) != 0)
+            {
+                throw Error("utimensat", path, LastErrno);
+            }
+        }
+    }
+
+    public static void SetTimes(int fd, Libc.Timespec access, Libc.Timespec modify, NativePath pathForErrors)
+    {
+        var times = stackalloc Libc.Timespec[2];
+        times[0] = access;
+        times[1] = modify;
+        if (Libc.FUtimens(fd, times) != 0)
+        {
+            throw Error("futimens", pathForErrors, LastErrno);
+        }
+    }
+
+    public static byte[] ReadLink(NativePath path)
+    {
+        var buffer = new byte[4096];
+        fixed (byte* p = path.Terminated)
+        fixed (byte* b = buffer)
+        {
+            var n = Libc.ReadLink(p, b, (nuint)buffer.Length);
+            return n >= 0 ? buffer[..(int)n] : throw Error("readlink", path, LastErrno);
+        }
+    }
+
+    /// <summary>The names in a directory (without . and ..), as bytes.</summary>
+    public static List<byte[]> ListDirectory(NativePath path)
+    {
+        var names = new List<byte[]>();
+        fixed (byte* p = path.Terminated)
+        {
+            var dir = Libc.OpenDir(p);
+            if (dir == 0)
+            {
+                throw Error("opendir", path, LastErrno);
+            }
+
+            try
+            {
+                while (true)
+                {
+                    var entry = Libc.ReadDir(dir);
+                    if (entry == null)
+                    {
+                        break;
+                    }
+
+                    var name = new ReadOnlySpan<byte>(entry + Libc.DirentNameOffset, 256);
+                    name = name[..name.IndexOf((byte)0)];
+                    if (name.SequenceEqual("."u8) || name.SequenceEqual(".."u8))
+                    {
+                        continue;
+                    }
+
+                    names.Add(name.ToArray());
+                }
+            }
+            finally
+            {
+                Libc.CloseDir(dir);
+            }
+        }
+
+        return names;
+    }
+
+    /// <summary>Removes a path and everything below it without following symlinks; absent is fine (os.RemoveAll).</summary>
+    public static void RemoveAll(NativePath path)
+    {
+        var errno = TryLStat(path, out var status);
+        if (errno is Libc.ENOENT or Libc.ENOTDIR)
+        {
+            return;
+        }
+
+        if (errno != 0)
+        {
+            throw Error("lstat", path, errno);
+        }
+
+        fixed (byte* p = path.Terminated)
+        {
+            if (!IsDirectory(status))
+            {
+                if (Libc.Unlink(p) != 0 && LastErrno != Libc.ENOENT)
+                {
+                    throw Error("unlink", path, LastErrno);
+                }
+
+                return;
+            }
+
+            foreach (var name in ListDirectory(path))
+            {
+                RemoveAll(path.Append(name));
+            }
+
+            if (Libc.Rmdir(p) != 0 && LastErrno != Libc.ENOENT)
+            {
+                throw Error("rmdir", path, LastErrno);
+            }
+        }
+    }
+}
