@@ -1,0 +1,12 @@
+using Marten;
+
+namespace Unpacker.Storage.Content;
+
+/// <summary>The content store's part of the shared Marten configuration (an <c>UnpackerMarten.Contribution</c>).</summary>
+public static class ContentMetadata
+{
+    public static void Register(StoreOptions options) =>
+        options.Schema.For<ContentRecord>()
+            .Identity(record => record.Id)
+            .UseOptimisticConcurrency(true);
+}

@@ -1,0 +1,125 @@
+using System.Runtime.CompilerServices;
+using JasperFx;
+using Marten;
+using Unpacker.Contracts.Oci;
+
+namespace Unpacker.Storage.Content;
+
+/// <summary>
+/// Reads and writes <see cref="ContentRecord"/> documents. Every change is a read-modify-write under optimistic
+/// concurrency, retried on conflict, so concurrent label updates from several processes all land.
+/// </summary>
+internal sealed class ContentRecords(IDocumentStore documents, TimeProvider time)
+{
+    private const int MaxAttempts = 20;
+
+    public async Task<ContentRecord?> LoadAsync(Digest digest, CancellationToken cancellationToken)
+    {
+        await using var session = documents.QuerySession();
+        return await session.LoadAsync<ContentRecord>(digest.ToString(), cancellationToken);
+    }
+
+    /// <summary>Creates the record of a committed blob, or merges <paramref name="labels"/> into the one that exists.</summary>
+    public Task<ContentInfo> EnsureAsync(Digest digest, long size, IReadOnlyDictionary<string, string>? labels, DateTimeOffset? createdAt, CancellationToken cancellationToken) =>
+        ChangeAsync(digest, cancellationToken, (record, now) =>
+        {
+            if (record is null)
+            {
+                record = new ContentRecord { Id = digest.ToString(), Size = size, CreatedAt = createdAt ?? now, UpdatedAt = now };
+                Merge(record, labels);
+                return (record, true);
+            }
+
+            if (labels is null || labels.All(l => record.Labels.TryGetValue(l.Key, out var v) && v == l.Value))
+            {
+                return (record, false);
+            }
+
+            Merge(record, labels);
+            record.UpdatedAt = now;
+            return (record, true);
+        });
+
+    /// <summary>Applies <paramref name="mutate"/> to an existing record; <see cref="NotFoundException"/> when there is none.</summary>
+    public Task<ContentInfo> UpdateAsync(Digest digest, Action<ContentRecord> mutate, CancellationToken cancellationToken) =>
+        ChangeAsync(digest, cancellationToken, (record, now) =>
+        {
+            if (record is null)
+            {
+                throw new NotFoundException($"content {digest}: not found");
+            }
+
+            mutate(record);
+            record.UpdatedAt = now;
+            return (record, true);
+        });
+
+    public async Task<bool> DeleteAsync(Digest digest, CancellationToken cancellationToken)
+    {
+        await using var session = documents.LightweightSession();
+        var record = await session.LoadAsync<ContentRecord>(digest.ToString(), cancellationToken);
+        if (record is null)
+        {
+            return false;
+        }
+
+        session.Delete<ContentRecord>(record.Id);
+        await session.SaveChangesAsync(cancellationToken);
+        return true;
+    }
+
+    public async IAsyncEnumerable<ContentRecord> AllAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var session = documents.QuerySession();
+        await foreach (var record in session.Query<ContentRecord>().OrderBy(r => r.Id).ToAsyncEnumerable(cancellationToken))
+        {
+            yield return record;
+        }
+    }
+
+    private static void Merge(ContentRecord record, IReadOnlyDictionary<string, string>? labels)
+    {
+        foreach (var (key, value) in labels ?? new Dictionary<string, string>())
+        {
+            record.Labels[key] = value;
+        }
+    }
+
+    private async Task<ContentInfo> ChangeAsync(Digest digest, CancellationToken cancellationToken, Func<ContentRecord?, DateTimeOffset, (ContentRecord Record, bool Changed)> change)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            await using var session = documents.LightweightSession();
+            var existing = await session.LoadAsync<ContentRecord>(digest.ToString(), cancellationToken);
+            var (record, changed) = change(existing, time.GetUtcNow());
+            if (!changed)
+            {
+                return record.ToInfo();
+            }
+
+            if (existing is null)
+            {
+                session.Insert(record);
+            }
+            else
+            {
+                session.Store(record);
+            }
+
+            try
+            {
+                await session.SaveChangesAsync(cancellationToken);
+                return record.ToInfo();
+            }
+            catch (Exception exception) when (attempt < MaxAttempts && IsConflict(exception))
+            {
+                // Another process inserted or changed the record since we read it: read it again and reapply.
+                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(5, 20 * attempt)), cancellationToken);
+            }
+        }
+    }
+
+    private static bool IsConflict(Exception exception) =>
+        exception is ConcurrencyException or DocumentAlreadyExistsException
+        || (exception is AggregateException aggregate && aggregate.InnerExceptions.All(IsConflict));
+}
