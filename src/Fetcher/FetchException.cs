@@ -27,8 +27,8 @@ public class FetchException(FailureKind kind, bool retryable, string message, Ex
 }
 
 /// <summary>Content whose digest is not the one asked for: the failure names both.</summary>
-public sealed class DigestMismatchException(string what, Unpacker.Contracts.Oci.Digest expected, Unpacker.Contracts.Oci.Digest actual)
-    : FetchException(FailureKind.InvalidContent, false, $"digest mismatch for {what}: expected {expected}, got {actual}")
+public sealed class DigestMismatchException(string what, Unpacker.Contracts.Oci.Digest expected, Unpacker.Contracts.Oci.Digest actual, Exception? inner = null)
+    : FetchException(FailureKind.InvalidContent, false, $"digest mismatch for {what}: expected {expected}, got {actual}", inner)
 {
     public Unpacker.Contracts.Oci.Digest Expected { get; } = expected;
 

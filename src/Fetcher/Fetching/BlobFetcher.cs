@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Polly;
 using Polly.Retry;
@@ -96,25 +95,21 @@ public sealed class BlobFetcher
         await using (writer)
         {
             var transfer = new Transfer(blob, writer, progress, _options.Timeouts.ReadIdle, _logger);
-            await source.Resilience.ExecuteAsync(async ct => await transfer.RunAsync(source, ct), cancellationToken);
-            if (transfer.ComputedDigest is { } actual && actual != blob.Digest)
-            {
-                await _store.AbortAsync(writer.Reference, cancellationToken);
-                throw new DigestMismatchException($"blob from {source.Name}", blob.Digest, actual);
-            }
-
             try
             {
+                await source.Resilience.ExecuteAsync(async ct => await transfer.RunAsync(source, ct), cancellationToken);
                 await writer.CommitAsync(labels: null, cancellationToken);
             }
             catch (AlreadyExistsException)
             {
                 return new BlobFetchResult(blob, AlreadyPresent: true, transfer.Transferred);
             }
-            catch (StorageException exception) when (exception.Kind is ErrorKind.FailedPrecondition or ErrorKind.InvalidArgument)
+            catch (ContentDigestMismatchException mismatch)
             {
-                // The store discarded the ingest; its message names the digest it computed.
-                throw FetchException.InvalidContent($"{blob.Digest} from {source.Name} was rejected at commit: {exception.Message}", exception);
+                // The store verified the bytes, found them wrong and discarded the ingest: the next round starts from zero.
+                throw mismatch.ActualDigest is { } actual
+                    ? new DigestMismatchException($"{blob.Digest} from {source.Name} ({mismatch.ActualSize} of {blob.Size} bytes)", blob.Digest, actual, mismatch)
+                    : FetchException.InvalidContent($"{source.Name} sent more than the {blob.Size} bytes of {blob.Digest}", mismatch);
             }
 
             _logger.LogInformation("Fetched {Digest} ({Size} bytes, {Transferred} transferred) from {Source}", blob.Digest.ToString(), blob.Size, transfer.Transferred, source.Name);
@@ -138,22 +133,10 @@ public sealed class BlobFetcher
     /// <summary>One blob's bytes moving into its ingest, over as many attempts as the source's pipeline allows.</summary>
     private sealed class Transfer(Descriptor blob, IContentWriter writer, IFetchProgress? progress, TimeSpan readIdle, ILogger logger)
     {
-        // Hashing what passes through catches a corrupt source before the commit, while its bytes are known whole.
-        private IncrementalHash? _hash;
-        private long _hashedUpTo = -1;
-
         public long Transferred { get; private set; }
-
-        /// <summary>The digest of the bytes when this round saw every one of them; null after resuming someone else's ingest.</summary>
-        public Digest? ComputedDigest { get; private set; }
 
         public async Task RunAsync(IImageSource source, CancellationToken cancellationToken)
         {
-            if (writer.Offset > blob.Size)
-            {
-                await writer.TruncateAsync(0, cancellationToken);
-            }
-
             if (writer.Offset == blob.Size)
             {
                 return;
@@ -166,29 +149,7 @@ public sealed class BlobFetcher
                 await writer.TruncateAsync(reader.Offset, cancellationToken);
             }
 
-            TrackHash(reader.Offset);
             await CopyAsync(reader.Content, source.Name, cancellationToken);
-            if (_hash is not null && _hashedUpTo == blob.Size)
-            {
-                ComputedDigest = Digest.FromSha256Hash(_hash.GetHashAndReset());
-                _hash.Dispose();
-                _hash = null;
-            }
-        }
-
-        private void TrackHash(long start)
-        {
-            if (start == 0 && blob.Digest.Algorithm == Digest.Sha256)
-            {
-                _hash?.Dispose();
-                _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-                _hashedUpTo = 0;
-            }
-            else if (start != _hashedUpTo)
-            {
-                _hash?.Dispose();
-                _hash = null;
-            }
         }
 
         private async Task CopyAsync(Stream content, string sourceName, CancellationToken cancellationToken)
@@ -205,18 +166,8 @@ public sealed class BlobFetcher
                         break;
                     }
 
-                    if (writer.Offset + read > blob.Size)
-                    {
-                        throw FetchException.InvalidContent($"{sourceName} sent more than the {blob.Size} bytes of {blob.Digest}");
-                    }
-
-                    var chunk = buffer.AsMemory(0, read);
-                    await writer.WriteAsync(chunk, cancellationToken);
-                    if (_hash is not null)
-                    {
-                        _hash.AppendData(chunk.Span);
-                        _hashedUpTo += read;
-                    }
+                    // The store refuses bytes beyond the expected size (and discards the ingest).
+                    await writer.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
 
                     Transferred += read;
                     if (progress is not null)
