@@ -8,9 +8,9 @@ namespace Unpacker.Fetcher.Tests.Support;
 public static class TestSources
 {
     public static ImageSource Registry(string repository, string tagOrDigest, string? platform = null) =>
-        Registry(TestServers.Registry, repository, tagOrDigest, platform);
+        RegistryAt(TestServers.Registry, repository, tagOrDigest, platform);
 
-    public static ImageSource Registry(string host, string repository, string tagOrDigest, string? platform = null) =>
+    public static ImageSource RegistryAt(string host, string repository, string tagOrDigest, string? platform = null) =>
         new(ImageSourceKind.Registry, tagOrDigest.StartsWith("sha256:", StringComparison.Ordinal) ? $"{host}/{repository}@{tagOrDigest}" : $"{host}/{repository}:{tagOrDigest}")
         {
             Platform = platform is null ? null : Platform.Parse(platform),
