@@ -23,6 +23,9 @@ public sealed class RegistryAuthenticator(HttpClient http, RegistryCredentials c
 
     private int _tokenRequests;
 
+    /// <summary>True when credentials for the host are configured (to say so when a registry refuses anonymous access).</summary>
+    public bool HasCredential(string host) => credentials.Find(host) is not null;
+
     /// <summary>The Authorization header for a request, from what the host asked for earlier; null to go anonymous.</summary>
     public async Task<AuthenticationHeaderValue?> AuthorizeAsync(string host, string scope, CancellationToken cancellationToken)
     {

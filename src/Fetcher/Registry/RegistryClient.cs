@@ -172,6 +172,12 @@ public sealed class RegistryClient(
 
         using (response)
         {
+            if (response.StatusCode == HttpStatusCode.Unauthorized && !authenticator.HasCredential(host))
+            {
+                throw FetchException.Unauthorized(
+                    $"{host} requires credentials for {what}; none are configured for this host (Fetcher:Registries:Credentials or a Docker config.json)");
+            }
+
             throw await RegistryResponses.ToExceptionAsync(response, what, host, time, cancellationToken);
         }
     }

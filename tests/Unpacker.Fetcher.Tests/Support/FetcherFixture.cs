@@ -34,7 +34,7 @@ public sealed class FetcherFixture : IAsyncLifetime
     /// The Fetcher's services as the service composes them, on a content root of their own. Retries are quick in
     /// tests; <paramref name="settings"/> (configuration keys such as <c>Fetcher:Retry:MaxAttempts</c>) override anything.
     /// </summary>
-    public FetcherStack NewStack(IReadOnlyDictionary<string, string?>? settings = null, string? root = null)
+    public FetcherStack NewStack(IReadOnlyDictionary<string, string?>? settings = null, string? root = null, ILoggerProvider? logs = null)
     {
         if (root is null)
         {
@@ -57,7 +57,14 @@ public sealed class FetcherFixture : IAsyncLifetime
 
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
         var services = new ServiceCollection();
-        services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Debug));
+        services.AddLogging(logging =>
+        {
+            logging.SetMinimumLevel(LogLevel.Trace);
+            if (logs is not null)
+            {
+                logging.AddProvider(logs);
+            }
+        });
         services.AddSingleton<IDocumentStore>(Documents);
         services.AddContentStore(new ContentStoreOptions { Root = root, LockWaitTimeout = TimeSpan.FromSeconds(60) });
         services.AddFetcher(configuration);
