@@ -1,8 +1,12 @@
+using Unpacker.Fetcher;
 using Unpacker.Hosting;
 using Unpacker.Hosting.Messaging;
 using Unpacker.Hosting.Persistence;
+using Unpacker.Storage.Content;
 
 var service = UnpackerService.Create("fetcher", args);
-service.Services.AddUnpackerMarten(service.Postgres);
-service.Services.AddUnpackerMessaging(service.RabbitMq, service.Worker, bus => { });
+service.Services.AddUnpackerMarten(service.Postgres, ContentMetadata.Register);
+service.Services.AddContentStore(new ContentStoreOptions { Root = service.Storage.Root });
+var fetcher = service.Services.AddFetcher(service.Builder.Configuration);
+service.Services.AddUnpackerMessaging(service.RabbitMq, service.Worker, bus => bus.AddFetcherConsumers(fetcher));
 await service.RunAsync();

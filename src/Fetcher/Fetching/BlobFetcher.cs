@@ -1,0 +1,208 @@
+using System.Buffers;
+using Microsoft.Extensions.Logging;
+using Polly;
+using Polly.Retry;
+using Unpacker.Contracts;
+using Unpacker.Contracts.Oci;
+using Unpacker.Fetcher.Configuration;
+using Unpacker.Fetcher.Sources;
+using Unpacker.Storage;
+using Unpacker.Storage.Content;
+
+namespace Unpacker.Fetcher.Fetching;
+
+/// <summary>What one fetch did: nothing when the blob was already committed, else how many bytes it moved.</summary>
+public sealed record BlobFetchResult(Descriptor Blob, bool AlreadyPresent, long BytesTransferred);
+
+/// <summary>
+/// Brings one blob into the content store, verified. Bytes stream into the blob's ingest; an interrupted download
+/// resumes from the ingest's offset (from zero when the source cannot resume); the store commits only when size
+/// and digest match. A mismatch discards the ingest and fetches again, a bounded number of times.
+/// </summary>
+public sealed class BlobFetcher
+{
+    private const int BufferSize = 128 * 1024;
+    private readonly IContentStore _store;
+    private readonly DownloadLimiter _limiter;
+    private readonly FetcherOptions _options;
+    private readonly ILogger<BlobFetcher> _logger;
+    private readonly ResiliencePipeline _ingestBusy;
+
+    public BlobFetcher(IContentStore store, DownloadLimiter limiter, FetcherOptions options, TimeProvider time, ILogger<BlobFetcher> logger)
+    {
+        _store = store;
+        _limiter = limiter;
+        _options = options;
+        _logger = logger;
+
+        // Another worker writing the same blob holds its ingest: wait for it, then find the blob committed.
+        _ingestBusy = new ResiliencePipelineBuilder { TimeProvider = time }
+            .AddRetry(new RetryStrategyOptions
+            {
+                MaxRetryAttempts = Math.Max(options.Retry.MaxAttempts, 1) * 4,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = options.Retry.BaseDelay,
+                MaxDelay = options.Retry.MaxDelay,
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is StorageException { Kind: ErrorKind.Unavailable }),
+            })
+            .Build();
+    }
+
+    /// <summary>The ingest name of a blob: one per digest, so workers fetching the same blob meet at the same ingest.</summary>
+    public static string IngestReference(Digest digest) => $"fetch-{digest.Algorithm}-{digest.Encoded}";
+
+    /// <summary>True when the blob is committed already; a committed blob of another size means the descriptor is wrong.</summary>
+    public async Task<bool> IsCommittedAsync(Descriptor blob, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var info = await _store.InfoAsync(blob.Digest, cancellationToken);
+            return info.Size == blob.Size
+                ? true
+                : throw FetchException.InvalidContent($"the descriptor of {blob.Digest} says {blob.Size} bytes, the committed blob has {info.Size}");
+        }
+        catch (NotFoundException)
+        {
+            return false;
+        }
+    }
+
+    public async Task<BlobFetchResult> FetchAsync(IImageSource source, Descriptor blob, IFetchProgress? progress, CancellationToken cancellationToken)
+    {
+        for (var round = 0; ; round++)
+        {
+            try
+            {
+                return await FetchRoundAsync(source, blob, progress, cancellationToken);
+            }
+            catch (FetchException exception) when (exception.Kind == FailureKind.InvalidContent && round < _options.DigestMismatchRefetches)
+            {
+                _logger.LogWarning("Discarded {Digest} from {Source}: {Error}; fetching it again", blob.Digest.ToString(), source.Name, exception.Message);
+            }
+        }
+    }
+
+    private async Task<BlobFetchResult> FetchRoundAsync(IImageSource source, Descriptor blob, IFetchProgress? progress, CancellationToken cancellationToken)
+    {
+        using var slot = await _limiter.AcquireAsync(cancellationToken);
+        var writer = await OpenWriterAsync(blob, cancellationToken);
+        if (writer is null)
+        {
+            return new BlobFetchResult(blob, AlreadyPresent: true, 0);
+        }
+
+        await using (writer)
+        {
+            var transfer = new Transfer(blob, writer, progress, _options.Timeouts.ReadIdle, _logger);
+            try
+            {
+                await source.Resilience.ExecuteAsync(async ct => await transfer.RunAsync(source, ct), cancellationToken);
+                await writer.CommitAsync(labels: null, cancellationToken);
+            }
+            catch (AlreadyExistsException)
+            {
+                return new BlobFetchResult(blob, AlreadyPresent: true, transfer.Transferred);
+            }
+            catch (ContentDigestMismatchException mismatch)
+            {
+                // The store verified the bytes, found them wrong and discarded the ingest: the next round starts from zero.
+                throw mismatch.ActualDigest is { } actual
+                    ? new DigestMismatchException($"{blob.Digest} from {source.Name} ({mismatch.ActualSize} of {blob.Size} bytes)", blob.Digest, actual, mismatch)
+                    : FetchException.InvalidContent($"{source.Name} sent more than the {blob.Size} bytes of {blob.Digest}", mismatch);
+            }
+
+            _logger.LogInformation("Fetched {Digest} ({Size} bytes, {Transferred} transferred) from {Source}", blob.Digest.ToString(), blob.Size, transfer.Transferred, source.Name);
+            return new BlobFetchResult(blob, AlreadyPresent: false, transfer.Transferred);
+        }
+    }
+
+    private async Task<IContentWriter?> OpenWriterAsync(Descriptor blob, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _ingestBusy.ExecuteAsync(
+                async ct => await _store.OpenWriterAsync(IngestReference(blob.Digest), blob, ct), cancellationToken);
+        }
+        catch (AlreadyExistsException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>One blob's bytes moving into its ingest, over as many attempts as the source's pipeline allows.</summary>
+    private sealed class Transfer(Descriptor blob, IContentWriter writer, IFetchProgress? progress, TimeSpan readIdle, ILogger logger)
+    {
+        public long Transferred { get; private set; }
+
+        public async Task RunAsync(IImageSource source, CancellationToken cancellationToken)
+        {
+            if (writer.Offset == blob.Size)
+            {
+                return;
+            }
+
+            await using var reader = await source.OpenAsync(blob, writer.Offset, cancellationToken);
+            if (reader.Offset != writer.Offset)
+            {
+                logger.LogInformation("{Source} sent {Digest} from byte {Start}, not {Offset}: restarting the ingest", source.Name, blob.Digest.ToString(), reader.Offset, writer.Offset);
+                await writer.TruncateAsync(reader.Offset, cancellationToken);
+            }
+
+            await CopyAsync(reader.Content, source.Name, cancellationToken);
+        }
+
+        private async Task CopyAsync(Stream content, string sourceName, CancellationToken cancellationToken)
+        {
+            var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+            using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            try
+            {
+                while (true)
+                {
+                    var read = await ReadAsync(content, buffer, idle, sourceName, cancellationToken);
+                    if (read == 0)
+                    {
+                        break;
+                    }
+
+                    // The store refuses bytes beyond the expected size (and discards the ingest).
+                    await writer.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+
+                    Transferred += read;
+                    if (progress is not null)
+                    {
+                        await progress.ReportAsync(writer.Offset, blob.Size, cancellationToken);
+                    }
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+
+            if (writer.Offset < blob.Size)
+            {
+                throw FetchException.Unavailable($"{sourceName} ended {blob.Digest} after {writer.Offset} of {blob.Size} bytes");
+            }
+        }
+
+        // A read error or a stall is a dropped connection: the retry resumes from the ingest's offset.
+        private async Task<int> ReadAsync(Stream content, byte[] buffer, CancellationTokenSource idle, string sourceName, CancellationToken cancellationToken)
+        {
+            idle.CancelAfter(readIdle);
+            try
+            {
+                return await content.ReadAsync(buffer, idle.Token);
+            }
+            catch (OperationCanceledException exception) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw FetchException.Unavailable($"{sourceName} sent nothing of {blob.Digest} for {readIdle.TotalSeconds:0.#}s at byte {writer.Offset}", exception);
+            }
+            catch (Exception exception) when (exception is IOException or HttpRequestException)
+            {
+                throw FetchException.Unavailable($"connection to {sourceName} lost at byte {writer.Offset} of {blob.Digest}: {exception.Message}", exception);
+            }
+        }
+    }
+}

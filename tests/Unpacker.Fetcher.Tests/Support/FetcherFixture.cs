@@ -1,0 +1,110 @@
+using Marten;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Unpacker.Fetcher;
+using Unpacker.Fetcher.Fetching;
+using Unpacker.Fetcher.Registry;
+using Unpacker.Fetcher.Resolving;
+using Unpacker.Fetcher.Sources;
+using Unpacker.Hosting.Configuration;
+using Unpacker.Hosting.Persistence;
+using Unpacker.Storage.Content;
+using Unpacker.Testing;
+
+namespace Unpacker.Fetcher.Tests.Support;
+
+/// <summary>A Marten schema of the test class's own on the real PostgreSQL; each stack gets a fresh content root.</summary>
+public sealed class FetcherFixture : IAsyncLifetime
+{
+    private readonly List<string> _roots = [];
+
+    public PostgresOptions Postgres { get; } = TestServers.PostgresWithSchema("fetcher");
+
+    public DocumentStore Documents { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        await TestServers.RequirePostgresAsync();
+        await TestServers.RequireRegistryAsync();
+        Documents = await UnpackerMarten.OpenStoreAsync(Postgres, ContentMetadata.Register);
+    }
+
+    /// <summary>
+    /// The Fetcher's services as the service composes them, on a content root of their own. Retries are quick in
+    /// tests; <paramref name="settings"/> (configuration keys such as <c>Fetcher:Retry:MaxAttempts</c>) override anything.
+    /// </summary>
+    public FetcherStack NewStack(IReadOnlyDictionary<string, string?>? settings = null, string? root = null, ILoggerProvider? logs = null)
+    {
+        if (root is null)
+        {
+            root = Path.Combine(Path.GetTempPath(), $"unpacker-fetcher-{Guid.NewGuid():N}");
+            Directory.CreateDirectory(root);
+            _roots.Add(root);
+        }
+
+        var values = new Dictionary<string, string?>
+        {
+            ["Fetcher:Retry:BaseDelay"] = "00:00:00.050",
+            ["Fetcher:Retry:MaxDelay"] = "00:00:00.500",
+            ["Fetcher:Timeouts:ReadIdle"] = "00:00:05",
+            ["Fetcher:Registries:DockerConfigPath"] = "/nonexistent/config.json",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            values[key] = value;
+        }
+
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
+        var services = new ServiceCollection();
+        services.AddLogging(logging =>
+        {
+            logging.SetMinimumLevel(LogLevel.Trace);
+            if (logs is not null)
+            {
+                logging.AddProvider(logs);
+            }
+        });
+        services.AddSingleton<IDocumentStore>(Documents);
+        services.AddContentStore(new ContentStoreOptions { Root = root, LockWaitTimeout = TimeSpan.FromSeconds(60) });
+        services.AddFetcher(configuration);
+        return new FetcherStack(services.BuildServiceProvider(), root);
+    }
+
+    public Task DisposeAsync()
+    {
+        Documents.Dispose();
+        foreach (var root in _roots.Where(Directory.Exists))
+        {
+            Directory.Delete(root, recursive: true);
+        }
+
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>One Fetcher's services in a test.</summary>
+public sealed class FetcherStack(ServiceProvider provider, string root) : IAsyncDisposable
+{
+    public string Root => root;
+
+    public IContentStore Store => provider.GetRequiredService<IContentStore>();
+
+    public ImageResolver Resolver => provider.GetRequiredService<ImageResolver>();
+
+    public BlobFetcher Fetcher => provider.GetRequiredService<BlobFetcher>();
+
+    public ImageSourceFactory Sources => provider.GetRequiredService<ImageSourceFactory>();
+
+    public RegistryAuthenticator Authenticator => provider.GetRequiredService<RegistryAuthenticator>();
+
+    public async Task<byte[]> ReadBlobAsync(Contracts.Oci.Digest digest)
+    {
+        await using var stream = await Store.OpenReadAsync(digest, CancellationToken.None);
+        using var copy = new MemoryStream();
+        await stream.CopyToAsync(copy);
+        return copy.ToArray();
+    }
+
+    public ValueTask DisposeAsync() => provider.DisposeAsync();
+}
