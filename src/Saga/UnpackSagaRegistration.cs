@@ -70,16 +70,7 @@ public static class UnpackSagaRegistration
 
         protected override void ConfigureSaga(IReceiveEndpointConfigurator endpointConfigurator, ISagaConfigurator<UnpackState> sagaConfigurator, IRegistrationContext context)
         {
-            // Conflicts are expected between Saga processes: retried on a fresh load, with jitter-free short waits.
-            // Transient database and broker failures get a few tries too; anything else is a bug and faults at once.
-            endpointConfigurator.UseMessageRetry(r =>
-            {
-                r.Handle<SagaConcurrencyException>();
-                r.Handle<Npgsql.NpgsqlException>(e => e.IsTransient);
-                r.Handle<TimeoutException>();
-                r.Intervals(10, 25, 50, 100, 200, 400, 800, 1000, 1000, 1000, 2000, 2000);
-            });
-            endpointConfigurator.UseInMemoryOutbox(context);
+            endpointConfigurator.UseMartenSagaPipeline(context);
 
             var partitioner = endpointConfigurator.CreatePartitioner(Environment.ProcessorCount * 4);
             Partition<UnpackRequested>(sagaConfigurator, partitioner, m => m.UnpackId);
