@@ -105,6 +105,17 @@ public sealed class UnpackSagaHost : IAsyncDisposable
         return Harness.Published.Select<T>(x => match(x.Context.Message)).Last().Context.Message;
     }
 
+    /// <summary>Waits until the bus consumed a matching message (the harness's own wait can end before a late delivery).</summary>
+    public async Task ConsumedAsync<T>(Func<T, bool> match)
+        where T : class
+    {
+        using var timeout = new CancellationTokenSource(_patience);
+        while (!Harness.Consumed.Select<T>(x => match(x.Context.Message)).Any())
+        {
+            await Task.Delay(25, timeout.Token);
+        }
+    }
+
     public Task<UnpackCompleted> CompletedAsync(Guid unpackId) => PublishedAsync<UnpackCompleted>(x => x.UnpackId == unpackId);
 
     public Task<UnpackFailed> FailedAsync(Guid unpackId) => PublishedAsync<UnpackFailed>(x => x.UnpackId == unpackId);
