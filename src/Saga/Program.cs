@@ -1,8 +1,11 @@
 using Unpacker.Hosting;
+using Unpacker.Hosting.Configuration;
 using Unpacker.Hosting.Messaging;
 using Unpacker.Hosting.Persistence;
+using Unpacker.Saga;
 
 var service = UnpackerService.Create("saga", args);
-service.Services.AddUnpackerMarten(service.Postgres);
-service.Services.AddUnpackerMessaging(service.RabbitMq, service.Worker, bus => { });
+service.Services.AddUnpackerMarten(service.Postgres, UnpackSagaRegistration.MartenContribution);
+service.Services.AddUnpackSagaServices(service.Builder.Configuration.Bind<UnpackSagaOptions>(UnpackSagaOptions.Section));
+service.Services.AddUnpackerMessaging(service.RabbitMq, service.Worker, bus => bus.AddUnpackSaga());
 await service.RunAsync();

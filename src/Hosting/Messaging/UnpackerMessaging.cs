@@ -27,8 +27,13 @@ public static class UnpackerMessaging
 
             configure(bus);
 
-            bus.AddConfigureEndpointsCallback((context, _, endpoint) =>
+            bus.AddConfigureEndpointsCallback((context, name, endpoint) =>
             {
+                if (context.GetService<IEnumerable<SelfConfiguredEndpoint>>()?.Any(e => e.Name == name) == true)
+                {
+                    return;
+                }
+
                 endpoint.UseMessageRetry(r => r.Exponential(5, TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(100)));
                 endpoint.UseInMemoryOutbox(context);
             });

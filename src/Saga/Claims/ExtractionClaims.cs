@@ -1,0 +1,69 @@
+using MassTransit;
+using Unpacker.Saga.History;
+using Unpacker.Saga.Unpacking;
+using Unpacker.Saga.Watchdog;
+
+namespace Unpacker.Saga.Claims;
+
+/// <summary>
+/// Takes and releases extraction claims in the saga's own session, so a claim changes in the same transaction
+/// as the saga that holds it; two sagas claiming at once conflict, and the retried one sees the winner's claim.
+/// </summary>
+internal sealed class ExtractionClaims(UnpackSagaOptions options)
+{
+    /// <summary>True when this unpack may extract the layer now; otherwise the layer waits for the owner.</summary>
+    public async Task<bool> TryClaimAsync(BehaviorContext<UnpackState> context, LayerProgress layer, DateTimeOffset now)
+    {
+        var saga = context.Saga;
+        var session = context.Session();
+        var id = ExtractionClaim.KeyOf(saga.Snapshotter, layer.ChainId);
+        var claim = await session.LoadAsync<ExtractionClaim>(id, context.CancellationToken);
+        var lease = now + options.ApplyTimeout + options.StatTimeout;
+        if (claim is null)
+        {
+            session.Insert(new ExtractionClaim { Id = id, Owner = saga.CorrelationId, LeaseUntil = lease });
+            return true;
+        }
+
+        if (claim.Owner == saga.CorrelationId || claim.LeaseUntil <= now)
+        {
+            claim.Owner = saga.CorrelationId;
+            claim.LeaseUntil = lease;
+            claim.Waiters.Remove(saga.CorrelationId);
+            session.Update(claim);
+            return true;
+        }
+
+        if (!claim.Waiters.Contains(saga.CorrelationId))
+        {
+            claim.Waiters.Add(saga.CorrelationId);
+            session.Update(claim);
+        }
+
+        layer.Snapshot = SnapshotPhase.WaitingForOwner;
+        layer.WaitingFor = claim.Owner;
+        layer.SnapshotStep.Wait(claim.LeaseUntil);
+        context.Record(new ExtractionAwaited(layer.Index, layer.ChainId, claim.Owner, claim.LeaseUntil));
+        return false;
+    }
+
+    /// <summary>Drops this unpack's claim on the layer (if it holds it) and wakes the unpacks that waited for it.</summary>
+    public async Task ReleaseAsync(BehaviorContext<UnpackState> context, LayerProgress layer)
+    {
+        var saga = context.Saga;
+        var session = context.Session();
+        var claim = await session.LoadAsync<ExtractionClaim>(ExtractionClaim.KeyOf(saga.Snapshotter, layer.ChainId), context.CancellationToken);
+        if (claim is null || claim.Owner != saga.CorrelationId)
+        {
+            return;
+        }
+
+        // Version-checked like every claim write: a waiter that registered meanwhile makes us retry and wake it too.
+        session.Update(claim);
+        session.Delete(claim);
+        foreach (var waiter in claim.Waiters)
+        {
+            await context.Publish(new WakeUnpack(waiter, $"extraction of {layer.ChainId} released by unpack {saga.CorrelationId}"));
+        }
+    }
+}

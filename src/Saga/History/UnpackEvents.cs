@@ -1,0 +1,66 @@
+using Unpacker.Contracts;
+using Unpacker.Contracts.Oci;
+using Unpacker.Contracts.Unpacking;
+
+namespace Unpacker.Saga.History;
+
+// The events of one unpack's stream (stream id = unpack id), appended in the same transaction as the saga
+// document. Each carries the facts an auditor needs: who (worker), how long, how big, which digest and attempt.
+// Marten adds the timestamp, version, correlation and causation ids.
+
+public sealed record UnpackStarted(Guid UnpackId, string Source, string Snapshotter, Requester RequestedBy, DateTimeOffset RequestedAt, Guid? ReplayOf);
+
+public sealed record ImageResolveSent(int Attempt, string Queue);
+
+public sealed record ImageResolutionRecorded(
+    int Attempt,
+    string Reference,
+    Digest? ManifestDigest,
+    Digest ConfigDigest,
+    Platform Platform,
+    int LayerCount,
+    long CompressedSize,
+    TimeSpan Duration,
+    WorkerStamp Worker);
+
+public sealed record ChainComputed(IReadOnlyList<Digest> ChainIds, Digest TopChainId);
+
+public sealed record SnapshotStatted(int LayerIndex, int Attempt, Digest ChainId, bool Committed, WorkerStamp Worker);
+
+public sealed record LayerSkipped(int LayerIndex, Digest ChainId, string Why);
+
+public sealed record BlobFetchStarted(int LayerIndex, int Attempt, Digest Digest, long Size);
+
+public sealed record BlobFetchFinished(int LayerIndex, int Attempt, Digest Digest, bool AlreadyPresent, long BytesTransferred, TimeSpan Duration, WorkerStamp Worker);
+
+public sealed record ExtractionAwaited(int LayerIndex, Digest ChainId, Guid OwnerUnpackId, DateTimeOffset LeaseUntil);
+
+public sealed record LayerApplyStarted(int LayerIndex, int Attempt, Digest ChainId, Digest? ParentChainId, string Queue);
+
+public sealed record SnapshotPrepareConflictRecorded(int LayerIndex, int Attempt, Digest ChainId, string Key, int Conflicts, WorkerStamp Worker);
+
+public sealed record PrepareRetryScheduled(int LayerIndex, Digest ChainId, int Conflicts, DateTimeOffset DueAt);
+
+public sealed record LayerCommitted(
+    int LayerIndex,
+    int Attempt,
+    Digest ChainId,
+    Digest DiffId,
+    bool AlreadyPresent,
+    string? Key,
+    long UncompressedSize,
+    long Entries,
+    TimeSpan Duration,
+    WorkerStamp Worker);
+
+public sealed record ContentLabelRecorded(int? LayerIndex, int Attempt, Digest Digest, IReadOnlyDictionary<string, string> Labels, WorkerStamp Worker);
+
+public sealed record StepRedriven(string Step, int? LayerIndex, int Attempt, int Redrives, string Why);
+
+public sealed record StaleReplyIgnored(string Reply, int? LayerIndex, int Attempt, int CurrentAttempt);
+
+public sealed record UnpackSucceeded(Digest ConfigDigest, Digest TopChainId, string Snapshotter, int LayersApplied, int LayersSkipped, TimeSpan Elapsed);
+
+public sealed record UnpackFailureRecorded(string Step, int? LayerIndex, FailureKind Kind, string Reason, WorkerStamp? Worker);
+
+public sealed record UnpackCancelled(string Reason, Requester RequestedBy);

@@ -1,0 +1,49 @@
+namespace Unpacker.Saga;
+
+/// <summary>How the unpack saga paces and bounds its work; bound from the <c>Saga</c> configuration section.</summary>
+public sealed class UnpackSagaOptions
+{
+    public const string Section = "Saga";
+
+    /// <summary>Layer blobs fetched at once per unpack, ahead of the apply.</summary>
+    public int MaxFetchesInFlight { get; set; } = 3;
+
+    /// <summary>Snapshot-prepare tries per layer before the unpack fails (containerd uses 3).</summary>
+    public int MaxPrepareAttempts { get; set; } = 3;
+
+    /// <summary>The first backoff after a prepare conflict; doubled for each further conflict.</summary>
+    public TimeSpan PrepareBackoff { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How often a step whose reply never came is sent again before the unpack fails.</summary>
+    public int MaxRedrives { get; set; } = 3;
+
+    public TimeSpan ResolveTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    public TimeSpan StatTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    public TimeSpan FetchTimeout { get; set; } = TimeSpan.FromMinutes(15);
+
+    public TimeSpan ApplyTimeout { get; set; } = TimeSpan.FromMinutes(15);
+
+    public TimeSpan LabelTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often the watchdog looks for sagas whose backoff or deadline is due.</summary>
+    public TimeSpan WatchdogInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>The snapshotters an Applier pool serves, with what each can do.</summary>
+    public Dictionary<string, SnapshotterCapabilities> Snapshotters { get; set; } = new(StringComparer.Ordinal)
+    {
+        ["native"] = new SnapshotterCapabilities(),
+        ["overlayfs"] = new SnapshotterCapabilities { CanRebase = true },
+    };
+}
+
+/// <summary>What the saga needs to know about a snapshotter before it sends work to its pool.</summary>
+public sealed class SnapshotterCapabilities
+{
+    /// <summary>The operating systems whose layers it can hold.</summary>
+    public List<string> OperatingSystems { get; set; } = ["linux"];
+
+    /// <summary>containerd's <c>rebase</c>: a parentless prepared snapshot can be committed onto a parent.</summary>
+    public bool CanRebase { get; set; }
+}

@@ -1,0 +1,62 @@
+using Unpacker.Contracts.Oci;
+
+namespace Unpacker.Saga.Unpacking;
+
+/// <summary>Where one layer of an unpack stands: its snapshot, its blob and its label, each a step of its own.</summary>
+public sealed class LayerProgress
+{
+    public int Index { get; set; }
+
+    public Descriptor Blob { get; set; } = null!;
+
+    public Digest DiffId { get; set; }
+
+    public Digest ChainId { get; set; }
+
+    public SnapshotPhase Snapshot { get; set; }
+
+    /// <summary>The Stat, then the Apply, of the chain ID; they share attempts so a late reply of either is recognized as stale.</summary>
+    public Step SnapshotStep { get; set; } = new();
+
+    public Step Fetch { get; set; } = new();
+
+    public Step Label { get; set; } = new();
+
+    /// <summary>Snapshot-prepare conflicts seen so far (bounded by the options' MaxPrepareAttempts).</summary>
+    public int PrepareConflicts { get; set; }
+
+    /// <summary>The unpack that holds the extraction claim this layer waits for.</summary>
+    public Guid? WaitingFor { get; set; }
+
+    /// <summary>The Applier found the chain ID committed when asked to apply it: nothing was extracted.</summary>
+    public bool AlreadyPresent { get; set; }
+
+    public bool IsSettled => Snapshot is SnapshotPhase.Committed or SnapshotPhase.Skipped;
+}
+
+/// <summary>The life of a layer's snapshot within one unpack.</summary>
+public enum SnapshotPhase
+{
+    /// <summary>Not asked yet.</summary>
+    Unknown,
+
+    /// <summary>A <c>StatSnapshot</c> is in flight (first look, after a conflict, or after another unpack finished).</summary>
+    Statting,
+
+    /// <summary>Not committed: needs its blob and its parent, then an apply.</summary>
+    Missing,
+
+    /// <summary>Another unpack is extracting the same chain ID; we wait for it.</summary>
+    WaitingForOwner,
+
+    /// <summary>A prepare conflicted and the chain ID is not committed: a fresh try waits for its backoff.</summary>
+    BackingOff,
+
+    Applying,
+
+    /// <summary>Committed by this unpack's apply (or found present by the Applier).</summary>
+    Committed,
+
+    /// <summary>Already committed before this unpack needed it: neither fetched nor applied.</summary>
+    Skipped,
+}

@@ -1,0 +1,95 @@
+using System.Collections.Concurrent;
+using MassTransit;
+using Unpacker.Contracts.Applying;
+using Unpacker.Contracts.Fetching;
+using Unpacker.Contracts.Oci;
+
+namespace Unpacker.Saga.Tests.Unpacking;
+
+/// <summary>
+/// Stand-ins for the Fetcher and Applier pools: they answer the saga's commands the way the real workers are
+/// specified to (a committed chain ID is present; a stat tells the truth), unless a test scripts another answer.
+/// </summary>
+public sealed class WorkerScript
+{
+    public ConcurrentDictionary<Guid, TestImage> Images { get; } = new();
+
+    public ConcurrentDictionary<Digest, bool> Committed { get; } = new();
+
+    public ConcurrentQueue<object> Commands { get; } = new();
+
+    public Func<ResolveImage, object[]?> Resolve { get; set; } = _ => null;
+
+    public Func<ApplyLayer, object[]?> Apply { get; set; } = _ => null;
+
+    public Func<StatSnapshot, object[]?> Stat { get; set; } = _ => null;
+
+    public IEnumerable<T> Sent<T>() => Commands.OfType<T>();
+
+    public object[] DefaultResolve(ResolveImage command) => [Images[command.UnpackId].Resolved(command.UnpackId, command.Attempt)];
+
+    public object[] DefaultStat(StatSnapshot command) =>
+        [new SnapshotStatReported(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId, Committed.ContainsKey(command.ChainId), TestImage.Applier)];
+
+    public object[] DefaultApply(ApplyLayer command)
+    {
+        var present = !Committed.TryAdd(command.ChainId, true);
+        return [new LayerApplied(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId, command.DiffId, present,
+            present ? null : $"extract-1 {command.ChainId}", 4096, 3, TimeSpan.FromMilliseconds(20), TestImage.Applier)];
+    }
+}
+
+public sealed class FakeResolver(WorkerScript script) : IConsumer<ResolveImage>
+{
+    public Task Consume(ConsumeContext<ResolveImage> context)
+    {
+        script.Commands.Enqueue(context.Message);
+        return FakeReplies.PublishAsync(context, script.Resolve(context.Message) ?? script.DefaultResolve(context.Message));
+    }
+}
+
+public sealed class FakeFetcher(WorkerScript script) : IConsumer<FetchBlob>
+{
+    public Task Consume(ConsumeContext<FetchBlob> context)
+    {
+        var fetch = context.Message;
+        script.Commands.Enqueue(fetch);
+        return context.Publish(new BlobFetched(fetch.UnpackId, fetch.LayerIndex, fetch.Attempt, fetch.Blob, false, fetch.Blob.Size, TimeSpan.FromMilliseconds(5), TestImage.Fetcher));
+    }
+}
+
+public sealed class FakeLabeller(WorkerScript script) : IConsumer<LabelContent>
+{
+    public Task Consume(ConsumeContext<LabelContent> context)
+    {
+        var label = context.Message;
+        script.Commands.Enqueue(label);
+        return context.Publish(new ContentLabelled(label.UnpackId, label.LayerIndex, label.Attempt, label.Digest, TestImage.Fetcher));
+    }
+}
+
+public sealed class FakeApplier(WorkerScript script) : IConsumer<ApplyLayer>, IConsumer<StatSnapshot>
+{
+    public Task Consume(ConsumeContext<ApplyLayer> context)
+    {
+        script.Commands.Enqueue(context.Message);
+        return FakeReplies.PublishAsync(context, script.Apply(context.Message) ?? script.DefaultApply(context.Message));
+    }
+
+    public Task Consume(ConsumeContext<StatSnapshot> context)
+    {
+        script.Commands.Enqueue(context.Message);
+        return FakeReplies.PublishAsync(context, script.Stat(context.Message) ?? script.DefaultStat(context.Message));
+    }
+}
+
+internal static class FakeReplies
+{
+    public static async Task PublishAsync(ConsumeContext context, object[] replies)
+    {
+        foreach (var reply in replies)
+        {
+            await context.Publish(reply, reply.GetType());
+        }
+    }
+}

@@ -1,0 +1,142 @@
+using Marten;
+using MassTransit;
+using MassTransit.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Unpacker.Contracts.Applying;
+using Unpacker.Contracts.Fetching;
+using Unpacker.Contracts.Unpacking;
+using Unpacker.Hosting.Persistence;
+using Unpacker.Saga.Unpacking;
+using Unpacker.Saga.Watchdog;
+using Unpacker.Testing;
+
+namespace Unpacker.Saga.Tests.Unpacking;
+
+/// <summary>
+/// The unpack saga in MassTransit's test harness (in-memory transport) on the Marten saga repository against
+/// the real PostgreSQL (a schema of its own), with fake workers and a hand-moved clock.
+/// </summary>
+public sealed class UnpackSagaHost : IAsyncDisposable
+{
+    private static readonly TimeSpan _patience = TimeSpan.FromSeconds(30);
+    private readonly ServiceProvider _provider;
+
+    private UnpackSagaHost(ServiceProvider provider, DocumentStore store, UnpackSagaOptions options)
+    {
+        _provider = provider;
+        Store = store;
+        Options = options;
+    }
+
+    public ITestHarness Harness => _provider.GetRequiredService<ITestHarness>();
+
+    public DocumentStore Store { get; }
+
+    public UnpackSagaOptions Options { get; }
+
+    public ManualClock Clock { get; } = new();
+
+    public WorkerScript Workers { get; } = new();
+
+    public static readonly Requester Someone = new("alice", "laptop", "tests");
+
+    public static async Task<UnpackSagaHost> StartAsync(Action<UnpackSagaOptions>? configure = null)
+    {
+        await TestServers.RequirePostgresAsync();
+        var store = await UnpackerMarten.OpenStoreAsync(TestServers.PostgresWithSchema("saga_sm"), UnpackSagaRegistration.MartenContribution);
+        var options = new UnpackSagaOptions();
+        configure?.Invoke(options);
+        var services = new ServiceCollection();
+        var host = (UnpackSagaHost?)null;
+        services.AddLogging();
+        services.AddSingleton<IDocumentStore>(store);
+        services.AddSingleton<TimeProvider>(_ => host!.Clock);
+        services.AddSingleton(_ => host!.Workers);
+        services.AddUnpackSagaServices(options, watchdog: false);
+        services.AddSingleton<UnpackWatchdog>();
+        services.AddMassTransitTestHarness(bus =>
+        {
+            bus.AddUnpackSaga();
+            bus.AddConsumer<FakeResolver>().Endpoint(e => e.Name = ResolveImage.QueueName);
+            bus.AddConsumer<FakeFetcher>().Endpoint(e => e.Name = FetchBlob.QueueName);
+            bus.AddConsumer<FakeLabeller>().Endpoint(e => e.Name = LabelContent.QueueName);
+            bus.AddConsumer<FakeApplier>().Endpoint(e => e.Name = ApplyLayer.QueueName("native"));
+        });
+        host = new UnpackSagaHost(services.BuildServiceProvider(), store, options);
+        await host.Harness.Start();
+        return host;
+    }
+
+    public Task RequestAsync(Guid unpackId, TestImage image, string snapshotter = "native")
+    {
+        Workers.Images[unpackId] = image;
+        return Harness.Bus.Publish(new UnpackRequested(unpackId, new ImageSource(ImageSourceKind.Registry, image.Reference), snapshotter, null, Someone, Clock.GetUtcNow()));
+    }
+
+    public Task PublishAsync<T>(T message)
+        where T : class => Harness.Bus.Publish(message);
+
+    public async Task<UnpackState> SagaAsync(Guid unpackId)
+    {
+        await using var session = Store.QuerySession();
+        return (await session.LoadAsync<UnpackState>(unpackId))!;
+    }
+
+    /// <summary>Polls the saga document until it satisfies <paramref name="condition"/>.</summary>
+    public async Task<UnpackState> WaitForSagaAsync(Guid unpackId, Func<UnpackState, bool> condition)
+    {
+        using var timeout = new CancellationTokenSource(_patience);
+        while (true)
+        {
+            var saga = await SagaAsync(unpackId);
+            if (saga is not null && condition(saga))
+            {
+                return saga;
+            }
+
+            await Task.Delay(25, timeout.Token);
+        }
+    }
+
+    public async Task<T> PublishedAsync<T>(Func<T, bool> match)
+        where T : class
+    {
+        Assert.True(await Harness.Published.Any<T>(x => match(x.Context.Message)), $"no {typeof(T).Name} was published");
+        return Harness.Published.Select<T>(x => match(x.Context.Message)).Last().Context.Message;
+    }
+
+    /// <summary>Waits until the bus consumed a matching message (the harness's own wait can end before a late delivery).</summary>
+    public async Task ConsumedAsync<T>(Func<T, bool> match)
+        where T : class
+    {
+        using var timeout = new CancellationTokenSource(_patience);
+        while (!Harness.Consumed.Select<T>(x => match(x.Context.Message)).Any())
+        {
+            await Task.Delay(25, timeout.Token);
+        }
+    }
+
+    public Task<UnpackCompleted> CompletedAsync(Guid unpackId) => PublishedAsync<UnpackCompleted>(x => x.UnpackId == unpackId);
+
+    public Task<UnpackFailed> FailedAsync(Guid unpackId) => PublishedAsync<UnpackFailed>(x => x.UnpackId == unpackId);
+
+    public async Task<IReadOnlyList<object>> HistoryAsync(Guid unpackId)
+    {
+        await using var session = Store.QuerySession();
+        return [.. (await session.Events.FetchStreamAsync(unpackId)).Select(e => e.Data)];
+    }
+
+    /// <summary>Moves the clock and runs one watchdog pass, as the Saga service's background loop would.</summary>
+    public Task<int> AdvanceAndWakeAsync(TimeSpan by)
+    {
+        Clock.Advance(by);
+        return _provider.GetRequiredService<UnpackWatchdog>().WakeDueAsync(CancellationToken.None);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Harness.Stop();
+        await _provider.DisposeAsync();
+        Store.Dispose();
+    }
+}
