@@ -58,13 +58,14 @@ public static class FetcherServiceCollectionExtensions
     {
         bus.AddConsumer<ResolveImageConsumer>().Endpoint(e =>
         {
-            e.Name = FetcherQueues.ResolveImage;
+            e.Name = ResolveImage.QueueName;
             e.ConcurrentMessageLimit = options.MaxConcurrentResolves;
             e.PrefetchCount = options.MaxConcurrentResolves;
         });
+        bus.AddConsumer<LabelContentConsumer>().Endpoint(e => e.Name = LabelContent.QueueName);
         bus.AddConsumer<FetchBlobConsumer>().Endpoint(e =>
         {
-            e.Name = FetcherQueues.FetchBlob;
+            e.Name = FetchBlob.QueueName;
             e.ConcurrentMessageLimit = options.MaxConcurrentDownloads;
             e.PrefetchCount = options.MaxConcurrentDownloads;
         });

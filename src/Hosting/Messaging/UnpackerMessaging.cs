@@ -11,12 +11,14 @@ public static class UnpackerMessaging
     /// <summary>
     /// Registers the bus. Endpoints are kebab-case and durable; each gets a bounded retry and the in-memory
     /// outbox, so sends and publishes leave only after the handler (and its database work) succeeded.
+    /// <paramref name="receiveEndpoints"/> configures endpoints by hand (one consumer on several queues).
     /// </summary>
     public static IServiceCollection AddUnpackerMessaging(
         this IServiceCollection services,
         RabbitMqOptions rabbit,
         WorkerIdentity worker,
-        Action<IBusRegistrationConfigurator> configure)
+        Action<IBusRegistrationConfigurator> configure,
+        Action<IBusRegistrationContext, IRabbitMqBusFactoryConfigurator>? receiveEndpoints = null)
     {
         services.AddMassTransit(bus =>
         {
@@ -45,6 +47,7 @@ public static class UnpackerMessaging
                     h.Username(rabbit.Username);
                     h.Password(rabbit.Password);
                 });
+                receiveEndpoints?.Invoke(context, cfg);
                 cfg.ConfigureEndpoints(context);
             });
         });

@@ -1,0 +1,22 @@
+namespace Unpacker.Applier;
+
+/// <summary>How an Applier process works: which snapshotters it serves (each a queue), how much at once, how long a lease lasts.</summary>
+public sealed class ApplierOptions
+{
+    public const string Section = "Applier";
+
+    /// <summary>The snapshotters this pool serves; each is the queue <c>apply-&lt;name&gt;</c>, so node-local pools can serve only their own.</summary>
+    public List<string> Snapshotters { get; set; } = ["native", "overlayfs"];
+
+    /// <summary>Layers applied at once per snapshotter queue in this process (prefetch equals it).</summary>
+    public int ConcurrentApplies { get; set; } = Math.Max(1, Environment.ProcessorCount);
+
+    /// <summary>How long a prepared snapshot stays ours without renewal; the reaper removes it after.</summary>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>How often the reaper looks for expired leases and orphaned directories; zero disables it here.</summary>
+    public TimeSpan ReaperInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>How old a directory without metadata must be before the reaper removes it (an in-flight prepare is younger).</summary>
+    public TimeSpan OrphanGrace { get; set; } = TimeSpan.FromMinutes(10);
+}

@@ -1,0 +1,94 @@
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Unpacker.Applier.Diff;
+using Unpacker.Applier.Unpacking;
+using Unpacker.Contracts.Applying;
+using Unpacker.Hosting.Messaging;
+using Unpacker.Storage.Content;
+using Unpacker.Storage.Snapshots;
+
+namespace Unpacker.Applier;
+
+/// <summary>The Applier's parts, reusable by the CLI's one-process local mode.</summary>
+public static class ApplierRegistration
+{
+    public static IServiceCollection AddApplier(this IServiceCollection services, string root, ApplierOptions options)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(root);
+        var fullRoot = Path.GetFullPath(root);
+        if (fullRoot == "/")
+        {
+            throw new InvalidOperationException("the storage root must not be '/': the Applier writes snapshots beneath it");
+        }
+
+        services.AddSingleton(options);
+        services.AddContentStore(new ContentStoreOptions { Root = fullRoot });
+        services.AddSnapshotters(fullRoot);
+        services.AddSingleton<MountApplier>();
+        foreach (var snapshotter in options.Snapshotters)
+        {
+            services.AddSingleton(new SelfConfiguredEndpoint(ApplyLayer.QueueName(snapshotter)));
+        }
+
+        if (options.ReaperInterval > TimeSpan.Zero)
+        {
+            services.AddHostedService<ReaperService>();
+        }
+
+        return services;
+    }
+
+    public static void AddApplierConsumers(this IBusRegistrationConfigurator bus)
+    {
+        bus.AddConsumer<ApplyLayerConsumer>().ExcludeFromConfigureEndpoints();
+        bus.AddConsumer<StatSnapshotConsumer>().ExcludeFromConfigureEndpoints();
+    }
+
+    /// <summary>One queue per served snapshotter (<c>apply-&lt;name&gt;</c>): a snapshotter name is a route.</summary>
+    public static void ConfigureApplierEndpoints(this IRabbitMqBusFactoryConfigurator bus, IBusRegistrationContext context, ApplierOptions options)
+    {
+        foreach (var snapshotter in options.Snapshotters)
+        {
+            bus.ReceiveEndpoint(ApplyLayer.QueueName(snapshotter), endpoint =>
+            {
+                endpoint.PrefetchCount = options.ConcurrentApplies;
+                endpoint.ConcurrentMessageLimit = options.ConcurrentApplies;
+                endpoint.UseMessageRetry(r => r.Exponential(5, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(200)));
+                endpoint.UseInMemoryOutbox(context);
+                endpoint.ConfigureConsumer<ApplyLayerConsumer>(context);
+                endpoint.ConfigureConsumer<StatSnapshotConsumer>(context);
+            });
+        }
+    }
+
+    /// <summary>Removes snapshots whose owner stopped renewing their lease, and directories no metadata points to.</summary>
+    private sealed class ReaperService(Snapshotters snapshotters, ApplierOptions options, ILogger<ReaperService> logger) : BackgroundService
+    {
+        protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+        {
+            var reaper = new SnapshotReaper(snapshotters.All);
+            using var timer = new PeriodicTimer(options.ReaperInterval);
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                try
+                {
+                    foreach (var report in await reaper.RunOnceAsync(options.OrphanGrace, stoppingToken))
+                    {
+                        if (report.RemovedSnapshots.Count + report.RemovedDirectories.Count > 0)
+                        {
+                            logger.LogInformation("Reaped {Snapshotter}: expired snapshots {Snapshots}, orphaned directories {Directories}",
+                                report.Snapshotter, report.RemovedSnapshots, report.RemovedDirectories);
+                        }
+                    }
+                }
+                catch (Exception exception) when (exception is not OperationCanceledException)
+                {
+                    // A database or disk hiccup must not stop the Applier; the next round tries again.
+                    logger.LogError(exception, "Reaping snapshots failed; retrying in {Interval}", options.ReaperInterval);
+                }
+            }
+        }
+    }
+}

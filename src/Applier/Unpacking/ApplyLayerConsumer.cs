@@ -1,0 +1,149 @@
+using System.Diagnostics;
+using MassTransit;
+using Microsoft.Extensions.Logging;
+using Unpacker.Applier.Diff;
+using Unpacker.Archive;
+using Unpacker.Contracts;
+using Unpacker.Contracts.Applying;
+using Unpacker.Hosting.Diagnostics;
+using Unpacker.Storage;
+using Unpacker.Storage.Snapshots;
+using Unpacker.Storage.Snapshots.Overlay;
+
+namespace Unpacker.Applier.Unpacking;
+
+/// <summary>
+/// One layer, containerd's way: Stat the chain ID (committed: present), Prepare <c>extract-&lt;unique&gt; &lt;chainID&gt;</c>
+/// under a lease, apply the layer into it, verify the diffID, Commit under the chain ID (taken: remove ours,
+/// success). Any failure removes the prepared snapshot, so nothing partial is committed. Safe to redeliver.
+/// </summary>
+public sealed class ApplyLayerConsumer(
+    Snapshotters snapshotters,
+    MountApplier differ,
+    WorkerIdentity worker,
+    ApplierOptions options,
+    ILogger<ApplyLayerConsumer> logger) : IConsumer<ApplyLayer>
+{
+    public async Task Consume(ConsumeContext<ApplyLayer> context)
+    {
+        var command = context.Message;
+        var cancellationToken = context.CancellationToken;
+        var started = Stopwatch.GetTimestamp();
+        using var scope = logger.BeginScope(new Dictionary<string, object>
+        {
+            ["UnpackId"] = command.UnpackId,
+            ["LayerIndex"] = command.LayerIndex,
+            ["Digest"] = command.Layer.Digest.ToString(),
+            ["ChainId"] = command.ChainId.ToString(),
+        });
+
+        var snapshotter = snapshotters.Get(command.Snapshotter);
+        var name = command.ChainId.ToString();
+        if (await IsCommittedAsync(snapshotter, name, cancellationToken))
+        {
+            logger.LogInformation("{ChainId} is already committed", name);
+            await context.Publish(Applied(command, alreadyPresent: true, key: null, result: null, started));
+            return;
+        }
+
+        var key = ExtractionKey.New(command.ChainId);
+        var parent = command.ParentChainId?.ToString();
+        var labels = ExtractionKey.Labels(command.ChainId, command.Labels);
+        var lease = new SnapshotLease(worker.WorkerId, options.LeaseDuration);
+        IReadOnlyList<Mount> mounts;
+        try
+        {
+            mounts = await snapshotter.PrepareAsync(key, command.Rebase ? null : parent, new SnapshotOptions { Labels = labels, Lease = lease }, cancellationToken);
+        }
+        catch (AlreadyExistsException)
+        {
+            logger.LogInformation("Prepare of {Key} conflicted", key);
+            await context.Publish(new SnapshotPrepareConflicted(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId, key, worker.Stamp()));
+            return;
+        }
+        catch (StorageException exception)
+        {
+            await context.Publish(Failed(command, Classify(exception), $"failed to prepare extraction snapshot {key}: {exception.Message}"));
+            return;
+        }
+
+        logger.LogInformation("Prepared {Key} on {Parent}", key, command.Rebase ? "nothing (rebase at commit)" : parent ?? "nothing");
+        try
+        {
+            ApplyResult result;
+            await using (new LeaseKeeper(snapshotter, key, lease, logger, cancellationToken))
+            {
+                result = await differ.ApplyAsync(command.Layer, mounts, snapshotter.Name == OverlaySnapshotter.SnapshotterName, cancellationToken);
+            }
+
+            if (result.DiffId != command.DiffId)
+            {
+                await snapshotter.RemoveAsync(key, CancellationToken.None);
+                await context.Publish(Failed(command, FailureKind.InvalidContent,
+                    $"wrong diff id calculated on extraction of layer {command.LayerIndex} ({command.Layer.Digest}): the image config says {command.DiffId}, the layer's content is {result.DiffId}"));
+                return;
+            }
+
+            await CommitAsync(snapshotter, name, key, command.Rebase ? parent : null, labels, cancellationToken);
+            await context.Publish(Applied(command, alreadyPresent: false, key, result, started));
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            logger.LogWarning(exception, "Applying {Key} failed; removing it", key);
+            await snapshotter.RemoveAsync(key, CancellationToken.None);
+            await context.Publish(Failed(command, Classify(exception), $"applying layer {command.LayerIndex} ({command.Layer.Digest}) failed: {exception.Message}"));
+        }
+        catch (OperationCanceledException)
+        {
+            await snapshotter.RemoveAsync(key, CancellationToken.None);
+            throw;
+        }
+    }
+
+    private async Task CommitAsync(ISnapshotter snapshotter, string name, string key, string? rebaseOnto, IReadOnlyDictionary<string, string> labels, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await snapshotter.CommitAsync(name, key, new SnapshotOptions { Parent = rebaseOnto, Labels = labels }, cancellationToken);
+            logger.LogInformation("Committed {Key} as {Name}", key, name);
+        }
+        catch (AlreadyExistsException)
+        {
+            // Another worker committed the same chain ID first; by construction it is the same tree, so ours goes.
+            logger.LogInformation("{Name} was committed by another worker; removing {Key}", name, key);
+            await snapshotter.RemoveAsync(key, CancellationToken.None);
+        }
+    }
+
+    private static async Task<bool> IsCommittedAsync(ISnapshotter snapshotter, string name, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await snapshotter.StatAsync(name, cancellationToken)).Kind == SnapshotKind.Committed;
+        }
+        catch (NotFoundException)
+        {
+            return false;
+        }
+    }
+
+    private LayerApplied Applied(ApplyLayer command, bool alreadyPresent, string? key, ApplyResult? result, long started) =>
+        new(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId, command.DiffId, alreadyPresent, key,
+            result?.UncompressedSize ?? 0, result?.EntryCount ?? 0, Stopwatch.GetElapsedTime(started), worker.Stamp());
+
+    private LayerApplyFailed Failed(ApplyLayer command, (FailureKind Kind, bool Retryable) failure, string reason) =>
+        new(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId, failure.Kind, reason, failure.Retryable, worker.Stamp());
+
+    private LayerApplyFailed Failed(ApplyLayer command, FailureKind kind, string reason) => Failed(command, (kind, false), reason);
+
+    private static (FailureKind Kind, bool Retryable) Classify(Exception exception) => exception switch
+    {
+        LayerApplyException => (FailureKind.InvalidContent, false),
+        NotFoundException => (FailureKind.NotFound, false),
+        InvalidArgumentException => (FailureKind.InvalidRequest, false),
+        StorageException { Kind: ErrorKind.Unavailable } => (FailureKind.Unavailable, true),
+        IOException io when io.HResult == 28 || io.Message.Contains("No space left", StringComparison.Ordinal) => (FailureKind.DiskFull, false),
+        IOException => (FailureKind.Unavailable, true),
+        _ => (FailureKind.Internal, false),
+    };
+}
