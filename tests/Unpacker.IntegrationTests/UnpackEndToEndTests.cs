@@ -1,0 +1,96 @@
+using MassTransit;
+using Unpacker.Contracts.Oci;
+using Unpacker.Contracts.Unpacking;
+using Unpacker.Hosting.Persistence;
+using Unpacker.Storage.Snapshots;
+using Unpacker.Storage.Snapshots.Metadata;
+using Unpacker.Testing;
+using Unpacker.Testing.Images;
+
+namespace Unpacker.IntegrationTests;
+
+/// <summary>
+/// UnpackRequested in, a committed chain out: the Fetcher, Applier and Saga as separate processes over the real
+/// RabbitMQ, PostgreSQL and registry, checked by exporting the image's root filesystem from the snapshotter.
+/// </summary>
+public sealed class UnpackEndToEndTests
+{
+    [Theory]
+    [InlineData("native")]
+    [InlineData("overlayfs")]
+    public async Task A_multi_layer_image_from_the_registry_unpacks_into_the_expected_root_filesystem(string snapshotter)
+    {
+        await using var stack = await ServiceStack.StartAsync("e2e");
+        var image = new TestImageBuilder()
+            .WithLayer(new Dictionary<string, string> { ["etc/motd"] = "welcome\n", ["usr/bin/tool"] = "#!/bin/sh\n", ["data/keep"] = "kept\n" })
+            .WithLayer(new Dictionary<string, string> { ["etc/.wh.motd"] = string.Empty, ["app/new.txt"] = "layer two\n" })
+            .WithLayer(new Dictionary<string, string> { ["data/keep"] = "changed in layer three\n" })
+            .Build();
+        var repository = TestRegistryPusher.UniqueRepository("e2e");
+        using (var pusher = TestRegistryPusher.ForTestRegistry())
+        {
+            await pusher.PushAsync(repository, "v1", image);
+        }
+
+        var outcome = await stack.UnpackAsync(new ImageSource(ImageSourceKind.Registry, $"{TestServers.Registry}/{repository}:v1"), snapshotter);
+
+        var completed = Assert.IsType<UnpackCompleted>(outcome);
+        Assert.Equal(ChainId.Compute(image.DiffIds)[^1], completed.TopChainId);
+        Assert.Equal(image.Config.Digest, completed.ConfigDigest);
+        Assert.Equal(3, completed.LayersApplied);
+        var tree = await stack.ExportAsync(snapshotter, completed.TopChainId);
+        Assert.False(File.Exists(Path.Combine(tree, "etc/motd")), "the whiteout in layer 2 must remove etc/motd");
+        Assert.Equal("layer two\n", await File.ReadAllTextAsync(Path.Combine(tree, "app/new.txt")));
+        Assert.Equal("changed in layer three\n", await File.ReadAllTextAsync(Path.Combine(tree, "data/keep")));
+        Assert.Equal("#!/bin/sh\n", await File.ReadAllTextAsync(Path.Combine(tree, "usr/bin/tool")));
+    }
+
+    [Fact]
+    public async Task An_image_whose_base_is_already_unpacked_skips_the_base_layers()
+    {
+        await using var stack = await ServiceStack.StartAsync("e2e-skip");
+        var baseLayer = TestLayer.FromFiles(new Dictionary<string, string> { ["base.txt"] = "shared base\n" });
+        var first = new TestImageBuilder().WithLayer(baseLayer).Build();
+        var second = new TestImageBuilder().WithLayer(baseLayer).WithLayer(new Dictionary<string, string> { ["top.txt"] = "top\n" }).Build();
+        var repository = TestRegistryPusher.UniqueRepository("e2e-skip");
+        using (var pusher = TestRegistryPusher.ForTestRegistry())
+        {
+            await pusher.PushAsync(repository, "base", first);
+            await pusher.PushAsync(repository, "top", second);
+        }
+
+        Assert.IsType<UnpackCompleted>(await stack.UnpackAsync(new ImageSource(ImageSourceKind.Registry, $"{TestServers.Registry}/{repository}:base"), "native"));
+        var outcome = await stack.UnpackAsync(new ImageSource(ImageSourceKind.Registry, $"{TestServers.Registry}/{repository}:top"), "native");
+
+        var completed = Assert.IsType<UnpackCompleted>(outcome);
+        Assert.Equal(1, completed.LayersSkipped);
+        Assert.Equal(1, completed.LayersApplied);
+        var tree = await stack.ExportAsync("native", completed.TopChainId);
+        Assert.Equal("shared base\n", await File.ReadAllTextAsync(Path.Combine(tree, "base.txt")));
+    }
+
+    [Fact]
+    public async Task An_image_whose_config_lies_about_a_diff_id_fails_naming_the_layer_and_commits_nothing()
+    {
+        await using var stack = await ServiceStack.StartAsync("e2e-diffid");
+        var good = TestLayer.FromFiles(new Dictionary<string, string> { ["a.txt"] = "a\n" });
+        var lying = TestLayer.FromFiles(new Dictionary<string, string> { ["b.txt"] = "b\n" });
+        var image = new TestImageBuilder().WithLayer(good).WithLayer(lying)
+            .WithDiffIds([good.DiffId, Digest.Compute("not the layer"u8)])
+            .Build();
+        var repository = TestRegistryPusher.UniqueRepository("e2e-diffid");
+        using (var pusher = TestRegistryPusher.ForTestRegistry())
+        {
+            await pusher.PushAsync(repository, "v1", image);
+        }
+
+        var outcome = await stack.UnpackAsync(new ImageSource(ImageSourceKind.Registry, $"{TestServers.Registry}/{repository}:v1"), "native");
+
+        var failed = Assert.IsType<UnpackFailed>(outcome);
+        Assert.Equal(1, failed.LayerIndex);
+        Assert.Contains("wrong diff id", failed.Reason, StringComparison.Ordinal);
+        var committed = await stack.CommittedAsync("native");
+        Assert.DoesNotContain(committed, name => name == ChainId.Compute([good.DiffId, Digest.Compute("not the layer"u8)])[1].ToString());
+        Assert.All(await stack.ActiveAsync("native"), key => Assert.Fail($"an active snapshot was left behind: {key}"));
+    }
+}
