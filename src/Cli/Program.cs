@@ -5,6 +5,8 @@ using Unpacker.Cli.Commands;
 var root = new RootCommand("unpacker: a distributed container-image unpacker")
 {
     PingCommand.Create(),
+    PullCommand.Create(),
+    HistoryCommand.Create(),
     ContentCommand.Create(),
     GcCommand.Create(),
     SnapshotsCommand.Create(),

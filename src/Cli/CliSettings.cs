@@ -1,0 +1,32 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Marten;
+using Microsoft.Extensions.Configuration;
+using Unpacker.Hosting.Configuration;
+using Unpacker.Hosting.Persistence;
+using Unpacker.Saga;
+using Unpacker.Storage.Content;
+using Unpacker.Storage.Snapshots.Metadata;
+
+namespace Unpacker.Cli;
+
+/// <summary>What the commands read from <c>UNPACKER_*</c> (the same settings the services use), and the one store they open.</summary>
+internal static class CliSettings
+{
+    private static readonly IConfiguration _configuration = UnpackerEnvironment.FromProcessEnvironment();
+
+    public static JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web)
+    {
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+    };
+
+    public static PostgresOptions Postgres => _configuration.Bind<PostgresOptions>(PostgresOptions.Section);
+
+    public static RabbitMqOptions RabbitMq => _configuration.Bind<RabbitMqOptions>(RabbitMqOptions.Section);
+
+    public static StorageOptions Storage => _configuration.Bind<StorageOptions>(StorageOptions.Section);
+
+    /// <summary>A store that knows every document and event type of the system (content, snapshots, unpack history).</summary>
+    public static Task<DocumentStore> OpenStoreAsync() =>
+        UnpackerMarten.OpenStoreAsync(Postgres, ContentMetadata.Register, SnapshotMetadata.Register, UnpackSagaRegistration.MartenContribution);
+}
