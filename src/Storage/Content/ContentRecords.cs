@@ -25,7 +25,8 @@ internal sealed class ContentRecords(IDocumentStore documents, TimeProvider time
         {
             if (record is null)
             {
-                record = new ContentRecord { Id = digest.ToString(), Size = size, CreatedAt = createdAt ?? now, UpdatedAt = now };
+                // A repaired blob is dated by its file in both times, so GC's grace period sees its real age.
+                record = new ContentRecord { Id = digest.ToString(), Size = size, CreatedAt = createdAt ?? now, UpdatedAt = createdAt ?? now };
                 Merge(record, labels);
                 return (record, true);
             }

@@ -10,6 +10,7 @@ namespace Unpacker.Storage.Content;
 internal sealed class ContentWriter : IContentWriter
 {
     private const UnixFileMode ReadOnlyMode = UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+    private const UnixFileMode WritableMode = ReadOnlyMode | UnixFileMode.UserWrite;
 
     private readonly ContentLayout _layout;
     private readonly ContentRecords _records;
@@ -59,7 +60,14 @@ internal sealed class ContentWriter : IContentWriter
             await status.WriteAsync(directory, cancellationToken);
         }
 
-        var data = new FileStream(ContentLayout.IngestDataPath(directory), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete, 0, FileOptions.Asynchronous);
+        var dataPath = ContentLayout.IngestDataPath(directory);
+        if (!OperatingSystem.IsWindows() && File.Exists(dataPath))
+        {
+            // A commit that failed after making the data read-only (just before its rename) must not block the resume.
+            File.SetUnixFileMode(dataPath, WritableMode);
+        }
+
+        var data = new FileStream(dataPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete, 0, FileOptions.Asynchronous);
         var hash = ContentHashing.Create(expected.Digest.Algorithm);
         try
         {
