@@ -48,7 +48,7 @@ public sealed class ContentStore : IContentStore, IContentRepair
     public async IAsyncEnumerable<ContentInfo> WalkAsync(IReadOnlyList<string> filters, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var filter = ContentFilter.Parse(filters);
-        await foreach (var record in _records.AllAsync(cancellationToken))
+        await foreach (var record in _records.QueryAsync(filter.RequiredLabels, cancellationToken))
         {
             var info = record.ToInfo();
             if (filter.Matches(info))

@@ -22,8 +22,9 @@ internal sealed class ContentWriter : IContentWriter
     private IncrementalHash _hash;
     private bool _released;
 
-    private ContentWriter(ContentLayout layout, ContentRecords records, TimeProvider time, ContentLock held, string directory, IngestStatusFile status, FileStream data, IncrementalHash hash)
+    private ContentWriter(ContentLayout layout, ContentRecords records, TimeProvider time, ContentLock held, string directory, IngestStatusFile status, Descriptor expected, FileStream data, IncrementalHash hash)
     {
+        Expected = expected;
         _layout = layout;
         _records = records;
         _time = time;
@@ -37,7 +38,8 @@ internal sealed class ContentWriter : IContentWriter
 
     public string Reference => _status.Reference;
 
-    public Descriptor Expected => _status.Expected;
+    /// <summary>The caller's descriptor (a resumed ingest may have been started with other annotations or media type).</summary>
+    public Descriptor Expected { get; }
 
     public long Offset { get; private set; }
 
@@ -81,7 +83,7 @@ internal sealed class ContentWriter : IContentWriter
             data.Position = 0;
             await ContentHashing.AppendAsync(hash, data, length, cancellationToken);
             data.Position = length;
-            return new ContentWriter(layout, records, time, held, directory, status, data, hash);
+            return new ContentWriter(layout, records, time, held, directory, status, expected, data, hash);
         }
         catch
         {
