@@ -45,6 +45,11 @@ public static class GcCommand
                 Console.WriteLine($"{verb} ingest {ingest}");
             }
 
+            foreach (var digest in result.RepairedContent)
+            {
+                Console.WriteLine($"repaired metadata of content {digest} (a blob left by an interrupted commit)");
+            }
+
             foreach (var skip in result.Skipped)
             {
                 Console.WriteLine($"kept {skip.Resource}: {skip.Reason}");

@@ -26,6 +26,12 @@ public sealed class GarbageCollector(
             ?? throw new StorageException(ErrorKind.Unavailable, "another garbage collection is running; try again when it has finished");
 
         var now = _time.GetUtcNow();
+        // Blobs that lost their metadata in a crash get it back (dated by their file), then follow the usual rules.
+        // This writes metadata even in a dry run: it removes nothing and makes the listing true.
+        var repaired = content is IContentRepair repair
+            ? await repair.RepairAsync(cancellationToken).ToListAsync(cancellationToken)
+            : [];
+
         var graph = new GcGraph();
         await foreach (var info in content.WalkAsync([], cancellationToken))
         {
@@ -90,7 +96,7 @@ public sealed class GarbageCollector(
 
         var removedIngests = await SweepIngestsAsync(options, now, skipped, cancellationToken);
         var keptContent = marked.Count(r => r.Kind == GcResourceKind.Content);
-        return new GcResult(options.DryRun, removed, removedIngests, skipped, keptContent, marked.Count - keptContent);
+        return new GcResult(options.DryRun, removed, removedIngests, skipped, repaired, keptContent, marked.Count - keptContent);
     }
 
     private async Task<IReadOnlyList<string>> SweepIngestsAsync(GcOptions options, DateTimeOffset now, List<GcSkip> skipped, CancellationToken cancellationToken)

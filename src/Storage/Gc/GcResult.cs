@@ -1,3 +1,5 @@
+using Unpacker.Contracts.Oci;
+
 namespace Unpacker.Storage.Gc;
 
 /// <summary>What a collection removed (or, in a dry run, would remove) and what it kept.</summary>
@@ -6,6 +8,7 @@ public sealed record GcResult(
     IReadOnlyList<GcRemoval> Removed,
     IReadOnlyList<string> RemovedIngests,
     IReadOnlyList<GcSkip> Skipped,
+    IReadOnlyList<Digest> RepairedContent,
     int ContentKept,
     int SnapshotsKept);
 

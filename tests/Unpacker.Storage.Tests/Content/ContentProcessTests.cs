@@ -108,16 +108,7 @@ public sealed class ContentProcessTests(ContentStoreFixture fixture) : IClassFix
     private CliProcess Ingest(string root, string reference, Descriptor descriptor) =>
         CliProcess.Start(
             ["content", "ingest", reference, "--digest", descriptor.Digest.ToString(), "--size", descriptor.Size.ToString(CultureInfo.InvariantCulture)],
-            new Dictionary<string, string>
-            {
-                ["UNPACKER_ROOT"] = root,
-                ["UNPACKER_POSTGRES_HOST"] = fixture.Postgres.Host,
-                ["UNPACKER_POSTGRES_PORT"] = fixture.Postgres.Port.ToString(CultureInfo.InvariantCulture),
-                ["UNPACKER_POSTGRES_DB"] = fixture.Postgres.Database,
-                ["UNPACKER_POSTGRES_USER"] = fixture.Postgres.Username,
-                ["UNPACKER_POSTGRES_PASSWORD"] = fixture.Postgres.Password,
-                ["UNPACKER_POSTGRES_SCHEMA"] = fixture.Postgres.Schema,
-            });
+            fixture.CliEnvironment(root));
 
     private static async Task WaitForIngestAsync(ContentStore store, string reference, long offset) =>
         await WaitUntilAsync(

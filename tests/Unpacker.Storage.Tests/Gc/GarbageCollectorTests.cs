@@ -138,6 +138,26 @@ public sealed class GarbageCollectorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_blob_that_lost_its_metadata_is_repaired_then_kept_when_referenced_and_removed_when_not()
+    {
+        var (referencedBytes, referenced) = Blob("referenced, lost its metadata");
+        var (strayBytes, stray) = Blob("unreferenced, lost its metadata");
+        var (freshBytes, fresh) = Blob("committed a moment ago, metadata not yet inserted");
+        await WriteAsync("root", new() { [GcLabels.Root] = "", ["containerd.io/gc.ref.content.0"] = referenced.Digest.ToString() });
+        PlaceOrphan(referenced.Digest, referencedBytes, DateTime.UtcNow.AddHours(-3));
+        PlaceOrphan(stray.Digest, strayBytes, DateTime.UtcNow.AddHours(-3));
+        PlaceOrphan(fresh.Digest, freshBytes, DateTime.UtcNow);
+
+        var result = await Collector().CollectAsync(new GcOptions { GracePeriod = TimeSpan.FromHours(1) }, _none);
+
+        Assert.Equal(Sorted([referenced.Digest, stray.Digest, fresh.Digest]), Sorted(result.RepairedContent));
+        Assert.Equal([stray.Digest.ToString()], result.Removed.Select(r => r.Resource.Name));
+        Assert.False(File.Exists(BlobPath(stray.Digest)));
+        Assert.True(File.Exists(BlobPath(referenced.Digest)));
+        Assert.True(File.Exists(BlobPath(fresh.Digest)));
+    }
+
+    [Fact]
     public async Task Only_one_collection_runs_at_a_time()
     {
         var blockers = new BlockingRoots();
@@ -193,6 +213,13 @@ public sealed class GarbageCollectorTests : IAsyncLifetime
     {
         var bytes = Encoding.UTF8.GetBytes($"{text} {Guid.NewGuid()}");
         return (bytes, new Descriptor(MediaTypes.OciLayer, Digest.Compute(bytes), bytes.Length));
+    }
+
+    private void PlaceOrphan(Digest digest, byte[] bytes, DateTime modified)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(BlobPath(digest))!);
+        File.WriteAllBytes(BlobPath(digest), bytes);
+        File.SetLastWriteTimeUtc(BlobPath(digest), modified);
     }
 
     private string BlobPath(Digest digest) => Path.Combine(_root, "content", "blobs", "sha256", digest.Encoded);
