@@ -1,7 +1,9 @@
 using MassTransit;
 using Unpacker.Contracts.Oci;
 using Unpacker.Contracts.Unpacking;
-using Unpacker.Hosting.Persistence;
+using Unpacker.Saga.Gc;
+using Unpacker.Storage.Content;
+using Unpacker.Storage.Gc;
 using Unpacker.Storage.Snapshots;
 using Unpacker.Storage.Snapshots.Metadata;
 using Unpacker.Testing;
@@ -92,5 +94,45 @@ public sealed class UnpackEndToEndTests
         var committed = await stack.CommittedAsync("native");
         Assert.DoesNotContain(committed, name => name == ChainId.Compute([good.DiffId, Digest.Compute("not the layer"u8)])[1].ToString());
         Assert.All(await stack.ActiveAsync("native"), key => Assert.Fail($"an active snapshot was left behind: {key}"));
+    }
+
+    [Fact]
+    public async Task Garbage_collection_after_an_unpack_keeps_its_chain_config_and_layers_and_removes_unreferenced_content()
+    {
+        await using var stack = await ServiceStack.StartAsync("e2e-gc");
+        var image = new TestImageBuilder()
+            .WithLayer(new Dictionary<string, string> { ["one.txt"] = "1\n" })
+            .WithLayer(new Dictionary<string, string> { ["two.txt"] = "2\n" })
+            .Build();
+        var repository = TestRegistryPusher.UniqueRepository("e2e-gc");
+        using (var pusher = TestRegistryPusher.ForTestRegistry())
+        {
+            await pusher.PushAsync(repository, "v1", image);
+        }
+
+        var completed = Assert.IsType<UnpackCompleted>(await stack.UnpackAsync(new ImageSource(ImageSourceKind.Registry, $"{TestServers.Registry}/{repository}:v1"), "native"));
+        var content = new ContentStore(new ContentStoreOptions { Root = stack.Root }, stack.Store);
+        var junk = System.Text.Encoding.UTF8.GetBytes("nothing refers to me");
+        var junkDescriptor = new Descriptor("application/octet-stream", Digest.Compute(junk), junk.Length);
+        await using (var writer = await content.OpenWriterAsync("junk", junkDescriptor, CancellationToken.None))
+        {
+            await writer.WriteAsync(junk, CancellationToken.None);
+            await writer.CommitAsync(null, CancellationToken.None);
+        }
+
+        var collector = new GarbageCollector(content, new Snapshotters(stack.Root, stack.Store).All, [new UnpackGcRoots(stack.Store)], stack.Store);
+        var result = await collector.CollectAsync(new GcOptions { GracePeriod = TimeSpan.Zero }, CancellationToken.None);
+
+        Assert.Contains(result.Removed, r => r.Resource == GcResource.Content(junkDescriptor.Digest));
+        var chain = ChainId.Compute(image.DiffIds);
+        Assert.Equal(chain.Select(c => c.ToString()).Order(), (await stack.CommittedAsync("native")).Order());
+        Assert.Equal(completed.ConfigDigest, (await content.InfoAsync(completed.ConfigDigest, CancellationToken.None)).Digest);
+        foreach (var layer in image.Layers)
+        {
+            Assert.Equal(layer.Descriptor.Digest, (await content.InfoAsync(layer.Descriptor.Digest, CancellationToken.None)).Digest);
+        }
+
+        var tree = await stack.ExportAsync("native", completed.TopChainId);
+        Assert.Equal("1\n", await File.ReadAllTextAsync(Path.Combine(tree, "one.txt")));
     }
 }

@@ -34,12 +34,10 @@ internal sealed class ContentCommandContext : IDisposable
     /// <summary>Runs <paramref name="action"/> against the configured stores; storage errors become a message and exit code 1.</summary>
     public static async Task<int> RunAsync(Func<ContentCommandContext, Task<int>> action)
     {
-        var configuration = UnpackerEnvironment.FromProcessEnvironment();
-        var postgres = configuration.Bind<PostgresOptions>(PostgresOptions.Section);
-        var storage = configuration.Bind<StorageOptions>(StorageOptions.Section);
+        var storage = CliSettings.Storage;
         try
         {
-            var documents = await UnpackerMarten.OpenStoreAsync(postgres, ContentMetadata.Register);
+            var documents = await CliSettings.OpenStoreAsync();
             using var context = new ContentCommandContext(documents, new ContentStore(new ContentStoreOptions { Root = storage.Root }, documents), storage.Root);
             return await action(context);
         }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Unpacker.Saga.Gc;
 using Unpacker.Storage.Gc;
 using Unpacker.Storage.Snapshots;
 
@@ -24,9 +25,9 @@ public static class GcCommand
                 GracePeriod = parse.GetValue(grace),
                 IngestExpiry = parse.GetValue(expiry),
             };
-            // No snapshotter is part of this build yet: snapshots are neither marked nor removed, and content is
-            // marked through content labels alone. The snapshotters join this list when they are merged.
-            var collector = new GarbageCollector(context.Store, Array.Empty<ISnapshotter>(), [], context.Documents);
+            // Roots: gc.root labels, plus what recorded unpacks keep (completed images, unpacks in flight).
+            var snapshotters = new Snapshotters(context.Root, context.Documents).All.ToList<ISnapshotter>();
+            var collector = new GarbageCollector(context.Store, snapshotters, [new UnpackGcRoots(context.Documents, options.DiscardUnpackedLayers)], context.Documents);
             var result = await collector.CollectAsync(options, cancellationToken);
             if (parse.GetValue(json))
             {

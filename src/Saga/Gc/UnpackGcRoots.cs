@@ -1,0 +1,53 @@
+using System.Runtime.CompilerServices;
+using Marten;
+using Unpacker.Saga.Unpacking;
+using Unpacker.Storage.Gc;
+
+namespace Unpacker.Saga.Gc;
+
+/// <summary>
+/// What the unpacks recorded keeps from garbage collection, as containerd's image records do: a completed
+/// unpack roots its config (whose <c>gc.ref.snapshot.&lt;sn&gt;</c> label reaches the chain), its top snapshot and,
+/// unless layers are discarded once unpacked (containerd's <c>discard_unpacked_layers</c>), its layer blobs; an
+/// unpack in flight roots its config, its layer blobs and its chain IDs. Failed unpacks root nothing.
+/// </summary>
+public sealed class UnpackGcRoots(IDocumentStore store, bool discardUnpackedLayers = false) : IGcRootSource
+{
+    public async IAsyncEnumerable<GcResource> GetRootsAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var session = store.QuerySession();
+        var unpacks = await session.Query<UnpackState>()
+            .Where(s => s.CurrentState != "Failed")
+            .ToListAsync(cancellationToken);
+        foreach (var unpack in unpacks)
+        {
+            if (unpack.Config is { } config)
+            {
+                yield return GcResource.Content(config.Digest);
+            }
+
+            if (unpack.CurrentState == "Completed")
+            {
+                if (unpack.TopChainId is { } top)
+                {
+                    yield return GcResource.Snapshot(unpack.Snapshotter, top.ToString());
+                }
+
+                if (discardUnpackedLayers)
+                {
+                    continue;
+                }
+            }
+
+            var inFlight = unpack.CurrentState != "Completed";
+            foreach (var layer in unpack.Layers)
+            {
+                yield return GcResource.Content(layer.Blob.Digest);
+                if (inFlight)
+                {
+                    yield return GcResource.Snapshot(unpack.Snapshotter, layer.ChainId.ToString());
+                }
+            }
+        }
+    }
+}
