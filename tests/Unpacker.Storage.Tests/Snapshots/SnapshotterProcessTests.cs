@@ -85,7 +85,7 @@ public sealed class SnapshotterProcessTests : IAsyncLifetime
     public async Task A_process_killed_mid_prepare_leaves_no_snapshot_and_the_reaper_removes_its_half_copy()
     {
         var native = Context.Create("native");
-        await CreateBigParentAsync(native, "big", files: 20000);
+        await CreateBigParentAsync(native, "big", files: 10000);
         var bigId = (await native.StatAsync("big", _none)).Id!;
 
         using (var victim = CliProcess.Start(Context, "snapshots", "prepare", "native", "victim", "big"))
