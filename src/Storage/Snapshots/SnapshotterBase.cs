@@ -14,6 +14,8 @@ public abstract class SnapshotterBase : ISnapshotter
 {
     private const int MaxLabelSize = 4096;
     private const int UpdateAttempts = 5;
+
+
     private readonly IDocumentStore _store;
 
     protected SnapshotterBase(string name, string root, IDocumentStore store, TimeProvider? time)
@@ -34,6 +36,9 @@ public abstract class SnapshotterBase : ISnapshotter
     public SnapshotLayout Layout { get; }
 
     protected TimeProvider Time { get; }
+
+    /// <summary>How often a directory being built shows it is alive; keep it well under the reaper's orphan grace.</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(30);
 
     public async Task<SnapshotInfo> StatAsync(string key, CancellationToken cancellationToken) =>
         (await LoadAsync(key, cancellationToken)).ToInfo();
@@ -352,8 +357,23 @@ public abstract class SnapshotterBase : ISnapshotter
         var temporary = Layout.Temporary(record.Id);
         try
         {
-            await Task.Run(() => CreateDirectory(temporary, kind, parentRecord, cancellationToken), cancellationToken);
-            Posix.Rename(temporary, Layout.Snapshot(record.Id));
+            Posix.Mkdir(temporary, 0b111_000_000);
+            using (var heartbeat = new CancellationTokenSource())
+            {
+                var beating = BeatAsync(temporary, heartbeat.Token);
+                try
+                {
+                    await Task.Run(() => CreateDirectory(Layout.TemporaryTree(record.Id), kind, parentRecord, cancellationToken), cancellationToken);
+                }
+                finally
+                {
+                    await heartbeat.CancelAsync();
+                    await beating;
+                }
+            }
+
+            Posix.Rename(Layout.TemporaryTree(record.Id), Layout.Snapshot(record.Id));
+            Directory.Delete(temporary);
         }
         catch
         {
@@ -386,6 +406,23 @@ public abstract class SnapshotterBase : ISnapshotter
         }
 
         return Mounts(record);
+    }
+
+    /// <summary>Refreshes the change time of a directory being built (chmod to its fixed mode) until cancelled.</summary>
+    private async Task BeatAsync(string directory, CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(HeartbeatInterval, Time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                Posix.Chmod(directory, 0b111_000_000);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The build finished: the heartbeat stops with it.
+        }
     }
 
     private async Task RebaseAsync(IQuerySession session, SnapshotRecord record, string newParent, CancellationToken cancellationToken)
