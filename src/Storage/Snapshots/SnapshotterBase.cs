@@ -14,8 +14,6 @@ public abstract class SnapshotterBase : ISnapshotter
 {
     private const int MaxLabelSize = 4096;
     private const int UpdateAttempts = 5;
-
-
     private readonly IDocumentStore _store;
 
     protected SnapshotterBase(string name, string root, IDocumentStore store, TimeProvider? time)
