@@ -4,8 +4,8 @@ namespace Unpacker.Storage.Snapshots;
 
 /// <summary>
 /// Where a snapshotter keeps its directories: <c>&lt;root&gt;/snapshotters/&lt;name&gt;/snapshots/&lt;id&gt;</c>.
-/// New snapshots are built under <c>new-&lt;id&gt;</c> and renamed into place; removals are renamed to
-/// <c>rm-&lt;id&gt;</c> before deletion, so a crash leaves only names the reaper recognizes as leftovers.
+/// New snapshots are built in <c>new-&lt;id&gt;/tree</c> and renamed into place; removals are renamed to
+/// <c>rm-&lt;id&gt;</c> before deletion, so a crash leaves only names without metadata, which the reaper removes.
 /// </summary>
 public sealed class SnapshotLayout(string root, string snapshotter)
 {
@@ -16,7 +16,14 @@ public sealed class SnapshotLayout(string root, string snapshotter)
 
     public string Snapshot(string id) => Path.Combine(SnapshotsDirectory, id);
 
+    /// <summary>
+    /// The wrapper a new snapshot is built in. Its change time is the builder's heartbeat: the reaper leaves a
+    /// wrapper alone while it is fresh, however long the copy inside takes.
+    /// </summary>
     public string Temporary(string id) => Path.Combine(SnapshotsDirectory, TemporaryPrefix + id);
+
+    /// <summary>The tree inside <see cref="Temporary"/> that becomes the snapshot's directory.</summary>
+    public string TemporaryTree(string id) => Path.Combine(Temporary(id), "tree");
 
     public string Removing(string id) => Path.Combine(SnapshotsDirectory, RemovingPrefix + id);
 

@@ -35,6 +35,9 @@ public abstract class SnapshotterBase : ISnapshotter
 
     protected TimeProvider Time { get; }
 
+    /// <summary>How often a directory being built shows it is alive; keep it well under the reaper's orphan grace.</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(30);
+
     public async Task<SnapshotInfo> StatAsync(string key, CancellationToken cancellationToken) =>
         (await LoadAsync(key, cancellationToken)).ToInfo();
 
@@ -56,7 +59,7 @@ public abstract class SnapshotterBase : ISnapshotter
             var record = await FindAsync(session, info.Name, cancellationToken) ?? throw NotFound(info.Name);
             record.Labels = UpdatedLabels(record.Labels, info.Labels, fieldPaths ?? []);
             record.UpdatedAt = Time.GetUtcNow();
-            session.Store(record);
+            session.Update(record);
             try
             {
                 await session.SaveChangesAsync(cancellationToken);
@@ -114,7 +117,7 @@ public abstract class SnapshotterBase : ISnapshotter
         record.UpdatedAt = now;
         record.Owner = null;
         record.LeaseExpiresAt = null;
-        session.Store(record);
+        session.Update(record);
         try
         {
             await session.SaveChangesAsync(cancellationToken);
@@ -137,34 +140,10 @@ public abstract class SnapshotterBase : ISnapshotter
 
     public async Task RemoveAsync(string key, CancellationToken cancellationToken)
     {
-        await using var session = _store.LightweightSession();
-        var record = await FindAsync(session, key, cancellationToken) ?? throw NotFound(key);
-        var id = record.Id;
-        if (record.Kind == SnapshotKind.Committed && await session.Query<SnapshotRecord>().AnyAsync(x => x.ParentId == id, cancellationToken))
+        if (!await RemoveAsync(key, leaseExpiredBefore: null, cancellationToken))
         {
-            throw HasChildren(key, null);
+            throw NotFound(key);
         }
-
-        // Delete only the row as we saw it: a concurrent commit renamed it and must not lose its data.
-        session.DeleteWhere<SnapshotRecord>(x => x.Id == id && x.Key == key);
-        try
-        {
-            await session.SaveChangesAsync(cancellationToken);
-        }
-        catch (Exception exception) when (SnapshotMetadata.IsForeignKeyViolation(exception))
-        {
-            throw HasChildren(key, exception);
-        }
-
-        await using (var check = _store.QuerySession())
-        {
-            if (await check.LoadAsync<SnapshotRecord>(id, cancellationToken) is { } survivor)
-            {
-                throw new NotFoundException($"snapshot {key} became {survivor.Key} in another process before it could be removed");
-            }
-        }
-
-        RemoveDirectory(id);
     }
 
     public async IAsyncEnumerable<SnapshotInfo> WalkAsync(IReadOnlyList<string> filters, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -207,7 +186,7 @@ public abstract class SnapshotterBase : ISnapshotter
 
         record.Owner = lease.Owner;
         record.LeaseExpiresAt = now + lease.Duration;
-        session.Store(record);
+        session.Update(record);
         try
         {
             await session.SaveChangesAsync(cancellationToken);
@@ -238,14 +217,10 @@ public abstract class SnapshotterBase : ISnapshotter
         var removedSnapshots = new List<string>();
         foreach (var record in expired)
         {
-            try
+            // Only while still expired: an owner that renewed (or committed) meanwhile keeps its snapshot.
+            if (await RemoveAsync(record.Key, now, cancellationToken))
             {
-                await RemoveAsync(record.Key, cancellationToken);
                 removedSnapshots.Add(record.Key);
-            }
-            catch (StorageException exception) when (exception.Kind is ErrorKind.NotFound)
-            {
-                // Removed or committed by someone else meanwhile: nothing left for us to reap.
             }
         }
 
@@ -285,6 +260,55 @@ public abstract class SnapshotterBase : ISnapshotter
     /// <summary>Called after a commit was recorded; its directory is now immutable.</summary>
     protected virtual void OnCommitted(SnapshotRecord record)
     {
+    }
+
+    /// <summary>
+    /// Removes the metadata, then the directory. False when <paramref name="key"/> is gone, was committed under
+    /// another name meanwhile, or (with <paramref name="leaseExpiredBefore"/>) had its lease renewed meanwhile.
+    /// </summary>
+    private async Task<bool> RemoveAsync(string key, DateTimeOffset? leaseExpiredBefore, CancellationToken cancellationToken)
+    {
+        await using var session = _store.LightweightSession();
+        if (await FindAsync(session, key, cancellationToken) is not { } record)
+        {
+            return false;
+        }
+
+        var id = record.Id;
+        if (record.Kind == SnapshotKind.Committed && await session.Query<SnapshotRecord>().AnyAsync(x => x.ParentId == id, cancellationToken))
+        {
+            throw HasChildren(key, null);
+        }
+
+        // Delete only the row as we saw it: a concurrent commit renamed it and must not lose its data.
+        if (leaseExpiredBefore is { } expiry)
+        {
+            session.DeleteWhere<SnapshotRecord>(x => x.Id == id && x.Key == key && x.LeaseExpiresAt != null && x.LeaseExpiresAt < expiry);
+        }
+        else
+        {
+            session.DeleteWhere<SnapshotRecord>(x => x.Id == id && x.Key == key);
+        }
+
+        try
+        {
+            await session.SaveChangesAsync(cancellationToken);
+        }
+        catch (Exception exception) when (SnapshotMetadata.IsForeignKeyViolation(exception))
+        {
+            throw HasChildren(key, exception);
+        }
+
+        await using (var check = _store.QuerySession())
+        {
+            if (await check.LoadAsync<SnapshotRecord>(id, cancellationToken) is not null)
+            {
+                return false;
+            }
+        }
+
+        RemoveDirectory(id);
+        return true;
     }
 
     private async Task<IReadOnlyList<Mount>> CreateAsync(SnapshotKind kind, string key, string? parent, SnapshotOptions? options, CancellationToken cancellationToken)
@@ -331,8 +355,23 @@ public abstract class SnapshotterBase : ISnapshotter
         var temporary = Layout.Temporary(record.Id);
         try
         {
-            await Task.Run(() => CreateDirectory(temporary, kind, parentRecord, cancellationToken), cancellationToken);
-            Posix.Rename(temporary, Layout.Snapshot(record.Id));
+            Posix.Mkdir(temporary, 0b111_000_000);
+            using (var heartbeat = new CancellationTokenSource())
+            {
+                var beating = BeatAsync(temporary, heartbeat.Token);
+                try
+                {
+                    await Task.Run(() => CreateDirectory(Layout.TemporaryTree(record.Id), kind, parentRecord, cancellationToken), cancellationToken);
+                }
+                finally
+                {
+                    await heartbeat.CancelAsync();
+                    await beating;
+                }
+            }
+
+            Posix.Rename(Layout.TemporaryTree(record.Id), Layout.Snapshot(record.Id));
+            Directory.Delete(temporary);
         }
         catch
         {
@@ -365,6 +404,23 @@ public abstract class SnapshotterBase : ISnapshotter
         }
 
         return Mounts(record);
+    }
+
+    /// <summary>Refreshes the change time of a directory being built (chmod to its fixed mode) until cancelled.</summary>
+    private async Task BeatAsync(string directory, CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(HeartbeatInterval, Time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                Posix.Chmod(directory, 0b111_000_000);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The build finished: the heartbeat stops with it.
+        }
     }
 
     private async Task RebaseAsync(IQuerySession session, SnapshotRecord record, string newParent, CancellationToken cancellationToken)
@@ -400,7 +456,15 @@ public abstract class SnapshotterBase : ISnapshotter
 
         // Renamed first so that a crash in the middle of a long delete leaves a name the reaper knows is garbage.
         var removing = Layout.Removing(id);
-        Posix.Rename(directory, removing);
+        try
+        {
+            Posix.Rename(directory, removing);
+        }
+        catch (IOException) when (Posix.TryLstat(directory) is null)
+        {
+            return; // another remover of the same snapshot got there first
+        }
+
         FileTree.RemoveAll(removing);
     }
 

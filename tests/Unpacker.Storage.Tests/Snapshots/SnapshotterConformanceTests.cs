@@ -1,4 +1,5 @@
 using Unpacker.Storage.Snapshots;
+using Unpacker.Storage.Snapshots.FileSystem;
 
 namespace Unpacker.Storage.Tests.Snapshots;
 
@@ -410,7 +411,7 @@ public abstract class SnapshotterConformanceTests : IAsyncLifetime
 
         using (Mount(mounts, out var target))
         {
-            Assert.Equal(0b111_101_101u, Unpacker.Storage.Snapshots.FileSystem.Posix.Lstat(target).Permissions);
+            Assert.Equal(0b111_101_101u, Posix.Lstat(target).Permissions);
         }
     }
 
@@ -647,7 +648,7 @@ public abstract class SnapshotterConformanceTests : IAsyncLifetime
         return infos;
     }
 
-    protected static List<string> FileTreeNames(string directory) => Unpacker.Storage.Snapshots.FileSystem.FileTree.Names(directory).ToList();
+    protected static List<string> FileTreeNames(string directory) => FileTree.Names(directory).ToList();
 
     private async Task CreateBaseSnapshotsAsync()
     {

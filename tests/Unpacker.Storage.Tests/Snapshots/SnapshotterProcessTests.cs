@@ -85,7 +85,7 @@ public sealed class SnapshotterProcessTests : IAsyncLifetime
     public async Task A_process_killed_mid_prepare_leaves_no_snapshot_and_the_reaper_removes_its_half_copy()
     {
         var native = Context.Create("native");
-        await CreateBigParentAsync(native, "big", files: 20000);
+        await CreateBigParentAsync(native, "big", files: 10000);
         var bigId = (await native.StatAsync("big", _none)).Id!;
 
         using (var victim = CliProcess.Start(Context, "snapshots", "prepare", "native", "victim", "big"))
@@ -128,6 +128,31 @@ public sealed class SnapshotterProcessTests : IAsyncLifetime
         Assert.Contains("extract-dead", reap.Output, StringComparison.Ordinal);
         Assert.Empty(await NamesAsync(overlay));
         Assert.Empty(Directory.GetFileSystemEntries(overlay.Layout.SnapshotsDirectory));
+    }
+
+    [Fact]
+    public async Task The_reaper_leaves_a_long_prepare_alone_while_its_heartbeat_is_fresh()
+    {
+        var native = Context.Create("native");
+        await CreateBigParentAsync(native, "big", files: 10000);
+        native.HeartbeatInterval = TimeSpan.FromMilliseconds(100);
+
+        var prepare = native.PrepareAsync("slow", "big", null, _none);
+        var reaped = new List<string>();
+        var passes = 0;
+        while (!prepare.IsCompleted)
+        {
+            await Task.Delay(50);
+            var report = await native.ReapAsync(DateTimeOffset.UtcNow, TimeSpan.FromSeconds(2), _none);
+            reaped.AddRange(report.RemovedDirectories);
+            passes++;
+        }
+
+        await prepare;
+        Assert.Empty(reaped);
+        Assert.True(passes > 1, "the prepare finished before the reaper could look at it");
+        Assert.Equal(["big", "slow"], await NamesAsync(native));
+        DirectoryAssert.Equal(native.Layout.Snapshot((await native.StatAsync("big", _none)).Id!), native.Layout.Snapshot((await native.StatAsync("slow", _none)).Id!));
     }
 
     private static async Task CreateBigParentAsync(SnapshotterBase snapshotter, string name, int files)

@@ -3,6 +3,7 @@ using Npgsql;
 using Unpacker.Hosting.Configuration;
 using Unpacker.Hosting.Persistence;
 using Unpacker.Storage.Snapshots;
+using Unpacker.Storage.Snapshots.FileSystem;
 using Unpacker.Storage.Snapshots.Metadata;
 using Unpacker.Testing;
 
@@ -14,22 +15,23 @@ namespace Unpacker.Storage.Tests.Snapshots;
 /// </summary>
 public sealed class SnapshotterTestContext : IAsyncDisposable
 {
-    private SnapshotterTestContext(PostgresOptions postgres, DocumentStore store, string directory)
+    private SnapshotterTestContext(PostgresOptions postgres, DocumentStore store, string scratch)
     {
         Postgres = postgres;
         Store = store;
-        Directory = directory;
-        Root = Path.Combine(directory, "root");
-        Work = Path.Combine(directory, "work");
-        System.IO.Directory.CreateDirectory(Root);
-        System.IO.Directory.CreateDirectory(Work);
+        Scratch = scratch;
+        Root = Path.Combine(scratch, "root");
+        Work = Path.Combine(scratch, "work");
+        Directory.CreateDirectory(Root);
+        Directory.CreateDirectory(Work);
     }
 
     public PostgresOptions Postgres { get; }
 
     public DocumentStore Store { get; }
 
-    public string Directory { get; }
+    /// <summary>The temporary directory holding <see cref="Root"/> and <see cref="Work"/>.</summary>
+    public string Scratch { get; }
 
     public string Root { get; }
 
@@ -40,8 +42,8 @@ public sealed class SnapshotterTestContext : IAsyncDisposable
         await TestServers.RequirePostgresAsync();
         var postgres = TestServers.PostgresWithSchema("snap");
         var store = await UnpackerMarten.OpenStoreAsync(postgres, SnapshotMetadata.Register);
-        var directory = System.IO.Directory.CreateTempSubdirectory("unpacker-snapshots-").FullName;
-        return new SnapshotterTestContext(postgres, store, directory);
+        var scratch = Directory.CreateTempSubdirectory("unpacker-snapshots-").FullName;
+        return new SnapshotterTestContext(postgres, store, scratch);
     }
 
     public SnapshotterBase Create(string snapshotter, TimeProvider? time = null) => Snapshotters.Create(snapshotter, Root, Store, time);
@@ -50,7 +52,7 @@ public sealed class SnapshotterTestContext : IAsyncDisposable
     public string NewDirectory(string prefix)
     {
         var path = Path.Combine(Work, $"{prefix}-{Guid.NewGuid():N}"[..(prefix.Length + 9)]);
-        System.IO.Directory.CreateDirectory(path);
+        Directory.CreateDirectory(path);
         return path;
     }
 
@@ -64,6 +66,6 @@ public sealed class SnapshotterTestContext : IAsyncDisposable
             await drop.ExecuteNonQueryAsync();
         }
 
-        Unpacker.Storage.Snapshots.FileSystem.FileTree.RemoveAll(Directory);
+        FileTree.RemoveAll(Scratch);
     }
 }

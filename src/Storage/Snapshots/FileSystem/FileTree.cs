@@ -97,7 +97,10 @@ public static class FileTree
         }
     }
 
-    /// <summary>Removes whatever is at <paramref name="path"/> (a directory with its contents; a symlink, not its target).</summary>
+    /// <summary>
+    /// Removes whatever is at <paramref name="path"/> (a directory with its contents; a symlink, not its target).
+    /// Entries that vanish meanwhile (another remover of the same leftover) are simply gone.
+    /// </summary>
     public static void RemoveAll(string path)
     {
         if (Posix.TryLstat(path) is not { } status)
@@ -105,18 +108,25 @@ public static class FileTree
             return;
         }
 
-        if (status.IsDirectory)
+        try
         {
-            foreach (var name in Names(path))
+            if (status.IsDirectory)
             {
-                RemoveAll(Path.Combine(path, name));
-            }
+                foreach (var name in Names(path).ToList())
+                {
+                    RemoveAll(Path.Combine(path, name));
+                }
 
-            Directory.Delete(path);
+                Directory.Delete(path);
+            }
+            else
+            {
+                File.Delete(path);
+            }
         }
-        else
+        catch (DirectoryNotFoundException) when (Posix.TryLstat(path) is null)
         {
-            File.Delete(path);
+            // Removed by someone else between our look and our delete: the goal is reached.
         }
     }
 

@@ -22,11 +22,14 @@ public static class SnapshotMetadata
         mapping.ForeignKey<SnapshotRecord>(x => x.ParentId!);
     }
 
-    internal static bool IsUniqueViolation(Exception exception) => HasSqlState(exception, PostgresErrorCodes.UniqueViolation);
+    /// <summary>True when a save failed because (snapshotter, key) is taken (PostgreSQL 23505, whatever Marten wraps it in).</summary>
+    public static bool IsUniqueViolation(Exception exception) => HasSqlState(exception, PostgresErrorCodes.UniqueViolation);
 
-    internal static bool IsForeignKeyViolation(Exception exception) => HasSqlState(exception, PostgresErrorCodes.ForeignKeyViolation);
+    /// <summary>True when a save failed because a parent is missing or still has children (PostgreSQL 23503).</summary>
+    public static bool IsForeignKeyViolation(Exception exception) => HasSqlState(exception, PostgresErrorCodes.ForeignKeyViolation);
 
-    internal static bool IsConcurrencyConflict(Exception exception) => exception is ConcurrencyException;
+    /// <summary>True when an update was based on a version another process has changed or removed since.</summary>
+    public static bool IsConcurrencyConflict(Exception exception) => exception is ConcurrencyException;
 
     private static bool HasSqlState(Exception? exception, string state)
     {
