@@ -1,7 +1,5 @@
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Unpacker.Applier.Diff;
 using Unpacker.Applier.Unpacking;
 using Unpacker.Contracts.Applying;
@@ -34,7 +32,7 @@ public static class ApplierRegistration
 
         if (options.ReaperInterval > TimeSpan.Zero)
         {
-            services.AddHostedService<ReaperService>();
+            services.AddSnapshotReaper(new SnapshotReaperOptions { Interval = options.ReaperInterval, OrphanGrace = options.OrphanGrace });
         }
 
         return services;
@@ -60,35 +58,6 @@ public static class ApplierRegistration
                 endpoint.ConfigureConsumer<ApplyLayerConsumer>(context);
                 endpoint.ConfigureConsumer<StatSnapshotConsumer>(context);
             });
-        }
-    }
-
-    /// <summary>Removes snapshots whose owner stopped renewing their lease, and directories no metadata points to.</summary>
-    private sealed class ReaperService(Snapshotters snapshotters, ApplierOptions options, ILogger<ReaperService> logger) : BackgroundService
-    {
-        protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-        {
-            var reaper = new SnapshotReaper(snapshotters.All);
-            using var timer = new PeriodicTimer(options.ReaperInterval);
-            while (await timer.WaitForNextTickAsync(stoppingToken))
-            {
-                try
-                {
-                    foreach (var report in await reaper.RunOnceAsync(options.OrphanGrace, stoppingToken))
-                    {
-                        if (report.RemovedSnapshots.Count + report.RemovedDirectories.Count > 0)
-                        {
-                            logger.LogInformation("Reaped {Snapshotter}: expired snapshots {Snapshots}, orphaned directories {Directories}",
-                                report.Snapshotter, report.RemovedSnapshots, report.RemovedDirectories);
-                        }
-                    }
-                }
-                catch (Exception exception) when (exception is not OperationCanceledException)
-                {
-                    // A database or disk hiccup must not stop the Applier; the next round tries again.
-                    logger.LogError(exception, "Reaping snapshots failed; retrying in {Interval}", options.ReaperInterval);
-                }
-            }
         }
     }
 }

@@ -8,7 +8,6 @@ using Unpacker.Contracts.Applying;
 using Unpacker.Hosting.Diagnostics;
 using Unpacker.Storage;
 using Unpacker.Storage.Snapshots;
-using Unpacker.Storage.Snapshots.Overlay;
 
 namespace Unpacker.Applier.Unpacking;
 
@@ -73,7 +72,7 @@ public sealed class ApplyLayerConsumer(
             ApplyResult result;
             await using (new LeaseKeeper(snapshotter, key, lease, logger, cancellationToken))
             {
-                result = await differ.ApplyAsync(command.Layer, mounts, snapshotter.Name == OverlaySnapshotter.SnapshotterName, cancellationToken);
+                result = await differ.ApplyAsync(command.Layer, snapshotter, mounts, cancellationToken);
             }
 
             if (result.DiffId != command.DiffId)
