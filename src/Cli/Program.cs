@@ -7,6 +7,7 @@ var root = new RootCommand("unpacker: a distributed container-image unpacker")
     PingCommand.Create(),
     PullCommand.Create(),
     HistoryCommand.Create(),
+    RunCommand.Create(),
     ContentCommand.Create(),
     GcCommand.Create(),
     SnapshotsCommand.Create(),

@@ -58,7 +58,7 @@ public sealed class UnpackerService
         {
             options.IncludeScopes = true;
             options.UseUtcTimestamp = true;
-            options.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            options.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
         });
 
         var worker = WorkerIdentity.ForCurrentProcess(service, builder.Configuration["Worker:Id"]);
