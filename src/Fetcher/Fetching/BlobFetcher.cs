@@ -70,11 +70,12 @@ public sealed class BlobFetcher
 
     public async Task<BlobFetchResult> FetchAsync(IImageSource source, Descriptor blob, IFetchProgress? progress, CancellationToken cancellationToken)
     {
+        var transferred = new TransferCount();
         for (var round = 0; ; round++)
         {
             try
             {
-                return await FetchRoundAsync(source, blob, progress, cancellationToken);
+                return await FetchRoundAsync(source, blob, progress, transferred, cancellationToken);
             }
             catch (FetchException exception) when (exception.Kind == FailureKind.InvalidContent && round < _options.DigestMismatchRefetches)
             {
@@ -83,18 +84,18 @@ public sealed class BlobFetcher
         }
     }
 
-    private async Task<BlobFetchResult> FetchRoundAsync(IImageSource source, Descriptor blob, IFetchProgress? progress, CancellationToken cancellationToken)
+    private async Task<BlobFetchResult> FetchRoundAsync(IImageSource source, Descriptor blob, IFetchProgress? progress, TransferCount transferred, CancellationToken cancellationToken)
     {
         using var slot = await _limiter.AcquireAsync(cancellationToken);
         var writer = await OpenWriterAsync(blob, cancellationToken);
         if (writer is null)
         {
-            return new BlobFetchResult(blob, AlreadyPresent: true, 0);
+            return new BlobFetchResult(blob, AlreadyPresent: true, transferred.Bytes);
         }
 
         await using (writer)
         {
-            var transfer = new Transfer(blob, writer, progress, _options.Timeouts.ReadIdle, _logger);
+            var transfer = new Transfer(blob, writer, progress, transferred, _options.Timeouts.ReadIdle, _logger);
             try
             {
                 await source.Resilience.ExecuteAsync(async ct => await transfer.RunAsync(source, ct), cancellationToken);
@@ -102,7 +103,7 @@ public sealed class BlobFetcher
             }
             catch (AlreadyExistsException)
             {
-                return new BlobFetchResult(blob, AlreadyPresent: true, transfer.Transferred);
+                return new BlobFetchResult(blob, AlreadyPresent: true, transferred.Bytes);
             }
             catch (ContentDigestMismatchException mismatch)
             {
@@ -112,8 +113,8 @@ public sealed class BlobFetcher
                     : FetchException.InvalidContent($"{source.Name} sent more than the {blob.Size} bytes of {blob.Digest}", mismatch);
             }
 
-            _logger.LogInformation("Fetched {Digest} ({Size} bytes, {Transferred} transferred) from {Source}", blob.Digest.ToString(), blob.Size, transfer.Transferred, source.Name);
-            return new BlobFetchResult(blob, AlreadyPresent: false, transfer.Transferred);
+            _logger.LogInformation("Fetched {Digest} ({Size} bytes, {Transferred} transferred) from {Source}", blob.Digest.ToString(), blob.Size, transferred.Bytes, source.Name);
+            return new BlobFetchResult(blob, AlreadyPresent: false, transferred.Bytes);
         }
     }
 
@@ -131,10 +132,14 @@ public sealed class BlobFetcher
     }
 
     /// <summary>One blob's bytes moving into its ingest, over as many attempts as the source's pipeline allows.</summary>
-    private sealed class Transfer(Descriptor blob, IContentWriter writer, IFetchProgress? progress, TimeSpan readIdle, ILogger logger)
+    /// <summary>Bytes received over every attempt and round of one fetch (a refetch counts twice: it cost twice).</summary>
+    private sealed class TransferCount
     {
-        public long Transferred { get; private set; }
+        public long Bytes { get; set; }
+    }
 
+    private sealed class Transfer(Descriptor blob, IContentWriter writer, IFetchProgress? progress, TransferCount transferred, TimeSpan readIdle, ILogger logger)
+    {
         public async Task RunAsync(IImageSource source, CancellationToken cancellationToken)
         {
             if (writer.Offset == blob.Size)
@@ -169,7 +174,7 @@ public sealed class BlobFetcher
                     // The store refuses bytes beyond the expected size (and discards the ingest).
                     await writer.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
 
-                    Transferred += read;
+                    transferred.Bytes += read;
                     if (progress is not null)
                     {
                         await progress.ReportAsync(writer.Offset, blob.Size, cancellationToken);

@@ -48,6 +48,33 @@ public sealed class FaultInjectionTests(FetcherFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task An_ingest_left_by_an_earlier_attempt_is_resumed_from_its_offset()
+    {
+        await using var stack = fixture.NewStack();
+        await WriteIngestAsync(stack, Layer.Blob.AsMemory(0, 123_456));
+
+        var result = await FetchAsync(stack);
+
+        var request = Assert.Single(_proxy.BlobRequests);
+        Assert.Equal("bytes=123456-", request.Range);
+        Assert.Equal(Layer.Descriptor.Size - 123_456, result.BytesTransferred);
+        Assert.Equal(Layer.Blob, await stack.ReadBlobAsync(Layer.Descriptor.Digest));
+    }
+
+    [Fact]
+    public async Task A_resumed_ingest_holding_wrong_bytes_is_discarded_and_the_blob_fetched_whole()
+    {
+        await using var stack = fixture.NewStack();
+        await WriteIngestAsync(stack, new byte[50_000]);
+
+        var result = await FetchAsync(stack);
+
+        Assert.Equal(["bytes=50000-", null], _proxy.BlobRequests.Select(r => r.Range));
+        Assert.Equal(Layer.Blob, await stack.ReadBlobAsync(Layer.Descriptor.Digest));
+        Assert.Equal(Layer.Descriptor.Size - 50_000 + Layer.Descriptor.Size, result.BytesTransferred);
+    }
+
+    [Fact]
     public async Task A_server_that_ignores_range_makes_the_ingest_start_over_and_the_blob_still_commits()
     {
         _proxy.Inject(new Fault.DropAfter(100_000), new Fault.IgnoreRange());
@@ -118,6 +145,7 @@ public sealed class FaultInjectionTests(FetcherFixture fixture) : IClassFixture<
         Assert.Equal(2, _proxy.BlobRequests.Count);
         Assert.All(_proxy.BlobRequests, r => Assert.Null(r.Range));
         Assert.False(result.AlreadyPresent);
+        Assert.Equal(2 * Layer.Descriptor.Size, result.BytesTransferred);
         Assert.Equal(Layer.Blob, await stack.ReadBlobAsync(Layer.Descriptor.Digest));
     }
 
@@ -191,11 +219,19 @@ public sealed class FaultInjectionTests(FetcherFixture fixture) : IClassFixture<
         await using var stack = fixture.NewStack();
 
         await stack.Resolver.ResolveAsync(TestSources.RegistryAt(_proxy.Host, _repository, "v1"), CancellationToken.None);
+        var tokensBefore = _proxy.TokenRequests.Count;
         await Task.Delay(TimeSpan.FromSeconds(1.5));
         await FetchAsync(stack);
 
-        Assert.Equal(2, _proxy.TokenRequests.Count);
+        // The proxy refuses expired tokens, so the blob arriving proves a new token was fetched for it.
+        Assert.True(_proxy.TokenRequests.Count > tokensBefore, $"{_proxy.TokenRequests.Count} token requests, {tokensBefore} before the token expired");
         Assert.Equal(Layer.Blob, await stack.ReadBlobAsync(Layer.Descriptor.Digest));
+    }
+
+    private async Task WriteIngestAsync(FetcherStack stack, ReadOnlyMemory<byte> prefix)
+    {
+        await using var writer = await stack.Store.OpenWriterAsync(BlobFetcher.IngestReference(Layer.Descriptor.Digest), Layer.Descriptor, CancellationToken.None);
+        await writer.WriteAsync(prefix, CancellationToken.None);
     }
 
     private async Task<BlobFetchResult> FetchAsync(FetcherStack stack)

@@ -158,6 +158,9 @@ public sealed class FaultProxy : IAsyncDisposable
             case Fault.DropAfter drop:
                 await context.Response.Body.WriteAsync(body.AsMemory(0, Math.Min(drop.Bytes, body.Length)));
                 await context.Response.Body.FlushAsync();
+
+                // A reset discards what the client has not read yet: give it time to read the partial body first.
+                await Task.Delay(TimeSpan.FromMilliseconds(500));
                 context.Abort();
                 return;
             case Fault.Corrupt when body.Length > 0:
