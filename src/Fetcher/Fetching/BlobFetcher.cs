@@ -1,7 +1,6 @@
 using System.Buffers;
 using Microsoft.Extensions.Logging;
 using Polly;
-using Polly.Retry;
 using Unpacker.Contracts;
 using Unpacker.Contracts.Oci;
 using Unpacker.Fetcher.Configuration;
@@ -26,27 +25,13 @@ public sealed class BlobFetcher
     private readonly DownloadLimiter _limiter;
     private readonly FetcherOptions _options;
     private readonly ILogger<BlobFetcher> _logger;
-    private readonly ResiliencePipeline _ingestBusy;
 
-    public BlobFetcher(IContentStore store, DownloadLimiter limiter, FetcherOptions options, TimeProvider time, ILogger<BlobFetcher> logger)
+    public BlobFetcher(IContentStore store, DownloadLimiter limiter, FetcherOptions options, ILogger<BlobFetcher> logger)
     {
         _store = store;
         _limiter = limiter;
         _options = options;
         _logger = logger;
-
-        // Another worker writing the same blob holds its ingest: wait for it, then find the blob committed.
-        _ingestBusy = new ResiliencePipelineBuilder { TimeProvider = time }
-            .AddRetry(new RetryStrategyOptions
-            {
-                MaxRetryAttempts = Math.Max(options.Retry.MaxAttempts, 1) * 4,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = options.Retry.BaseDelay,
-                MaxDelay = options.Retry.MaxDelay,
-                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is StorageException { Kind: ErrorKind.Unavailable }),
-            })
-            .Build();
     }
 
     /// <summary>The ingest name of a blob: one per digest, so workers fetching the same blob meet at the same ingest.</summary>
@@ -86,7 +71,8 @@ public sealed class BlobFetcher
 
     private async Task<BlobFetchResult> FetchRoundAsync(IImageSource source, Descriptor blob, IFetchProgress? progress, TransferCount transferred, CancellationToken cancellationToken)
     {
-        using var slot = await _limiter.AcquireAsync(cancellationToken);
+        // Opening waits while another worker writes the same blob (the store serializes writers), then finds it
+        // committed; only then is a download slot taken, so waiting for someone else's download costs none.
         var writer = await OpenWriterAsync(blob, cancellationToken);
         if (writer is null)
         {
@@ -95,6 +81,7 @@ public sealed class BlobFetcher
 
         await using (writer)
         {
+            using var slot = await _limiter.AcquireAsync(cancellationToken);
             var transfer = new Transfer(blob, writer, progress, transferred, _options.Timeouts.ReadIdle, _logger);
             try
             {
@@ -122,8 +109,7 @@ public sealed class BlobFetcher
     {
         try
         {
-            return await _ingestBusy.ExecuteAsync(
-                async ct => await _store.OpenWriterAsync(IngestReference(blob.Digest), blob, ct), cancellationToken);
+            return await _store.OpenWriterAsync(IngestReference(blob.Digest), blob, cancellationToken);
         }
         catch (AlreadyExistsException)
         {

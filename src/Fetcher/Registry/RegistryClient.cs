@@ -77,7 +77,7 @@ public sealed class RegistryClient(
     /// <summary>Opens a foreign layer's alternative URL directly (no registry credentials go there).</summary>
     public async Task<HttpResponseMessage> OpenUrlAsync(Uri url, long offset, CancellationToken cancellationToken)
     {
-        var request = BlobRequest(url, manifest: false, offset);
+        using var request = BlobRequest(url, manifest: false, offset);
         var response = await resilience.Request.ExecuteAsync(
             async ct => await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct), cancellationToken);
         if (!response.IsSuccessStatusCode)

@@ -213,6 +213,24 @@ public sealed class FaultInjectionTests(FetcherFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task Each_repository_gets_a_token_for_its_own_scope()
+    {
+        var other = TestRegistryPusher.UniqueRepository("faults-other");
+        using (var pusher = TestRegistryPusher.ForTestRegistry())
+        {
+            await pusher.PushAsync(other, "v1", _image);
+        }
+
+        _proxy.RequireBearerTokens(tokenSeconds: 300);
+        await using var stack = fixture.NewStack();
+
+        await stack.Resolver.ResolveAsync(TestSources.RegistryAt(_proxy.Host, _repository, "v1"), CancellationToken.None);
+        await stack.Resolver.ResolveAsync(TestSources.RegistryAt(_proxy.Host, other, "v1"), CancellationToken.None);
+
+        Assert.Equal([$"fault-proxy repository:{_repository}:pull", $"fault-proxy repository:{other}:pull"], _proxy.TokenRequests);
+    }
+
+    [Fact]
     public async Task An_expired_bearer_token_is_replaced_by_a_new_one()
     {
         _proxy.RequireBearerTokens(tokenSeconds: 1);
