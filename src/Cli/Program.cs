@@ -5,6 +5,8 @@ using Unpacker.Cli.Commands;
 var root = new RootCommand("unpacker: a distributed container-image unpacker")
 {
     PingCommand.Create(),
+    ContentCommand.Create(),
+    GcCommand.Create(),
 };
 
 var parsed = root.Parse(args);

@@ -20,6 +20,17 @@ public sealed class ContentFilter
     public static ContentFilter Parse(IReadOnlyList<string> filters) =>
         new(filters.Where(f => !string.IsNullOrWhiteSpace(f)).Select(ParseOne).ToList());
 
+    /// <summary>
+    /// Labels every match must have (key, and value when compared with <c>==</c>), for the database to narrow the
+    /// walk; empty when the filters are alternatives or name only other fields. <see cref="Matches"/> stays the judge.
+    /// </summary>
+    public IReadOnlyList<(string Key, string? Value)> RequiredLabels =>
+        _alternatives.Count != 1
+            ? []
+            : [.. _alternatives[0]
+                .Where(s => s.FieldPath[0] == "labels" && s.Operator is Operator.Present or Operator.Equal)
+                .Select(s => (string.Join('.', s.FieldPath.Skip(1)), s.Operator == Operator.Equal ? s.Value : (string?)null))];
+
     public bool Matches(ContentInfo info) =>
         _alternatives.Count == 0 || _alternatives.Any(selectors => selectors.All(s => s.Matches(Lookup(info, s.FieldPath))));
 

@@ -28,7 +28,8 @@ internal sealed class ContentLock : IAsyncDisposable
             deadline.CancelAfter(timeout);
             foreach (var name in names)
             {
-                await using var command = new NpgsqlCommand("select pg_advisory_lock($1)", connection);
+                // No command timeout: the wait is bounded by our own deadline, which may well exceed Npgsql's 30 s.
+                await using var command = new NpgsqlCommand("select pg_advisory_lock($1)", connection) { CommandTimeout = 0 };
                 command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = KeyOf(store, name) });
                 try
                 {

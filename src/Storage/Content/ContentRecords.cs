@@ -25,7 +25,8 @@ internal sealed class ContentRecords(IDocumentStore documents, TimeProvider time
         {
             if (record is null)
             {
-                record = new ContentRecord { Id = digest.ToString(), Size = size, CreatedAt = createdAt ?? now, UpdatedAt = now };
+                // A repaired blob is dated by its file in both times, so GC's grace period sees its real age.
+                record = new ContentRecord { Id = digest.ToString(), Size = size, CreatedAt = createdAt ?? now, UpdatedAt = createdAt ?? now };
                 Merge(record, labels);
                 return (record, true);
             }
@@ -68,14 +69,26 @@ internal sealed class ContentRecords(IDocumentStore documents, TimeProvider time
         return true;
     }
 
-    public async IAsyncEnumerable<ContentRecord> AllAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>Every record in digest order, narrowed in the database to those carrying <paramref name="requiredLabels"/>.</summary>
+    public async IAsyncEnumerable<ContentRecord> QueryAsync(IReadOnlyList<(string Key, string? Value)> requiredLabels, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await using var session = documents.QuerySession();
-        await foreach (var record in session.Query<ContentRecord>().OrderBy(r => r.Id).ToAsyncEnumerable(cancellationToken))
+        IQueryable<ContentRecord> query = session.Query<ContentRecord>();
+        foreach (var (key, value) in requiredLabels.Where(l => IsPlainKey(l.Key)))
+        {
+            query = value is null ? query.Where(r => r.Labels.ContainsKey(key)) : query.Where(r => r.Labels[key] == value);
+        }
+
+        await foreach (var record in query.OrderBy(r => r.Id).ToAsyncEnumerable(cancellationToken))
         {
             yield return record;
         }
     }
+
+    // Marten writes a dictionary key into the SQL text as a JSON path, not as a parameter: only push down keys that
+    // cannot change its meaning; the others are filtered in memory only.
+    private static bool IsPlainKey(string key) =>
+        key.Length > 0 && key.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '/' or '-' or '_' or ':');
 
     private static void Merge(ContentRecord record, IReadOnlyDictionary<string, string>? labels)
     {

@@ -10,7 +10,7 @@ namespace Unpacker.Storage.Content;
 /// atomic rename of a verified, fsynced ingest; writers of one ref or blob serialize on PostgreSQL advisory locks,
 /// so processes on different hosts never interleave writes.
 /// </summary>
-public sealed class ContentStore : IContentStore
+public sealed class ContentStore : IContentStore, IContentRepair
 {
     private readonly ContentStoreOptions _options;
     private readonly IDocumentStore _documents;
@@ -48,7 +48,7 @@ public sealed class ContentStore : IContentStore
     public async IAsyncEnumerable<ContentInfo> WalkAsync(IReadOnlyList<string> filters, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var filter = ContentFilter.Parse(filters);
-        await foreach (var record in _records.AllAsync(cancellationToken))
+        await foreach (var record in _records.QueryAsync(filter.RequiredLabels, cancellationToken))
         {
             var info = record.ToInfo();
             if (filter.Matches(info))
@@ -156,6 +156,32 @@ public sealed class ContentStore : IContentStore
         }
 
         Directory.Delete(directory, recursive: true);
+    }
+
+    public async IAsyncEnumerable<Digest> RepairAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        if (!Directory.Exists(_layout.BlobsRoot))
+        {
+            yield break;
+        }
+
+        foreach (var algorithmDirectory in Directory.EnumerateDirectories(_layout.BlobsRoot))
+        {
+            foreach (var file in Directory.EnumerateFiles(algorithmDirectory))
+            {
+                // Names that are not digests were not put there by a commit; they are left alone.
+                if (!Digest.TryParse($"{Path.GetFileName(algorithmDirectory)}:{Path.GetFileName(file)}", out var digest)
+                    || await _records.LoadAsync(digest, cancellationToken) is not null)
+                {
+                    continue;
+                }
+
+                if (await TryCommittedAsync(digest, cancellationToken) is not null)
+                {
+                    yield return digest;
+                }
+            }
+        }
     }
 
     private async Task ThrowIfCommittedAsync(Digest digest, CancellationToken cancellationToken)

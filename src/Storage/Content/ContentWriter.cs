@@ -10,6 +10,7 @@ namespace Unpacker.Storage.Content;
 internal sealed class ContentWriter : IContentWriter
 {
     private const UnixFileMode ReadOnlyMode = UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+    private const UnixFileMode WritableMode = ReadOnlyMode | UnixFileMode.UserWrite;
 
     private readonly ContentLayout _layout;
     private readonly ContentRecords _records;
@@ -21,8 +22,9 @@ internal sealed class ContentWriter : IContentWriter
     private IncrementalHash _hash;
     private bool _released;
 
-    private ContentWriter(ContentLayout layout, ContentRecords records, TimeProvider time, ContentLock held, string directory, IngestStatusFile status, FileStream data, IncrementalHash hash)
+    private ContentWriter(ContentLayout layout, ContentRecords records, TimeProvider time, ContentLock held, string directory, IngestStatusFile status, Descriptor expected, FileStream data, IncrementalHash hash)
     {
+        Expected = expected;
         _layout = layout;
         _records = records;
         _time = time;
@@ -36,7 +38,8 @@ internal sealed class ContentWriter : IContentWriter
 
     public string Reference => _status.Reference;
 
-    public Descriptor Expected => _status.Expected;
+    /// <summary>The caller's descriptor (a resumed ingest may have been started with other annotations or media type).</summary>
+    public Descriptor Expected { get; }
 
     public long Offset { get; private set; }
 
@@ -59,7 +62,14 @@ internal sealed class ContentWriter : IContentWriter
             await status.WriteAsync(directory, cancellationToken);
         }
 
-        var data = new FileStream(ContentLayout.IngestDataPath(directory), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete, 0, FileOptions.Asynchronous);
+        var dataPath = ContentLayout.IngestDataPath(directory);
+        if (!OperatingSystem.IsWindows() && File.Exists(dataPath))
+        {
+            // A commit that failed after making the data read-only (just before its rename) must not block the resume.
+            File.SetUnixFileMode(dataPath, WritableMode);
+        }
+
+        var data = new FileStream(dataPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete, 0, FileOptions.Asynchronous);
         var hash = ContentHashing.Create(expected.Digest.Algorithm);
         try
         {
@@ -73,7 +83,7 @@ internal sealed class ContentWriter : IContentWriter
             data.Position = 0;
             await ContentHashing.AppendAsync(hash, data, length, cancellationToken);
             data.Position = length;
-            return new ContentWriter(layout, records, time, held, directory, status, data, hash);
+            return new ContentWriter(layout, records, time, held, directory, status, expected, data, hash);
         }
         catch
         {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using Marten;
 using Unpacker.Contracts.Oci;
@@ -33,6 +34,18 @@ public sealed class ContentStoreFixture : IAsyncLifetime
 
     public ContentStore NewStore(string? root = null, TimeSpan? lockWaitTimeout = null) =>
         new(new ContentStoreOptions { Root = root ?? NewRoot(), LockWaitTimeout = lockWaitTimeout ?? TimeSpan.FromSeconds(30) }, Documents);
+
+    /// <summary>The <c>UNPACKER_*</c> variables that point a CLI process at this schema and <paramref name="root"/>.</summary>
+    public IReadOnlyDictionary<string, string> CliEnvironment(string root) => new Dictionary<string, string>
+    {
+        ["UNPACKER_ROOT"] = root,
+        ["UNPACKER_POSTGRES_HOST"] = Postgres.Host,
+        ["UNPACKER_POSTGRES_PORT"] = Postgres.Port.ToString(CultureInfo.InvariantCulture),
+        ["UNPACKER_POSTGRES_DB"] = Postgres.Database,
+        ["UNPACKER_POSTGRES_USER"] = Postgres.Username,
+        ["UNPACKER_POSTGRES_PASSWORD"] = Postgres.Password,
+        ["UNPACKER_POSTGRES_SCHEMA"] = Postgres.Schema,
+    };
 
     public async Task DisposeAsync()
     {

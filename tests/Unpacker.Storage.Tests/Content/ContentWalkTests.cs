@@ -39,6 +39,22 @@ public sealed class ContentWalkTests(ContentStoreFixture fixture) : IClassFixtur
         Assert.Equal(["layer"], await Names($"digest=={digests["layer"]}"));
     }
 
+    [Fact]
+    public async Task Walk_matches_label_keys_with_quotes_and_spaces_exactly()
+    {
+        var store = fixture.NewStore();
+        var (bytes, descriptor) = ContentStoreFixture.NewBlob(64);
+        var key = $"it's {{a}} \"key\" {Guid.NewGuid():N}";
+        await ContentStoreFixture.WriteBlobAsync(store, bytes, descriptor, new Dictionary<string, string> { [key] = "v'1" });
+
+        var quotedKey = key.Replace("\"", "\\\"", StringComparison.Ordinal);
+        var found = await store.WalkAsync([$"labels.\"{quotedKey}\"==\"v'1\""], _none).ToListAsync();
+        var missed = await store.WalkAsync([$"labels.\"{quotedKey}\"==v2"], _none).ToListAsync();
+
+        Assert.Equal(descriptor.Digest, Assert.Single(found).Digest);
+        Assert.Empty(missed);
+    }
+
     [Theory]
     [InlineData("labels.a=")]
     [InlineData("owner==me")]

@@ -40,6 +40,21 @@ public sealed class ContentWriterTests(ContentStoreFixture fixture) : IClassFixt
     }
 
     [Fact]
+    public async Task A_sha512_blob_is_verified_with_sha512_and_stored_under_blobs_sha512()
+    {
+        var root = fixture.NewRoot();
+        var store = fixture.NewStore(root);
+        var bytes = System.Security.Cryptography.RandomNumberGenerator.GetBytes(3000);
+        var digest = Digest.Parse($"sha512:{Convert.ToHexStringLower(System.Security.Cryptography.SHA512.HashData(bytes))}");
+        var descriptor = new Descriptor(MediaTypes.OciLayer, digest, bytes.Length);
+
+        var info = await ContentStoreFixture.WriteBlobAsync(store, bytes, descriptor);
+
+        Assert.Equal(digest, info.Digest);
+        Assert.Equal(bytes, await File.ReadAllBytesAsync(Path.Combine(root, "content", "blobs", "sha512", digest.Encoded)));
+    }
+
+    [Fact]
     public async Task The_read_stream_is_seekable_so_the_applier_can_read_at_any_offset()
     {
         var store = fixture.NewStore();
