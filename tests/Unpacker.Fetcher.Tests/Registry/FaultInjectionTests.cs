@@ -213,6 +213,34 @@ public sealed class FaultInjectionTests(FetcherFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task A_token_service_gets_the_configured_credentials_of_the_registry_host()
+    {
+        _proxy.RequireBearerTokens(tokenSeconds: 300);
+        await using var stack = fixture.NewStack(new Dictionary<string, string?>
+        {
+            ["Fetcher:Registries:Credentials:0:Host"] = _proxy.Host,
+            ["Fetcher:Registries:Credentials:0:Username"] = "robot",
+            ["Fetcher:Registries:Credentials:0:Password"] = "secret",
+        });
+
+        await stack.Resolver.ResolveAsync(TestSources.RegistryAt(_proxy.Host, _repository, "v1"), CancellationToken.None);
+
+        Assert.Equal(["Basic"], _proxy.TokenAuthorizations);
+    }
+
+    [Fact]
+    public async Task A_registry_refusing_HEAD_on_manifests_is_resolved_with_GET()
+    {
+        _proxy.InjectOnManifestHead(new Fault.Status(HttpStatusCode.MethodNotAllowed));
+        await using var stack = fixture.NewStack();
+
+        var resolved = await stack.Resolver.ResolveAsync(TestSources.RegistryAt(_proxy.Host, _repository, "v1"), CancellationToken.None);
+
+        Assert.Equal(_image.Manifest.Digest, resolved.Manifest!.Digest);
+        Assert.Equal(["HEAD", "GET"], _proxy.Requests.Where(r => r.Path.EndsWith("/manifests/v1", StringComparison.Ordinal)).Select(r => r.Method));
+    }
+
+    [Fact]
     public async Task Each_repository_gets_a_token_for_its_own_scope()
     {
         var other = TestRegistryPusher.UniqueRepository("faults-other");
