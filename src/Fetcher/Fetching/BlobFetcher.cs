@@ -117,13 +117,13 @@ public sealed class BlobFetcher
         }
     }
 
-    /// <summary>One blob's bytes moving into its ingest, over as many attempts as the source's pipeline allows.</summary>
     /// <summary>Bytes received over every attempt and round of one fetch (a refetch counts twice: it cost twice).</summary>
     private sealed class TransferCount
     {
         public long Bytes { get; set; }
     }
 
+    /// <summary>One blob's bytes moving into its ingest, over as many attempts as the source's pipeline allows.</summary>
     private sealed class Transfer(Descriptor blob, IContentWriter writer, IFetchProgress? progress, TransferCount transferred, TimeSpan readIdle, ILogger logger)
     {
         public async Task RunAsync(IImageSource source, CancellationToken cancellationToken)
@@ -159,7 +159,6 @@ public sealed class BlobFetcher
 
                     // The store refuses bytes beyond the expected size (and discards the ingest).
                     await writer.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
-
                     transferred.Bytes += read;
                     if (progress is not null)
                     {
