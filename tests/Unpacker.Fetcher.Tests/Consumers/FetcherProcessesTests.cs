@@ -74,7 +74,7 @@ public sealed class FetcherProcessesTests(FetcherFixture fixture) : IClassFixtur
     }
 
     [Fact]
-    public async Task A_fetcher_process_answers_resolve_with_the_image_and_a_missing_blob_with_a_failure()
+    public async Task A_fetcher_process_answers_resolve_with_the_image_and_unknown_things_with_failures()
     {
         var image = new TestImageBuilder().WithLayer(new Dictionary<string, string> { ["etc/hello"] = "hello" }).Build();
         var repository = TestRegistryPusher.UniqueRepository("resolve-process");
@@ -91,9 +91,11 @@ public sealed class FetcherProcessesTests(FetcherFixture fixture) : IClassFixtur
 
         await events.SendAsync(FetcherQueues.ResolveImage, new ResolveImage(unpackId, 1, TestSources.Registry(repository, "v1")));
         await events.SendAsync(FetcherQueues.FetchBlob, new FetchBlob(unpackId, 0, 1, TestSources.Registry(repository, "v1"), missing));
+        await events.SendAsync(FetcherQueues.ResolveImage, new ResolveImage(unpackId, 2, TestSources.Registry(repository, "no-such-tag")));
 
         var resolved = Assert.Single(await events.WaitForAsync<ImageResolved>(1, _timeout));
         var failed = Assert.Single(await events.WaitForAsync<BlobFetchFailed>(1, _timeout));
+        var unresolved = Assert.Single(await events.WaitForAsync<ImageResolveFailed>(1, _timeout));
         Assert.Equal(unpackId, resolved.UnpackId);
         Assert.Equal(image.Config, resolved.Config);
         Assert.Equal(image.DiffIds, resolved.DiffIds);
@@ -101,6 +103,8 @@ public sealed class FetcherProcessesTests(FetcherFixture fixture) : IClassFixtur
         Assert.Equal(FailureKind.NotFound, failed.Kind);
         Assert.False(failed.Retryable);
         Assert.Contains(missing.Digest.ToString(), failed.Reason, StringComparison.Ordinal);
+        Assert.Equal((2, FailureKind.NotFound, false), (unresolved.Attempt, unresolved.Kind, unresolved.Retryable));
+        Assert.Contains("no-such-tag", unresolved.Reason, StringComparison.Ordinal);
     }
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
