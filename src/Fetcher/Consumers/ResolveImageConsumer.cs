@@ -27,7 +27,7 @@ public sealed class ResolveImageConsumer(ImageResolver resolver, WorkerIdentity 
             var failure = FetchFailures.Classify(exception, $"resolving {command.Source}");
             logger.Log(
                 failure.Kind == Contracts.FailureKind.Internal ? LogLevel.Error : LogLevel.Warning,
-                exception.InnerException ?? (failure.Kind == Contracts.FailureKind.Internal ? exception : null),
+                failure.Kind == Contracts.FailureKind.Internal ? exception : null,
                 "Could not resolve {Source}: {Kind} {Reason}",
                 command.Source.ToString(),
                 failure.Kind,

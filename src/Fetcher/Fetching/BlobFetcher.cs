@@ -1,7 +1,6 @@
 using System.Buffers;
 using Microsoft.Extensions.Logging;
 using Polly;
-using Polly.Retry;
 using Unpacker.Contracts;
 using Unpacker.Contracts.Oci;
 using Unpacker.Fetcher.Configuration;
@@ -26,27 +25,13 @@ public sealed class BlobFetcher
     private readonly DownloadLimiter _limiter;
     private readonly FetcherOptions _options;
     private readonly ILogger<BlobFetcher> _logger;
-    private readonly ResiliencePipeline _ingestBusy;
 
-    public BlobFetcher(IContentStore store, DownloadLimiter limiter, FetcherOptions options, TimeProvider time, ILogger<BlobFetcher> logger)
+    public BlobFetcher(IContentStore store, DownloadLimiter limiter, FetcherOptions options, ILogger<BlobFetcher> logger)
     {
         _store = store;
         _limiter = limiter;
         _options = options;
         _logger = logger;
-
-        // Another worker writing the same blob holds its ingest: wait for it, then find the blob committed.
-        _ingestBusy = new ResiliencePipelineBuilder { TimeProvider = time }
-            .AddRetry(new RetryStrategyOptions
-            {
-                MaxRetryAttempts = Math.Max(options.Retry.MaxAttempts, 1) * 4,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = options.Retry.BaseDelay,
-                MaxDelay = options.Retry.MaxDelay,
-                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is StorageException { Kind: ErrorKind.Unavailable }),
-            })
-            .Build();
     }
 
     /// <summary>The ingest name of a blob: one per digest, so workers fetching the same blob meet at the same ingest.</summary>
@@ -70,11 +55,12 @@ public sealed class BlobFetcher
 
     public async Task<BlobFetchResult> FetchAsync(IImageSource source, Descriptor blob, IFetchProgress? progress, CancellationToken cancellationToken)
     {
+        var transferred = new TransferCount();
         for (var round = 0; ; round++)
         {
             try
             {
-                return await FetchRoundAsync(source, blob, progress, cancellationToken);
+                return await FetchRoundAsync(source, blob, progress, transferred, cancellationToken);
             }
             catch (FetchException exception) when (exception.Kind == FailureKind.InvalidContent && round < _options.DigestMismatchRefetches)
             {
@@ -83,18 +69,20 @@ public sealed class BlobFetcher
         }
     }
 
-    private async Task<BlobFetchResult> FetchRoundAsync(IImageSource source, Descriptor blob, IFetchProgress? progress, CancellationToken cancellationToken)
+    private async Task<BlobFetchResult> FetchRoundAsync(IImageSource source, Descriptor blob, IFetchProgress? progress, TransferCount transferred, CancellationToken cancellationToken)
     {
-        using var slot = await _limiter.AcquireAsync(cancellationToken);
+        // Opening waits while another worker writes the same blob (the store serializes writers), then finds it
+        // committed; only then is a download slot taken, so waiting for someone else's download costs none.
         var writer = await OpenWriterAsync(blob, cancellationToken);
         if (writer is null)
         {
-            return new BlobFetchResult(blob, AlreadyPresent: true, 0);
+            return new BlobFetchResult(blob, AlreadyPresent: true, transferred.Bytes);
         }
 
         await using (writer)
         {
-            var transfer = new Transfer(blob, writer, progress, _options.Timeouts.ReadIdle, _logger);
+            using var slot = await _limiter.AcquireAsync(cancellationToken);
+            var transfer = new Transfer(blob, writer, progress, transferred, _options.Timeouts.ReadIdle, _logger);
             try
             {
                 await source.Resilience.ExecuteAsync(async ct => await transfer.RunAsync(source, ct), cancellationToken);
@@ -102,7 +90,7 @@ public sealed class BlobFetcher
             }
             catch (AlreadyExistsException)
             {
-                return new BlobFetchResult(blob, AlreadyPresent: true, transfer.Transferred);
+                return new BlobFetchResult(blob, AlreadyPresent: true, transferred.Bytes);
             }
             catch (ContentDigestMismatchException mismatch)
             {
@@ -112,8 +100,8 @@ public sealed class BlobFetcher
                     : FetchException.InvalidContent($"{source.Name} sent more than the {blob.Size} bytes of {blob.Digest}", mismatch);
             }
 
-            _logger.LogInformation("Fetched {Digest} ({Size} bytes, {Transferred} transferred) from {Source}", blob.Digest.ToString(), blob.Size, transfer.Transferred, source.Name);
-            return new BlobFetchResult(blob, AlreadyPresent: false, transfer.Transferred);
+            _logger.LogInformation("Fetched {Digest} ({Size} bytes, {Transferred} transferred) from {Source}", blob.Digest.ToString(), blob.Size, transferred.Bytes, source.Name);
+            return new BlobFetchResult(blob, AlreadyPresent: false, transferred.Bytes);
         }
     }
 
@@ -121,8 +109,7 @@ public sealed class BlobFetcher
     {
         try
         {
-            return await _ingestBusy.ExecuteAsync(
-                async ct => await _store.OpenWriterAsync(IngestReference(blob.Digest), blob, ct), cancellationToken);
+            return await _store.OpenWriterAsync(IngestReference(blob.Digest), blob, cancellationToken);
         }
         catch (AlreadyExistsException)
         {
@@ -130,11 +117,15 @@ public sealed class BlobFetcher
         }
     }
 
-    /// <summary>One blob's bytes moving into its ingest, over as many attempts as the source's pipeline allows.</summary>
-    private sealed class Transfer(Descriptor blob, IContentWriter writer, IFetchProgress? progress, TimeSpan readIdle, ILogger logger)
+    /// <summary>Bytes received over every attempt and round of one fetch (a refetch counts twice: it cost twice).</summary>
+    private sealed class TransferCount
     {
-        public long Transferred { get; private set; }
+        public long Bytes { get; set; }
+    }
 
+    /// <summary>One blob's bytes moving into its ingest, over as many attempts as the source's pipeline allows.</summary>
+    private sealed class Transfer(Descriptor blob, IContentWriter writer, IFetchProgress? progress, TransferCount transferred, TimeSpan readIdle, ILogger logger)
+    {
         public async Task RunAsync(IImageSource source, CancellationToken cancellationToken)
         {
             if (writer.Offset == blob.Size)
@@ -168,8 +159,7 @@ public sealed class BlobFetcher
 
                     // The store refuses bytes beyond the expected size (and discards the ingest).
                     await writer.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
-
-                    Transferred += read;
+                    transferred.Bytes += read;
                     if (progress is not null)
                     {
                         await progress.ReportAsync(writer.Offset, blob.Size, cancellationToken);

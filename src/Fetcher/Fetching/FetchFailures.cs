@@ -26,6 +26,7 @@ public static class FetchFailures
         IOException io when IsDiskFull(io) => new(FailureKind.DiskFull, false, $"{subject}: no space left on the content store's filesystem ({io.Message})"),
         NotFoundException notFound => new(FailureKind.NotFound, false, $"{subject}: {notFound.Message}"),
         StorageException { Kind: ErrorKind.Unavailable } storage => new(FailureKind.Unavailable, true, $"{subject}: {storage.Message}"),
+        System.Data.Common.DbException { IsTransient: true } database => new(FailureKind.Unavailable, true, $"{subject}: the metadata database is unavailable ({database.Message})"),
         _ => new(FailureKind.Internal, false, $"{subject}: {exception.GetType().Name}: {exception.Message}"),
     };
 

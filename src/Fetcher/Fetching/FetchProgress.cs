@@ -12,8 +12,6 @@ public sealed class ThrottledProgress(Func<long, long, CancellationToken, Task> 
     private long _lastAt = long.MinValue;
     private long _lastReceived = -1;
 
-    public int Published { get; private set; }
-
     public async ValueTask ReportAsync(long received, long total, CancellationToken cancellationToken)
     {
         var now = time.GetTimestamp();
@@ -24,7 +22,6 @@ public sealed class ThrottledProgress(Func<long, long, CancellationToken, Task> 
 
         _lastAt = now;
         _lastReceived = received;
-        Published++;
         await publish(received, total, cancellationToken);
     }
 }

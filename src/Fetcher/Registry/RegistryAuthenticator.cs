@@ -44,7 +44,8 @@ public sealed class RegistryAuthenticator(HttpClient http, RegistryCredentials c
             return new AuthenticationHeaderValue("Bearer", cached.Token);
         }
 
-        return new AuthenticationHeaderValue("Bearer", await FetchTokenAsync(host, scope, challenge, cancellationToken));
+        // The remembered challenge may name another repository's scope: ask for this request's.
+        return new AuthenticationHeaderValue("Bearer", await FetchTokenAsync(host, scope, challenge, scope, cancellationToken));
     }
 
     /// <summary>
@@ -69,11 +70,11 @@ public sealed class RegistryAuthenticator(HttpClient http, RegistryCredentials c
 
         // The caller retries a request once after a challenge, so a refused fresh token cannot loop.
         _tokens.TryRemove((host, scope), out _);
-        await FetchTokenAsync(host, scope, challenge, cancellationToken);
+        await FetchTokenAsync(host, scope, challenge, challenge.Scope ?? scope, cancellationToken);
         return true;
     }
 
-    private async Task<string> FetchTokenAsync(string host, string scope, AuthChallenge challenge, CancellationToken cancellationToken)
+    private async Task<string> FetchTokenAsync(string host, string scope, AuthChallenge challenge, string wantedScope, CancellationToken cancellationToken)
     {
         if (challenge.Realm is null || !Uri.TryCreate(challenge.Realm, UriKind.Absolute, out var realm) || realm.Scheme is not ("http" or "https"))
         {
@@ -81,7 +82,6 @@ public sealed class RegistryAuthenticator(HttpClient http, RegistryCredentials c
         }
 
         var credential = credentials.Find(host);
-        var wantedScope = challenge.Scope ?? scope;
         Interlocked.Increment(ref _tokenRequests);
         using var request = credential is { IsIdentityToken: true }
             ? RefreshTokenRequest(realm, challenge.Service, wantedScope, credential)

@@ -37,7 +37,18 @@ public sealed class RegistryClient(
         resilience.ForHost(reference.Domain).ExecuteAsync(
             async ct =>
             {
-                var descriptor = await ResolveWithAsync(HttpMethod.Head, reference, ct);
+                Descriptor? descriptor;
+                try
+                {
+                    descriptor = await ResolveWithAsync(HttpMethod.Head, reference, ct);
+                }
+                catch (FetchException exception) when (exception.Kind == Contracts.FailureKind.InvalidRequest)
+                {
+                    // Some registries refuse HEAD on manifests (405 and the like): GET answers the same question.
+                    logger.LogDebug("HEAD of {Reference} refused ({Error}); resolving with GET", reference.ToString(), exception.Message);
+                    descriptor = null;
+                }
+
                 return descriptor ?? await ResolveWithAsync(HttpMethod.Get, reference, ct)
                     ?? throw FetchException.InvalidContent($"{reference.Domain} did not say the digest or size of {reference}");
             },
@@ -66,7 +77,7 @@ public sealed class RegistryClient(
     /// <summary>Opens a foreign layer's alternative URL directly (no registry credentials go there).</summary>
     public async Task<HttpResponseMessage> OpenUrlAsync(Uri url, long offset, CancellationToken cancellationToken)
     {
-        var request = BlobRequest(url, manifest: false, offset);
+        using var request = BlobRequest(url, manifest: false, offset);
         var response = await resilience.Request.ExecuteAsync(
             async ct => await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct), cancellationToken);
         if (!response.IsSuccessStatusCode)

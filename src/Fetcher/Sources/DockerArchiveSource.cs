@@ -48,13 +48,13 @@ public sealed partial class DockerArchiveSource(TarFiles files, string? tag) : I
         var entry = SelectEntry(await ReadJsonAsync("manifest.json", cancellationToken));
         var blobs = new Dictionary<Digest, string>();
 
-        var configPath = entry["Config"]?.GetValue<string>() ?? throw FetchException.InvalidContent($"manifest.json of {files.Location} names no Config");
+        var configPath = Text(entry["Config"], "Config");
         var (configDigest, configSize) = await HashAsync(configPath, cancellationToken);
         blobs[configDigest] = configPath;
 
         var layers = new JsonArray();
         var layerPaths = entry["Layers"] as JsonArray ?? throw FetchException.InvalidContent($"manifest.json of {files.Location} has no Layers");
-        foreach (var (layerPath, index) in layerPaths.Select((l, i) => (l?.GetValue<string>() ?? string.Empty, i)))
+        foreach (var (layerPath, index) in layerPaths.Select((l, i) => (Text(l, $"Layers[{i}]"), i)))
         {
             if (files.Length(layerPath) is null)
             {
@@ -93,7 +93,12 @@ public sealed partial class DockerArchiveSource(TarFiles files, string? tag) : I
     }
 
     private static IEnumerable<string> RepoTags(JsonObject entry) =>
-        (entry["RepoTags"] as JsonArray)?.Select(t => t?.GetValue<string>()).OfType<string>() ?? [];
+        (entry["RepoTags"] as JsonArray)?.OfType<JsonValue>().Select(t => t.TryGetValue<string>(out var tag) ? tag : null).OfType<string>() ?? [];
+
+    private string Text(JsonNode? node, string field) =>
+        node is JsonValue value && value.TryGetValue<string>(out var text) && text.Length > 0
+            ? text
+            : throw FetchException.InvalidContent($"manifest.json of {files.Location}: {field} is not a file name");
 
     private static string AllTags(IEnumerable<JsonObject> entries)
     {

@@ -48,6 +48,33 @@ public sealed class FaultInjectionTests(FetcherFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task An_ingest_left_by_an_earlier_attempt_is_resumed_from_its_offset()
+    {
+        await using var stack = fixture.NewStack();
+        await WriteIngestAsync(stack, Layer.Blob.AsMemory(0, 123_456));
+
+        var result = await FetchAsync(stack);
+
+        var request = Assert.Single(_proxy.BlobRequests);
+        Assert.Equal("bytes=123456-", request.Range);
+        Assert.Equal(Layer.Descriptor.Size - 123_456, result.BytesTransferred);
+        Assert.Equal(Layer.Blob, await stack.ReadBlobAsync(Layer.Descriptor.Digest));
+    }
+
+    [Fact]
+    public async Task A_resumed_ingest_holding_wrong_bytes_is_discarded_and_the_blob_fetched_whole()
+    {
+        await using var stack = fixture.NewStack();
+        await WriteIngestAsync(stack, new byte[50_000]);
+
+        var result = await FetchAsync(stack);
+
+        Assert.Equal(["bytes=50000-", null], _proxy.BlobRequests.Select(r => r.Range));
+        Assert.Equal(Layer.Blob, await stack.ReadBlobAsync(Layer.Descriptor.Digest));
+        Assert.Equal(Layer.Descriptor.Size - 50_000 + Layer.Descriptor.Size, result.BytesTransferred);
+    }
+
+    [Fact]
     public async Task A_server_that_ignores_range_makes_the_ingest_start_over_and_the_blob_still_commits()
     {
         _proxy.Inject(new Fault.DropAfter(100_000), new Fault.IgnoreRange());
@@ -118,6 +145,7 @@ public sealed class FaultInjectionTests(FetcherFixture fixture) : IClassFixture<
         Assert.Equal(2, _proxy.BlobRequests.Count);
         Assert.All(_proxy.BlobRequests, r => Assert.Null(r.Range));
         Assert.False(result.AlreadyPresent);
+        Assert.Equal(2 * Layer.Descriptor.Size, result.BytesTransferred);
         Assert.Equal(Layer.Blob, await stack.ReadBlobAsync(Layer.Descriptor.Digest));
     }
 
@@ -185,17 +213,71 @@ public sealed class FaultInjectionTests(FetcherFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task A_token_service_gets_the_configured_credentials_of_the_registry_host()
+    {
+        _proxy.RequireBearerTokens(tokenSeconds: 300);
+        await using var stack = fixture.NewStack(new Dictionary<string, string?>
+        {
+            ["Fetcher:Registries:Credentials:0:Host"] = _proxy.Host,
+            ["Fetcher:Registries:Credentials:0:Username"] = "robot",
+            ["Fetcher:Registries:Credentials:0:Password"] = "secret",
+        });
+
+        await stack.Resolver.ResolveAsync(TestSources.RegistryAt(_proxy.Host, _repository, "v1"), CancellationToken.None);
+
+        Assert.Equal(["Basic"], _proxy.TokenAuthorizations);
+    }
+
+    [Fact]
+    public async Task A_registry_refusing_HEAD_on_manifests_is_resolved_with_GET()
+    {
+        _proxy.InjectOnManifestHead(new Fault.Status(HttpStatusCode.MethodNotAllowed));
+        await using var stack = fixture.NewStack();
+
+        var resolved = await stack.Resolver.ResolveAsync(TestSources.RegistryAt(_proxy.Host, _repository, "v1"), CancellationToken.None);
+
+        Assert.Equal(_image.Manifest.Digest, resolved.Manifest!.Digest);
+        Assert.Equal(["HEAD", "GET"], _proxy.Requests.Where(r => r.Path.EndsWith("/manifests/v1", StringComparison.Ordinal)).Select(r => r.Method));
+    }
+
+    [Fact]
+    public async Task Each_repository_gets_a_token_for_its_own_scope()
+    {
+        var other = TestRegistryPusher.UniqueRepository("faults-other");
+        using (var pusher = TestRegistryPusher.ForTestRegistry())
+        {
+            await pusher.PushAsync(other, "v1", _image);
+        }
+
+        _proxy.RequireBearerTokens(tokenSeconds: 300);
+        await using var stack = fixture.NewStack();
+
+        await stack.Resolver.ResolveAsync(TestSources.RegistryAt(_proxy.Host, _repository, "v1"), CancellationToken.None);
+        await stack.Resolver.ResolveAsync(TestSources.RegistryAt(_proxy.Host, other, "v1"), CancellationToken.None);
+
+        Assert.Equal([$"fault-proxy repository:{_repository}:pull", $"fault-proxy repository:{other}:pull"], _proxy.TokenRequests);
+    }
+
+    [Fact]
     public async Task An_expired_bearer_token_is_replaced_by_a_new_one()
     {
         _proxy.RequireBearerTokens(tokenSeconds: 1);
         await using var stack = fixture.NewStack();
 
         await stack.Resolver.ResolveAsync(TestSources.RegistryAt(_proxy.Host, _repository, "v1"), CancellationToken.None);
+        var tokensBefore = _proxy.TokenRequests.Count;
         await Task.Delay(TimeSpan.FromSeconds(1.5));
         await FetchAsync(stack);
 
-        Assert.Equal(2, _proxy.TokenRequests.Count);
+        // The proxy refuses expired tokens, so the blob arriving proves a new token was fetched for it.
+        Assert.True(_proxy.TokenRequests.Count > tokensBefore, $"{_proxy.TokenRequests.Count} token requests, {tokensBefore} before the token expired");
         Assert.Equal(Layer.Blob, await stack.ReadBlobAsync(Layer.Descriptor.Digest));
+    }
+
+    private async Task WriteIngestAsync(FetcherStack stack, ReadOnlyMemory<byte> prefix)
+    {
+        await using var writer = await stack.Store.OpenWriterAsync(BlobFetcher.IngestReference(Layer.Descriptor.Digest), Layer.Descriptor, CancellationToken.None);
+        await writer.WriteAsync(prefix, CancellationToken.None);
     }
 
     private async Task<BlobFetchResult> FetchAsync(FetcherStack stack)

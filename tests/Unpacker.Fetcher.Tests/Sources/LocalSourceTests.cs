@@ -194,6 +194,39 @@ public sealed class LocalSourceTests(FetcherFixture fixture) : IClassFixture<Fet
         Assert.Equal(_image.Layers[0].Tar, await stack.ReadBlobAsync(resolved.Layers[0].Digest));
     }
 
+    [Fact]
+    public async Task An_oci_archive_written_by_skopeo_resolves_to_the_same_image()
+    {
+        var repository = await PushAsync();
+        var archive = Path.Combine(_directory, "skopeo.oci.tar");
+        await SkopeoAsync("copy", "--src-tls-verify=false", $"docker://{TestServers.Registry}/{repository}:v1", $"oci-archive:{archive}:v1");
+        await using var stack = fixture.NewStack();
+
+        var resolved = await ResolveAndFetchAsync(stack, new ImageSource(ImageSourceKind.OciArchive, $"{archive}:v1"));
+
+        Assert.Equal(_image.DiffIds, resolved.DiffIds);
+        Assert.Equal(_image.Layers[1].Blob, await stack.ReadBlobAsync(_image.Layers[1].Descriptor.Digest));
+    }
+
+    [Fact]
+    public async Task An_oci_archive_made_by_GNU_tar_with_dot_slash_names_is_read()
+    {
+        var layout = Path.Combine(_directory, "for-tar");
+        TestImageFiles.WriteOciLayout(layout, _image);
+        var archive = Path.Combine(_directory, "gnu.oci.tar");
+        using (var tar = Process.Start(new ProcessStartInfo("tar", ["-C", layout, "-cf", archive, "."]) { UseShellExecute = false })!)
+        {
+            await tar.WaitForExitAsync();
+            Assert.Equal(0, tar.ExitCode);
+        }
+
+        await using var stack = fixture.NewStack();
+
+        var resolved = await ResolveAndFetchAsync(stack, new ImageSource(ImageSourceKind.OciArchive, archive));
+
+        Assert.Equal(_image.Manifest.Digest, resolved.Manifest!.Digest);
+    }
+
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
     private static async Task<ResolvedImage> ResolveAndFetchAsync(FetcherStack stack, ImageSource request)

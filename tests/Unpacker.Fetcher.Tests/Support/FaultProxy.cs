@@ -36,6 +36,8 @@ public sealed class FaultProxy : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly HttpClient _upstream;
     private readonly ConcurrentQueue<Fault> _faults = new();
+    private readonly ConcurrentQueue<Fault> _manifestHeadFaults = new();
+    private readonly ConcurrentQueue<string> _tokenAuthorizations = new();
     private readonly ConcurrentQueue<ProxiedRequest> _requests = new();
     private readonly ConcurrentQueue<string> _tokenRequests = new();
     private readonly ConcurrentDictionary<string, DateTimeOffset> _tokens = new();
@@ -71,6 +73,18 @@ public sealed class FaultProxy : IAsyncDisposable
         return proxy;
     }
 
+    /// <summary>How each token request authenticated itself (<c>Basic</c>, or <c>none</c>).</summary>
+    public IReadOnlyList<string> TokenAuthorizations => _tokenAuthorizations.ToList();
+
+    /// <summary>Queues faults for the next HEAD requests of manifests, one each.</summary>
+    public void InjectOnManifestHead(params Fault[] faults)
+    {
+        foreach (var fault in faults)
+        {
+            _manifestHeadFaults.Enqueue(fault);
+        }
+    }
+
     /// <summary>Queues faults for the next blob requests, one each.</summary>
     public void Inject(params Fault[] faults)
     {
@@ -100,7 +114,10 @@ public sealed class FaultProxy : IAsyncDisposable
         }
 
         var isBlob = request.Path.Value?.Contains("/blobs/", StringComparison.Ordinal) == true;
-        var fault = isBlob && _faults.TryDequeue(out var next) ? next : null;
+        var isManifestHead = request.Method == "HEAD" && request.Path.Value?.Contains("/manifests/", StringComparison.Ordinal) == true;
+        var fault = isBlob && _faults.TryDequeue(out var next) ? next
+            : isManifestHead && _manifestHeadFaults.TryDequeue(out var head) ? head
+            : null;
         _requests.Enqueue(new ProxiedRequest(
             request.Method, request.Path.Value ?? string.Empty, request.Headers.Range.ToString() is { Length: > 0 } range ? range : null,
             request.Headers.Authorization.ToString().Split(' ')[0] is { Length: > 0 } scheme ? scheme : null, DateTimeOffset.UtcNow, fault));
@@ -158,6 +175,9 @@ public sealed class FaultProxy : IAsyncDisposable
             case Fault.DropAfter drop:
                 await context.Response.Body.WriteAsync(body.AsMemory(0, Math.Min(drop.Bytes, body.Length)));
                 await context.Response.Body.FlushAsync();
+
+                // A reset discards what the client has not read yet: give it time to read the partial body first.
+                await Task.Delay(TimeSpan.FromMilliseconds(500));
                 context.Abort();
                 return;
             case Fault.Corrupt when body.Length > 0:
@@ -179,6 +199,7 @@ public sealed class FaultProxy : IAsyncDisposable
     private async Task IssueTokenAsync(HttpContext context)
     {
         _tokenRequests.Enqueue($"{context.Request.Query["service"]} {context.Request.Query["scope"]}");
+        _tokenAuthorizations.Enqueue(context.Request.Headers.Authorization.ToString().Split(' ')[0] is { Length: > 0 } scheme ? scheme : "none");
         var token = Guid.NewGuid().ToString("N");
         _tokens[token] = DateTimeOffset.UtcNow.AddSeconds(_tokenSeconds);
         context.Response.ContentType = "application/json";

@@ -1,0 +1,119 @@
+using Unpacker.Contracts;
+using Unpacker.Contracts.Fetching;
+using Unpacker.Contracts.Oci;
+using Unpacker.Fetcher.Tests.Support;
+using Unpacker.Storage.Content;
+using Unpacker.Testing;
+using Unpacker.Testing.Images;
+
+namespace Unpacker.Fetcher.Tests.Consumers;
+
+/// <summary>Fetcher service processes on RabbitMQ (a vhost of the test's own), PostgreSQL and a shared content root.</summary>
+public sealed class FetcherProcessesTests(FetcherFixture fixture) : IClassFixture<FetcherFixture>, IDisposable
+{
+    private static readonly TimeSpan _timeout = TimeSpan.FromSeconds(90);
+    private readonly string _root = Directory.CreateTempSubdirectory("unpacker-fetcher-processes-").FullName;
+
+    [Fact]
+    public async Task Two_fetcher_processes_asked_for_the_same_blobs_commit_each_once_and_report_every_command()
+    {
+        var image = new TestImageBuilder()
+            .WithLayer(TestLayer.Random(3_000_000, "a.bin"))
+            .WithLayer(TestLayer.Random(3_000_000, "b.bin"))
+            .WithLayer(TestLayer.Random(2_000_000, "c.bin"))
+            .WithLayer(new Dictionary<string, string> { ["etc/hello"] = "hello" })
+            .Build();
+        var repository = TestRegistryPusher.UniqueRepository("processes");
+        using (var pusher = TestRegistryPusher.ForTestRegistry())
+        {
+            await pusher.PushAsync(repository, "v1", image);
+        }
+
+        await using var vhost = await TestServers.CreateVirtualHostAsync("fetcher");
+        var environment = Environment(vhost);
+        await using var first = await ServiceProcess.StartAsync("Fetcher", environment);
+        await using var second = await ServiceProcess.StartAsync("Fetcher", environment);
+        await using var events = await FetcherEvents.StartAsync(vhost.Options);
+        var unpackId = Guid.NewGuid();
+        var source = TestSources.Registry(repository, "v1");
+
+        // Every layer asked for twice, as a redelivery or two sagas would.
+        foreach (var round in new[] { 1, 2 })
+        {
+            for (var i = 0; i < image.Layers.Count; i++)
+            {
+                await events.SendAsync(FetcherQueues.FetchBlob, new FetchBlob(unpackId, i, round, source, image.Layers[i].Descriptor));
+            }
+        }
+
+        var fetched = await events.WaitForAsync<BlobFetched>(2 * image.Layers.Count, _timeout);
+
+        Assert.Empty(events.Of<BlobFetchFailed>());
+        foreach (var layer in image.Layers)
+        {
+            var reports = fetched.Where(f => f.Blob.Digest == layer.Descriptor.Digest).ToList();
+            Assert.Equal(2, reports.Count);
+            Assert.Single(reports, r => !r.AlreadyPresent);
+            Assert.Equal(layer.Descriptor.Size, reports.Single(r => !r.AlreadyPresent).BytesTransferred);
+        }
+
+        Assert.Equal(2, fetched.Select(f => f.Worker.WorkerId).Distinct().Count());
+        Assert.All(fetched, f => Assert.Equal("fetcher", f.Worker.Service));
+        Assert.NotEmpty(events.Of<BlobFetchProgressed>());
+        var store = new ContentStore(new ContentStoreOptions { Root = _root }, fixture.Documents);
+        foreach (var layer in image.Layers)
+        {
+            await using var blob = await store.OpenReadAsync(layer.Descriptor.Digest, CancellationToken.None);
+            using var copy = new MemoryStream();
+            await blob.CopyToAsync(copy);
+            Assert.Equal(layer.Blob, copy.ToArray());
+        }
+
+        Assert.Equal(0, await first.StopAsync());
+        Assert.Equal(0, await second.StopAsync());
+    }
+
+    [Fact]
+    public async Task A_fetcher_process_answers_resolve_with_the_image_and_unknown_things_with_failures()
+    {
+        var image = new TestImageBuilder().WithLayer(new Dictionary<string, string> { ["etc/hello"] = "hello" }).Build();
+        var repository = TestRegistryPusher.UniqueRepository("resolve-process");
+        using (var pusher = TestRegistryPusher.ForTestRegistry())
+        {
+            await pusher.PushAsync(repository, "v1", image);
+        }
+
+        await using var vhost = await TestServers.CreateVirtualHostAsync("fetcher");
+        await using var fetcher = await ServiceProcess.StartAsync("Fetcher", Environment(vhost));
+        await using var events = await FetcherEvents.StartAsync(vhost.Options);
+        var unpackId = Guid.NewGuid();
+        var missing = new Descriptor(MediaTypes.OciLayerGzip, Digest.Compute("not pushed"u8), 10);
+
+        await events.SendAsync(FetcherQueues.ResolveImage, new ResolveImage(unpackId, 1, TestSources.Registry(repository, "v1")));
+        await events.SendAsync(FetcherQueues.FetchBlob, new FetchBlob(unpackId, 0, 1, TestSources.Registry(repository, "v1"), missing));
+        await events.SendAsync(FetcherQueues.ResolveImage, new ResolveImage(unpackId, 2, TestSources.Registry(repository, "no-such-tag")));
+
+        var resolved = Assert.Single(await events.WaitForAsync<ImageResolved>(1, _timeout));
+        var failed = Assert.Single(await events.WaitForAsync<BlobFetchFailed>(1, _timeout));
+        var unresolved = Assert.Single(await events.WaitForAsync<ImageResolveFailed>(1, _timeout));
+        Assert.Equal(unpackId, resolved.UnpackId);
+        Assert.Equal(image.Config, resolved.Config);
+        Assert.Equal(image.DiffIds, resolved.DiffIds);
+        Assert.Equal("fetcher", resolved.Worker.Service);
+        Assert.Equal(FailureKind.NotFound, failed.Kind);
+        Assert.False(failed.Retryable);
+        Assert.Contains(missing.Digest.ToString(), failed.Reason, StringComparison.Ordinal);
+        Assert.Equal((2, FailureKind.NotFound, false), (unresolved.Attempt, unresolved.Kind, unresolved.Retryable));
+        Assert.Contains("no-such-tag", unresolved.Reason, StringComparison.Ordinal);
+    }
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    private Dictionary<string, string> Environment(IsolatedVirtualHost vhost) => new(vhost.Environment)
+    {
+        ["UNPACKER_POSTGRES_SCHEMA"] = fixture.Postgres.Schema,
+        ["UNPACKER_ROOT"] = _root,
+        ["Fetcher__MaxConcurrentDownloads"] = "2",
+        ["Fetcher__ProgressInterval"] = "00:00:00.050",
+    };
+}
