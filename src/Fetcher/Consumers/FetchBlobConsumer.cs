@@ -50,7 +50,7 @@ public sealed class FetchBlobConsumer(
                 failure.Kind,
                 failure.Reason);
             await context.Publish(
-                new BlobFetchFailed(command.UnpackId, command.LayerIndex, command.Attempt, command.Blob.Digest, failure.Kind, failure.Reason, failure.Retryable, worker.ToStamp()),
+                new BlobFetchFailed(command.UnpackId, command.LayerIndex, command.Attempt, command.Blob.Digest, failure.Kind, failure.Reason, failure.Retryable, worker.Stamp()),
                 cancellationToken);
             return;
         }
@@ -64,7 +64,7 @@ public sealed class FetchBlobConsumer(
                 result.AlreadyPresent,
                 result.BytesTransferred,
                 time.GetElapsedTime(started),
-                worker.ToStamp()),
+                worker.Stamp()),
             cancellationToken);
     }
 
@@ -94,7 +94,7 @@ public sealed class FetchBlobConsumer(
     {
         var command = context.Message;
         return bus.Publish(
-            new BlobFetchProgressed(command.UnpackId, command.LayerIndex, command.Attempt, command.Blob.Digest, received, total, worker.ToStamp()),
+            new BlobFetchProgressed(command.UnpackId, command.LayerIndex, command.Attempt, command.Blob.Digest, received, total, worker.Stamp()),
             publish =>
             {
                 publish.ConversationId = context.ConversationId;

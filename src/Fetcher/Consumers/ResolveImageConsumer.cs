@@ -32,7 +32,7 @@ public sealed class ResolveImageConsumer(ImageResolver resolver, WorkerIdentity 
                 command.Source.ToString(),
                 failure.Kind,
                 failure.Reason);
-            await context.Publish(new ImageResolveFailed(command.UnpackId, command.Attempt, failure.Kind, failure.Reason, failure.Retryable, worker.ToStamp()), cancellationToken);
+            await context.Publish(new ImageResolveFailed(command.UnpackId, command.Attempt, failure.Kind, failure.Reason, failure.Retryable, worker.Stamp()), cancellationToken);
             return;
         }
 
@@ -47,7 +47,7 @@ public sealed class ResolveImageConsumer(ImageResolver resolver, WorkerIdentity 
                 image.DiffIds,
                 image.Platform,
                 time.GetElapsedTime(started),
-                worker.ToStamp()),
+                worker.Stamp()),
             cancellationToken);
     }
 }

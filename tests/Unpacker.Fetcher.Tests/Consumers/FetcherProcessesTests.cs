@@ -42,7 +42,7 @@ public sealed class FetcherProcessesTests(FetcherFixture fixture) : IClassFixtur
         {
             for (var i = 0; i < image.Layers.Count; i++)
             {
-                await events.SendAsync(FetcherQueues.FetchBlob, new FetchBlob(unpackId, i, round, source, image.Layers[i].Descriptor));
+                await events.SendAsync(FetchBlob.QueueName, new FetchBlob(unpackId, i, round, source, image.Layers[i].Descriptor));
             }
         }
 
@@ -89,9 +89,9 @@ public sealed class FetcherProcessesTests(FetcherFixture fixture) : IClassFixtur
         var unpackId = Guid.NewGuid();
         var missing = new Descriptor(MediaTypes.OciLayerGzip, Digest.Compute("not pushed"u8), 10);
 
-        await events.SendAsync(FetcherQueues.ResolveImage, new ResolveImage(unpackId, 1, TestSources.Registry(repository, "v1")));
-        await events.SendAsync(FetcherQueues.FetchBlob, new FetchBlob(unpackId, 0, 1, TestSources.Registry(repository, "v1"), missing));
-        await events.SendAsync(FetcherQueues.ResolveImage, new ResolveImage(unpackId, 2, TestSources.Registry(repository, "no-such-tag")));
+        await events.SendAsync(ResolveImage.QueueName, new ResolveImage(unpackId, 1, TestSources.Registry(repository, "v1")));
+        await events.SendAsync(FetchBlob.QueueName, new FetchBlob(unpackId, 0, 1, TestSources.Registry(repository, "v1"), missing));
+        await events.SendAsync(ResolveImage.QueueName, new ResolveImage(unpackId, 2, TestSources.Registry(repository, "no-such-tag")));
 
         var resolved = Assert.Single(await events.WaitForAsync<ImageResolved>(1, _timeout));
         var failed = Assert.Single(await events.WaitForAsync<BlobFetchFailed>(1, _timeout));
