@@ -14,6 +14,9 @@ public sealed class ApplierOptions
     /// <summary>How long a prepared snapshot stays ours without renewal; the reaper removes it after.</summary>
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>How long a layer extracted in parallel (rebase) waits, leased, for the saga's ordered commit.</summary>
+    public TimeSpan ExtractedLeaseDuration { get; set; } = TimeSpan.FromMinutes(30);
+
     /// <summary>How often the reaper looks for expired leases and orphaned directories; zero disables it here.</summary>
     public TimeSpan ReaperInterval { get; set; } = TimeSpan.FromMinutes(1);
 

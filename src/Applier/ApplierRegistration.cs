@@ -42,6 +42,7 @@ public static class ApplierRegistration
     {
         bus.AddConsumer<ApplyLayerConsumer>().ExcludeFromConfigureEndpoints();
         bus.AddConsumer<StatSnapshotConsumer>().ExcludeFromConfigureEndpoints();
+        bus.AddConsumer<CommitSnapshotConsumer>().ExcludeFromConfigureEndpoints();
     }
 
     /// <summary>One queue per served snapshotter (<c>apply-&lt;name&gt;</c>): a snapshotter name is a route.</summary>
@@ -57,6 +58,7 @@ public static class ApplierRegistration
                 endpoint.UseInMemoryOutbox(context);
                 endpoint.ConfigureConsumer<ApplyLayerConsumer>(context);
                 endpoint.ConfigureConsumer<StatSnapshotConsumer>(context);
+                endpoint.ConfigureConsumer<CommitSnapshotConsumer>(context);
             });
         }
     }

@@ -38,7 +38,7 @@ public sealed class ApplyLayerConsumer(
 
         var snapshotter = snapshotters.Get(command.Snapshotter);
         var name = command.ChainId.ToString();
-        if (await IsCommittedAsync(snapshotter, name, cancellationToken))
+        if (await SnapshotCommits.IsCommittedAsync(snapshotter, name, cancellationToken))
         {
             logger.LogInformation("{ChainId} is already committed", name);
             await context.Publish(Applied(command, alreadyPresent: true, key: null, result: null, started));
@@ -62,7 +62,7 @@ public sealed class ApplyLayerConsumer(
         }
         catch (StorageException exception)
         {
-            await context.Publish(Failed(command, Classify(exception), $"failed to prepare extraction snapshot {key}: {exception.Message}"));
+            await context.Publish(Failed(command, ApplyFailures.Classify(exception), $"failed to prepare extraction snapshot {key}: {exception.Message}"));
             return;
         }
 
@@ -83,46 +83,29 @@ public sealed class ApplyLayerConsumer(
                 return;
             }
 
-            await CommitAsync(snapshotter, name, key, command.Rebase ? parent : null, labels, cancellationToken);
+            if (command.Rebase)
+            {
+                // Parallel extraction: the saga commits in layer order once the parent is committed. Until then the
+                // snapshot waits under a longer lease, which the reaper honours and a dead saga lets expire.
+                await snapshotter.RenewLeaseAsync(key, new SnapshotLease(worker.WorkerId, options.ExtractedLeaseDuration), cancellationToken);
+                await context.Publish(new LayerExtracted(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId, result.DiffId, key,
+                    result.UncompressedSize, result.EntryCount, Stopwatch.GetElapsedTime(started), worker.Stamp()));
+                return;
+            }
+
+            await SnapshotCommits.CommitAsync(snapshotter, name, key, parent: null, labels, logger, cancellationToken);
             await context.Publish(Applied(command, alreadyPresent: false, key, result, started));
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
             logger.LogWarning(exception, "Applying {Key} failed; removing it", key);
             await snapshotter.RemoveAsync(key, CancellationToken.None);
-            await context.Publish(Failed(command, Classify(exception), $"applying layer {command.LayerIndex} ({command.Layer.Digest}) failed: {exception.Message}"));
+            await context.Publish(Failed(command, ApplyFailures.Classify(exception), $"applying layer {command.LayerIndex} ({command.Layer.Digest}) failed: {exception.Message}"));
         }
         catch (OperationCanceledException)
         {
             await snapshotter.RemoveAsync(key, CancellationToken.None);
             throw;
-        }
-    }
-
-    private async Task CommitAsync(ISnapshotter snapshotter, string name, string key, string? rebaseOnto, IReadOnlyDictionary<string, string> labels, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await snapshotter.CommitAsync(name, key, new SnapshotOptions { Parent = rebaseOnto, Labels = labels }, cancellationToken);
-            logger.LogInformation("Committed {Key} as {Name}", key, name);
-        }
-        catch (AlreadyExistsException)
-        {
-            // Another worker committed the same chain ID first; by construction it is the same tree, so ours goes.
-            logger.LogInformation("{Name} was committed by another worker; removing {Key}", name, key);
-            await snapshotter.RemoveAsync(key, CancellationToken.None);
-        }
-    }
-
-    private static async Task<bool> IsCommittedAsync(ISnapshotter snapshotter, string name, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return (await snapshotter.StatAsync(name, cancellationToken)).Kind == SnapshotKind.Committed;
-        }
-        catch (NotFoundException)
-        {
-            return false;
         }
     }
 
@@ -135,14 +118,4 @@ public sealed class ApplyLayerConsumer(
 
     private LayerApplyFailed Failed(ApplyLayer command, FailureKind kind, string reason) => Failed(command, (kind, false), reason);
 
-    private static (FailureKind Kind, bool Retryable) Classify(Exception exception) => exception switch
-    {
-        LayerApplyException => (FailureKind.InvalidContent, false),
-        NotFoundException => (FailureKind.NotFound, false),
-        InvalidArgumentException => (FailureKind.InvalidRequest, false),
-        StorageException { Kind: ErrorKind.Unavailable } => (FailureKind.Unavailable, true),
-        IOException io when io.HResult == 28 || io.Message.Contains("No space left", StringComparison.Ordinal) => (FailureKind.DiskFull, false),
-        IOException => (FailureKind.Unavailable, true),
-        _ => (FailureKind.Internal, false),
-    };
 }
