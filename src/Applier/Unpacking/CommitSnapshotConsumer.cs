@@ -44,7 +44,7 @@ public sealed class CommitSnapshotConsumer(Snapshotters snapshotters, WorkerIden
     {
         try
         {
-            return await SnapshotCommits.CommitAsync(snapshotter, name, command.Key, command.ParentChainId?.ToString(), labels: null, logger, cancellationToken);
+            return await SnapshotCommits.CommitAsync(snapshotter, name, command.Key, command.ParentChainId?.ToString(), ExtractionKey.Labels(command.ChainId, null), logger, cancellationToken);
         }
         catch (NotFoundException) when (!cancellationToken.IsCancellationRequested)
         {
