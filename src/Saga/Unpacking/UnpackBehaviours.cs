@@ -57,6 +57,7 @@ public static class UnpackBehaviours
     public static EventActivityBinder<UnpackState, T> Conclude<T>(this EventActivityBinder<UnpackState, T> binder, UnpackRules rules, State completed, State failed)
         where T : class =>
         binder
+            .Then(c => UnpackRules.UpdateWakeAt(c.Saga))
             .If(c => c.Saga.Failure is not null, f => f.ThenAsync(c => rules.EndFailedAsync(c)).TransitionTo(failed))
             .If(c => UnpackRules.IsDone(c.Saga), d => d.ThenAsync(c => rules.CompleteAsync(c)).TransitionTo(completed));
 }

@@ -329,7 +329,6 @@ public sealed class UnpackRules(UnpackSagaOptions options, TimeProvider clock)
         var saga = context.Saga;
         if (saga.Failure is not null || saga.EndedAt is not null || saga.Layers.Count == 0)
         {
-            UpdateWakeAt(saga);
             return;
         }
 
@@ -357,8 +356,6 @@ public sealed class UnpackRules(UnpackSagaOptions options, TimeProvider clock)
         {
             await _commands.LabelConfigAsync(context);
         }
-
-        UpdateWakeAt(saga);
     }
 
     public static bool IsDone(UnpackState saga) => saga.Failure is null && saga.ConfigLabel.Status == StepStatus.Done;
@@ -441,7 +438,8 @@ public sealed class UnpackRules(UnpackSagaOptions options, TimeProvider clock)
         return Task.FromResult(true);
     }
 
-    private static void UpdateWakeAt(UnpackState saga)
+    /// <summary>Stores when the watchdog must next wake the saga: the earliest deadline or backoff still pending.</summary>
+    public static void UpdateWakeAt(UnpackState saga)
     {
         var steps = saga.Layers.SelectMany(l => new[] { l.SnapshotStep, l.Fetch, l.Label }).Append(saga.Resolve).Append(saga.ConfigLabel);
         saga.WakeAt = saga.Failure is not null || saga.EndedAt is not null

@@ -73,8 +73,8 @@ public sealed class UnpackSagaHost : IAsyncDisposable
         return Harness.Bus.Publish(new UnpackRequested(unpackId, new ImageSource(ImageSourceKind.Registry, image.Reference), snapshotter, null, Someone, Clock.GetUtcNow()));
     }
 
-    public Task PublishAsync<T>(T message)
-        where T : class => Harness.Bus.Publish(message);
+    /// <summary>Publishes as the message's own type, as a worker does.</summary>
+    public Task PublishAsync(object message) => Harness.Bus.Publish(message, message.GetType());
 
     public async Task<UnpackState> SagaAsync(Guid unpackId)
     {
