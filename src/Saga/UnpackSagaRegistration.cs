@@ -9,6 +9,7 @@ using Unpacker.Hosting.Messaging;
 using Unpacker.Hosting.Persistence;
 using Unpacker.Saga.Claims;
 using Unpacker.Saga.History;
+using Unpacker.Saga.History.GetUnpackSummary;
 using Unpacker.Saga.Persistence;
 using Unpacker.Saga.Unpacking;
 using Unpacker.Saga.Watchdog;
@@ -34,6 +35,7 @@ public static class UnpackSagaRegistration
             typeof(LayerCommitted), typeof(ContentLabelRecorded), typeof(StepRedriven), typeof(StaleReplyIgnored),
             typeof(UnpackSucceeded), typeof(UnpackFailureRecorded), typeof(UnpackCancelled),
         ]);
+        options.Projections.Add<UnpackSummaryProjection>(JasperFx.Events.Projections.ProjectionLifecycle.Inline);
     };
 
     /// <summary>Registers the options, the rules and the watchdog; call <see cref="AddUnpackSaga(IBusRegistrationConfigurator)"/> inside the bus configuration.</summary>

@@ -1,5 +1,5 @@
-using MassTransit;
 using Marten;
+using MassTransit;
 using Unpacker.Contracts.Applying;
 using Unpacker.Contracts.Fetching;
 using Unpacker.Contracts.Unpacking;
