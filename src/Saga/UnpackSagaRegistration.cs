@@ -88,6 +88,11 @@ public static class UnpackSagaRegistration
             Partition<SnapshotPrepareConflicted>(sagaConfigurator, partitioner, m => m.UnpackId);
             Partition<ContentLabelled>(sagaConfigurator, partitioner, m => m.UnpackId);
             Partition<ContentLabelFailed>(sagaConfigurator, partitioner, m => m.UnpackId);
+            Partition<Fault<ResolveImage>>(sagaConfigurator, partitioner, m => m.Message.UnpackId);
+            Partition<Fault<StatSnapshot>>(sagaConfigurator, partitioner, m => m.Message.UnpackId);
+            Partition<Fault<FetchBlob>>(sagaConfigurator, partitioner, m => m.Message.UnpackId);
+            Partition<Fault<ApplyLayer>>(sagaConfigurator, partitioner, m => m.Message.UnpackId);
+            Partition<Fault<LabelContent>>(sagaConfigurator, partitioner, m => m.Message.UnpackId);
         }
 
         private static void Partition<T>(ISagaConfigurator<UnpackState> saga, IPartitioner partitioner, Func<T, Guid> key)
