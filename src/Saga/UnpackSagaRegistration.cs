@@ -31,7 +31,7 @@ public static class UnpackSagaRegistration
         [
             typeof(UnpackStarted), typeof(ImageResolveSent), typeof(ImageResolutionRecorded), typeof(ChainComputed),
             typeof(History.SnapshotStatted), typeof(LayerSkipped), typeof(BlobFetchStarted), typeof(BlobFetchFinished),
-            typeof(ExtractionAwaited), typeof(LayerApplyStarted), typeof(SnapshotPrepareConflictRecorded), typeof(PrepareRetryScheduled),
+            typeof(ExtractionAwaited), typeof(LayerApplyStarted), typeof(LayerExtractedRecorded), typeof(LayerCommitStarted), typeof(SnapshotPrepareConflictRecorded), typeof(PrepareRetryScheduled),
             typeof(LayerCommitted), typeof(ContentLabelRecorded), typeof(StepRedriven), typeof(StaleReplyIgnored),
             typeof(UnpackSucceeded), typeof(UnpackFailureRecorded), typeof(UnpackCancelled),
         ]);
@@ -83,6 +83,7 @@ public static class UnpackSagaRegistration
             Partition<SnapshotStatReported>(sagaConfigurator, partitioner, m => m.UnpackId);
             Partition<BlobFetched>(sagaConfigurator, partitioner, m => m.UnpackId);
             Partition<BlobFetchFailed>(sagaConfigurator, partitioner, m => m.UnpackId);
+            Partition<LayerExtracted>(sagaConfigurator, partitioner, m => m.UnpackId);
             Partition<LayerApplied>(sagaConfigurator, partitioner, m => m.UnpackId);
             Partition<LayerApplyFailed>(sagaConfigurator, partitioner, m => m.UnpackId);
             Partition<SnapshotPrepareConflicted>(sagaConfigurator, partitioner, m => m.UnpackId);
@@ -92,6 +93,7 @@ public static class UnpackSagaRegistration
             Partition<Fault<StatSnapshot>>(sagaConfigurator, partitioner, m => m.Message.UnpackId);
             Partition<Fault<FetchBlob>>(sagaConfigurator, partitioner, m => m.Message.UnpackId);
             Partition<Fault<ApplyLayer>>(sagaConfigurator, partitioner, m => m.Message.UnpackId);
+            Partition<Fault<CommitSnapshot>>(sagaConfigurator, partitioner, m => m.Message.UnpackId);
             Partition<Fault<LabelContent>>(sagaConfigurator, partitioner, m => m.Message.UnpackId);
         }
 

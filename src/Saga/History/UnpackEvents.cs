@@ -37,6 +37,10 @@ public sealed record ExtractionAwaited(int LayerIndex, Digest ChainId, Guid Owne
 
 public sealed record LayerApplyStarted(int LayerIndex, int Attempt, Digest ChainId, Digest? ParentChainId, string Queue);
 
+public sealed record LayerExtractedRecorded(int LayerIndex, int Attempt, Digest ChainId, string Key, long UncompressedSize, long Entries, TimeSpan Duration, WorkerStamp Worker);
+
+public sealed record LayerCommitStarted(int LayerIndex, int Attempt, string Key, Digest ChainId, Digest? ParentChainId);
+
 public sealed record SnapshotPrepareConflictRecorded(int LayerIndex, int Attempt, Digest ChainId, string Key, int Conflicts, WorkerStamp Worker);
 
 public sealed record PrepareRetryScheduled(int LayerIndex, Digest ChainId, int Conflicts, DateTimeOffset DueAt);

@@ -27,6 +27,9 @@ public static class UnpackBehaviours
     public static EventActivityBinder<UnpackState, BlobFetchFailed> FailFetch(this EventActivityBinder<UnpackState, BlobFetchFailed> binder, UnpackRules rules) =>
         binder.Then(rules.BlobFetchFailed);
 
+    public static EventActivityBinder<UnpackState, LayerExtracted> RecordExtracted(this EventActivityBinder<UnpackState, LayerExtracted> binder, UnpackRules rules) =>
+        binder.Then(rules.LayerExtracted);
+
     public static EventActivityBinder<UnpackState, LayerApplied> RecordLayerCommitted(this EventActivityBinder<UnpackState, LayerApplied> binder, UnpackRules rules) =>
         binder.ThenAsync(rules.LayerAppliedAsync);
 

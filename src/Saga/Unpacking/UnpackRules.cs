@@ -164,7 +164,7 @@ public sealed class UnpackRules(UnpackSagaOptions options, TimeProvider clock)
         var applied = context.Message;
         if (FindLayer(context, applied.LayerIndex, nameof(LayerApplied)) is not { } layer
             || IsStale(context, layer.SnapshotStep, applied.Attempt, nameof(LayerApplied), layer.Index)
-            || layer.Snapshot != SnapshotPhase.Applying)
+            || layer.Snapshot is not (SnapshotPhase.Applying or SnapshotPhase.Committing))
         {
             return;
         }
@@ -193,7 +193,7 @@ public sealed class UnpackRules(UnpackSagaOptions options, TimeProvider clock)
         var failed = context.Message;
         if (FindLayer(context, failed.LayerIndex, nameof(LayerApplyFailed)) is not { } layer
             || IsStale(context, layer.SnapshotStep, failed.Attempt, nameof(LayerApplyFailed), layer.Index)
-            || layer.Snapshot != SnapshotPhase.Applying)
+            || layer.Snapshot is not (SnapshotPhase.Applying or SnapshotPhase.Committing))
         {
             return;
         }
@@ -305,8 +305,15 @@ public sealed class UnpackRules(UnpackSagaOptions options, TimeProvider clock)
                 {
                     if (await _claims.TryClaimAsync(context, layer, now))
                     {
-                        await _commands.ApplyAsync(context, layer);
+                        await _commands.ApplyAsync(context, layer, CanRebase(context.Saga));
                     }
+                }
+
+                break;
+            case SnapshotPhase.Committing when IsOverdue(layer.SnapshotStep, now):
+                if (await RedriveAsync(context, layer.SnapshotStep, "commit", layer.Index, "the Applier pool", applyQueue))
+                {
+                    await _commands.CommitAsync(context, layer);
                 }
 
                 break;
@@ -344,12 +351,14 @@ public sealed class UnpackRules(UnpackSagaOptions options, TimeProvider clock)
             inFlight++;
         }
 
-        if (saga.Layers.FirstOrDefault(l => !l.IsSettled) is { Snapshot: SnapshotPhase.Missing, Fetch.Status: StepStatus.Done } next)
+        if (CanRebase(saga))
         {
-            if (await _claims.TryClaimAsync(context, next, Now))
-            {
-                await _commands.ApplyAsync(context, next);
-            }
+            await ExtractInParallelAsync(context);
+        }
+        else if (saga.Layers.FirstOrDefault(l => !l.IsSettled) is { Snapshot: SnapshotPhase.Missing, Fetch.Status: StepStatus.Done } next
+            && await _claims.TryClaimAsync(context, next, Now))
+        {
+            await _commands.ApplyAsync(context, next, rebase: false);
         }
 
         if (saga.Layers.All(l => l.IsSettled && l.Label.Status is StepStatus.Done or StepStatus.NotNeeded) && saga.ConfigLabel.Status == StepStatus.NotStarted)
@@ -357,6 +366,53 @@ public sealed class UnpackRules(UnpackSagaOptions options, TimeProvider clock)
             await _commands.LabelConfigAsync(context);
         }
     }
+
+    /// <summary>
+    /// Rebase mode (containerd's parallel unpack): extract up to the bound at once, each without a parent, and
+    /// commit only the lowest unsettled layer, so the chain is committed strictly in order.
+    /// </summary>
+    private async Task ExtractInParallelAsync(BehaviorContext<UnpackState> context)
+    {
+        var saga = context.Saga;
+        var inFlight = saga.Layers.Count(l => l.Snapshot is SnapshotPhase.Applying);
+        foreach (var layer in saga.Layers.Where(l => l.Snapshot == SnapshotPhase.Missing && l.Fetch.Status == StepStatus.Done).ToList())
+        {
+            if (inFlight >= options.MaxAppliesInFlight)
+            {
+                break;
+            }
+
+            if (await _claims.TryClaimAsync(context, layer, Now))
+            {
+                await _commands.ApplyAsync(context, layer, rebase: true);
+                inFlight++;
+            }
+        }
+
+        if (saga.Layers.FirstOrDefault(l => !l.IsSettled) is { Snapshot: SnapshotPhase.Extracted } next)
+        {
+            await _commands.CommitAsync(context, next);
+        }
+    }
+
+    public void LayerExtracted(BehaviorContext<UnpackState, LayerExtracted> context)
+    {
+        var extracted = context.Message;
+        if (FindLayer(context, extracted.LayerIndex, nameof(LayerExtracted)) is not { } layer
+            || IsStale(context, layer.SnapshotStep, extracted.Attempt, nameof(LayerExtracted), layer.Index)
+            || layer.Snapshot != SnapshotPhase.Applying)
+        {
+            return;
+        }
+
+        layer.SnapshotStep.Finish();
+        layer.Snapshot = SnapshotPhase.Extracted;
+        layer.Key = extracted.Key;
+        context.Record(new LayerExtractedRecorded(
+            layer.Index, extracted.Attempt, extracted.ChainId, extracted.Key, extracted.UncompressedSize, extracted.Entries, extracted.Duration, extracted.Worker));
+    }
+
+    private bool CanRebase(UnpackState saga) => options.Snapshotters.TryGetValue(saga.Snapshotter, out var capabilities) && capabilities.CanRebase;
 
     public static bool IsDone(UnpackState saga) => saga.Failure is null && saga.ConfigLabel.Status == StepStatus.Done;
 
@@ -382,7 +438,7 @@ public sealed class UnpackRules(UnpackSagaOptions options, TimeProvider clock)
             await _claims.ReleaseAsync(context, layer);
         }
 
-        if (saga.Layers.Any(l => l.Snapshot == SnapshotPhase.Applying))
+        if (saga.Layers.Any(l => l.Snapshot is SnapshotPhase.Applying or SnapshotPhase.Extracted or SnapshotPhase.Committing))
         {
             await context.Publish(new UnpackAborted(saga.CorrelationId, saga.Snapshotter, failure.Reason, saga.EndedAt.Value));
         }
@@ -409,7 +465,8 @@ public sealed class UnpackRules(UnpackSagaOptions options, TimeProvider clock)
         saga.Layers.Count == 0 ? "resolve"
         : saga.Layers.FirstOrDefault(l => !l.IsSettled) is { } layer ? layer.Snapshot switch
         {
-            SnapshotPhase.Applying or SnapshotPhase.BackingOff => "apply",
+            SnapshotPhase.Applying or SnapshotPhase.BackingOff or SnapshotPhase.Extracted => "apply",
+            SnapshotPhase.Committing => "commit",
             SnapshotPhase.Missing when layer.Fetch.Status != StepStatus.Done => "fetch",
             SnapshotPhase.WaitingForOwner => "apply",
             _ => "stat",

@@ -23,6 +23,9 @@ public static class WorkerFaults
     public static void ApplyFaulted(this UnpackRules rules, BehaviorContext<UnpackState, Fault<ApplyLayer>> context) =>
         HandleLayer(rules, context, context.Message.Message.LayerIndex, l => l.SnapshotStep, context.Message.Message.Attempt, "apply", "the Applier");
 
+    public static void CommitFaulted(this UnpackRules rules, BehaviorContext<UnpackState, Fault<CommitSnapshot>> context) =>
+        HandleLayer(rules, context, context.Message.Message.LayerIndex, l => l.SnapshotStep, context.Message.Message.Attempt, "commit", "the Applier");
+
     public static void LabelFaulted(this UnpackRules rules, BehaviorContext<UnpackState, Fault<LabelContent>> context)
     {
         var label = context.Message.Message;
