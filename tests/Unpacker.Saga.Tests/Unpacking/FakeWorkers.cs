@@ -76,7 +76,7 @@ public sealed class FakeLabeller(WorkerScript script) : IConsumer<LabelContent>
     }
 }
 
-public sealed class FakeApplier(WorkerScript script) : IConsumer<ApplyLayer>, IConsumer<StatSnapshot>, IConsumer<CommitSnapshot>
+public class FakeApplier(WorkerScript script) : IConsumer<ApplyLayer>, IConsumer<StatSnapshot>, IConsumer<CommitSnapshot>
 {
     public Task Consume(ConsumeContext<CommitSnapshot> context)
     {
@@ -100,6 +100,9 @@ public sealed class FakeApplier(WorkerScript script) : IConsumer<ApplyLayer>, IC
         return FakeReplies.PublishAsync(context, script.Stat(context.Message) ?? script.DefaultStat(context.Message));
     }
 }
+
+/// <summary>The same applier on the overlayfs pool's queue (MassTransit binds one endpoint per consumer type).</summary>
+public sealed class FakeOverlayApplier(WorkerScript script) : FakeApplier(script);
 
 internal static class FakeReplies
 {

@@ -61,7 +61,7 @@ public sealed class UnpackSagaHost : IAsyncDisposable
             bus.AddConsumer<FakeFetcher>().Endpoint(e => e.Name = FetchBlob.QueueName);
             bus.AddConsumer<FakeLabeller>().Endpoint(e => e.Name = LabelContent.QueueName);
             bus.AddConsumer<FakeApplier>().Endpoint(e => e.Name = ApplyLayer.QueueName("native"));
-            bus.AddConsumer<FakeApplier>().Endpoint(e => e.Name = ApplyLayer.QueueName("overlayfs"));
+            bus.AddConsumer<FakeOverlayApplier>().Endpoint(e => e.Name = ApplyLayer.QueueName("overlayfs"));
         });
         host = new UnpackSagaHost(services.BuildServiceProvider(), store, options);
         await host.Harness.Start();
