@@ -99,11 +99,25 @@ public sealed class UnpackSagaHost : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Polls for a matching published message: the harness's own wait ends at bus inactivity, which a saga busy
+    /// with PostgreSQL on a loaded machine can look like.
+    /// </summary>
     public async Task<T> PublishedAsync<T>(Func<T, bool> match)
         where T : class
     {
-        Assert.True(await Harness.Published.Any<T>(x => match(x.Context.Message)), $"no {typeof(T).Name} was published");
-        return Harness.Published.Select<T>(x => match(x.Context.Message)).Last().Context.Message;
+        var deadline = DateTime.UtcNow + _patience;
+        while (true)
+        {
+            var found = Harness.Published.Select<T>(x => match(x.Context.Message)).LastOrDefault();
+            if (found is not null)
+            {
+                return found.Context.Message;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"no {typeof(T).Name} was published within {_patience}");
+            await Task.Delay(25);
+        }
     }
 
     /// <summary>Waits until the bus consumed a matching message (the harness's own wait can end before a late delivery).</summary>
