@@ -9,6 +9,7 @@ using Unpacker.Hosting.Messaging;
 using Unpacker.Hosting.Persistence;
 using Unpacker.Saga.Claims;
 using Unpacker.Saga.History;
+using Unpacker.Saga.History.GetImageHistory;
 using Unpacker.Saga.History.GetUnpackSummary;
 using Unpacker.Saga.Persistence;
 using Unpacker.Saga.Unpacking;
@@ -36,6 +37,10 @@ public static class UnpackSagaRegistration
             typeof(UnpackSucceeded), typeof(UnpackFailureRecorded), typeof(UnpackCancelled),
         ]);
         options.Projections.Add<UnpackSummaryProjection>(JasperFx.Events.Projections.ProjectionLifecycle.Inline);
+
+        // Many unpacks write one image's history: the async daemon folds them in sequence, where inline
+        // updates from concurrent transactions would overwrite each other.
+        options.Projections.Add<ImageHistoryProjection>(JasperFx.Events.Projections.ProjectionLifecycle.Async);
     };
 
     /// <summary>Registers the options, the rules and the watchdog; call <see cref="AddUnpackSaga(IBusRegistrationConfigurator)"/> inside the bus configuration.</summary>

@@ -65,6 +65,7 @@ public sealed record StaleReplyIgnored(string Reply, int? LayerIndex, int Attemp
 
 public sealed record UnpackSucceeded(Digest ConfigDigest, Digest TopChainId, string Snapshotter, int LayersApplied, int LayersSkipped, TimeSpan Elapsed);
 
-public sealed record UnpackFailureRecorded(string Step, int? LayerIndex, FailureKind Kind, string Reason, WorkerStamp? Worker);
+/// <summary><see cref="ConfigDigest"/> is null when the unpack failed before its image was resolved.</summary>
+public sealed record UnpackFailureRecorded(string Step, int? LayerIndex, FailureKind Kind, string Reason, WorkerStamp? Worker, Digest? ConfigDigest);
 
 public sealed record UnpackCancelled(string Reason, Requester RequestedBy);

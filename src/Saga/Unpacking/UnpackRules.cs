@@ -97,7 +97,7 @@ public sealed partial class UnpackRules(UnpackSagaOptions options, TimeProvider 
     public void Fail(BehaviorContext<UnpackState> context, string step, int? layerIndex, FailureKind kind, string reason, WorkerStamp? worker = null)
     {
         context.Saga.Failure = new UnpackFailure(step, layerIndex, kind, reason);
-        context.Record(new UnpackFailureRecorded(step, layerIndex, kind, reason, worker));
+        context.Record(new UnpackFailureRecorded(step, layerIndex, kind, reason, worker, context.Saga.Config?.Digest));
     }
 
     private static string CurrentStep(UnpackState saga) =>
