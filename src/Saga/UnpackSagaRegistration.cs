@@ -32,8 +32,8 @@ public static class UnpackSagaRegistration
         [
             typeof(UnpackStarted), typeof(ImageResolveSent), typeof(ImageResolutionRecorded), typeof(ChainComputed),
             typeof(History.SnapshotStatted), typeof(LayerSkipped), typeof(BlobFetchStarted), typeof(BlobFetchFinished),
-            typeof(ExtractionAwaited), typeof(LayerApplyStarted), typeof(LayerExtractedRecorded), typeof(LayerCommitStarted), typeof(SnapshotPrepareConflictRecorded), typeof(PrepareRetryScheduled),
-            typeof(LayerCommitted), typeof(ContentLabelRecorded), typeof(StepRedriven), typeof(StaleReplyIgnored),
+            typeof(ExtractionAwaited), typeof(LayerApplyStarted), typeof(LayerExtractedRecorded), typeof(LayerCommitStarted),
+            typeof(SnapshotPrepareConflictRecorded), typeof(PrepareRetryScheduled), typeof(LayerCommitted), typeof(ContentLabelRecorded), typeof(StepRedriven), typeof(StaleReplyIgnored),
             typeof(UnpackSucceeded), typeof(UnpackFailureRecorded), typeof(UnpackCancelled),
         ]);
         options.Projections.Add<UnpackSummaryProjection>(JasperFx.Events.Projections.ProjectionLifecycle.Inline);
