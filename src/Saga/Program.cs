@@ -5,7 +5,8 @@ using Unpacker.Hosting.Persistence;
 using Unpacker.Saga;
 
 var service = UnpackerService.Create("saga", args);
-service.Services.AddUnpackerMarten(service.Postgres, UnpackSagaRegistration.MartenContribution);
+service.Services.AddUnpackerMarten(service.Postgres, UnpackSagaRegistration.MartenContribution)
+    .AddAsyncDaemon(JasperFx.Events.Daemon.DaemonMode.HotCold);
 service.Services.AddUnpackSagaServices(service.Builder.Configuration.Bind<UnpackSagaOptions>(UnpackSagaOptions.Section));
 service.Services.AddUnpackerMessaging(service.RabbitMq, service.Worker, bus => bus.AddUnpackSaga());
 await service.RunAsync();

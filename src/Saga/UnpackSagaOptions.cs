@@ -8,6 +8,9 @@ public sealed class UnpackSagaOptions
     /// <summary>Layer blobs fetched at once per unpack, ahead of the apply.</summary>
     public int MaxFetchesInFlight { get; set; } = 3;
 
+    /// <summary>Layers extracted at once per unpack when the snapshotter can rebase (commits stay in layer order).</summary>
+    public int MaxAppliesInFlight { get; set; } = 3;
+
     /// <summary>Snapshot-prepare tries per layer before the unpack fails (containerd uses 3).</summary>
     public int MaxPrepareAttempts { get; set; } = 3;
 

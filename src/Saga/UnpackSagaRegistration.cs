@@ -9,6 +9,8 @@ using Unpacker.Hosting.Messaging;
 using Unpacker.Hosting.Persistence;
 using Unpacker.Saga.Claims;
 using Unpacker.Saga.History;
+using Unpacker.Saga.History.GetImageHistory;
+using Unpacker.Saga.History.GetUnpackSummary;
 using Unpacker.Saga.Persistence;
 using Unpacker.Saga.Unpacking;
 using Unpacker.Saga.Watchdog;
@@ -30,10 +32,15 @@ public static class UnpackSagaRegistration
         [
             typeof(UnpackStarted), typeof(ImageResolveSent), typeof(ImageResolutionRecorded), typeof(ChainComputed),
             typeof(History.SnapshotStatted), typeof(LayerSkipped), typeof(BlobFetchStarted), typeof(BlobFetchFinished),
-            typeof(ExtractionAwaited), typeof(LayerApplyStarted), typeof(SnapshotPrepareConflictRecorded), typeof(PrepareRetryScheduled),
-            typeof(LayerCommitted), typeof(ContentLabelRecorded), typeof(StepRedriven), typeof(StaleReplyIgnored),
+            typeof(ExtractionAwaited), typeof(LayerApplyStarted), typeof(LayerExtractedRecorded), typeof(LayerCommitStarted),
+            typeof(SnapshotPrepareConflictRecorded), typeof(PrepareRetryScheduled), typeof(LayerCommitted), typeof(ContentLabelRecorded), typeof(StepRedriven), typeof(StaleReplyIgnored),
             typeof(UnpackSucceeded), typeof(UnpackFailureRecorded), typeof(UnpackCancelled),
         ]);
+        options.Projections.Add<UnpackSummaryProjection>(JasperFx.Events.Projections.ProjectionLifecycle.Inline);
+
+        // Many unpacks write one image's history: the async daemon folds them in sequence, where inline
+        // updates from concurrent transactions would overwrite each other.
+        options.Projections.Add<ImageHistoryProjection>(JasperFx.Events.Projections.ProjectionLifecycle.Async);
     };
 
     /// <summary>Registers the options, the rules and the watchdog; call <see cref="AddUnpackSaga(IBusRegistrationConfigurator)"/> inside the bus configuration.</summary>
@@ -81,11 +88,18 @@ public static class UnpackSagaRegistration
             Partition<SnapshotStatReported>(sagaConfigurator, partitioner, m => m.UnpackId);
             Partition<BlobFetched>(sagaConfigurator, partitioner, m => m.UnpackId);
             Partition<BlobFetchFailed>(sagaConfigurator, partitioner, m => m.UnpackId);
+            Partition<LayerExtracted>(sagaConfigurator, partitioner, m => m.UnpackId);
             Partition<LayerApplied>(sagaConfigurator, partitioner, m => m.UnpackId);
             Partition<LayerApplyFailed>(sagaConfigurator, partitioner, m => m.UnpackId);
             Partition<SnapshotPrepareConflicted>(sagaConfigurator, partitioner, m => m.UnpackId);
             Partition<ContentLabelled>(sagaConfigurator, partitioner, m => m.UnpackId);
             Partition<ContentLabelFailed>(sagaConfigurator, partitioner, m => m.UnpackId);
+            Partition<Fault<ResolveImage>>(sagaConfigurator, partitioner, m => m.Message.UnpackId);
+            Partition<Fault<StatSnapshot>>(sagaConfigurator, partitioner, m => m.Message.UnpackId);
+            Partition<Fault<FetchBlob>>(sagaConfigurator, partitioner, m => m.Message.UnpackId);
+            Partition<Fault<ApplyLayer>>(sagaConfigurator, partitioner, m => m.Message.UnpackId);
+            Partition<Fault<CommitSnapshot>>(sagaConfigurator, partitioner, m => m.Message.UnpackId);
+            Partition<Fault<LabelContent>>(sagaConfigurator, partitioner, m => m.Message.UnpackId);
         }
 
         private static void Partition<T>(ISagaConfigurator<UnpackState> saga, IPartitioner partitioner, Func<T, Guid> key)

@@ -37,6 +37,10 @@ public sealed record ExtractionAwaited(int LayerIndex, Digest ChainId, Guid Owne
 
 public sealed record LayerApplyStarted(int LayerIndex, int Attempt, Digest ChainId, Digest? ParentChainId, string Queue);
 
+public sealed record LayerExtractedRecorded(int LayerIndex, int Attempt, Digest ChainId, string Key, long UncompressedSize, long Entries, TimeSpan Duration, WorkerStamp Worker);
+
+public sealed record LayerCommitStarted(int LayerIndex, int Attempt, string Key, Digest ChainId, Digest? ParentChainId);
+
 public sealed record SnapshotPrepareConflictRecorded(int LayerIndex, int Attempt, Digest ChainId, string Key, int Conflicts, WorkerStamp Worker);
 
 public sealed record PrepareRetryScheduled(int LayerIndex, Digest ChainId, int Conflicts, DateTimeOffset DueAt);
@@ -61,6 +65,7 @@ public sealed record StaleReplyIgnored(string Reply, int? LayerIndex, int Attemp
 
 public sealed record UnpackSucceeded(Digest ConfigDigest, Digest TopChainId, string Snapshotter, int LayersApplied, int LayersSkipped, TimeSpan Elapsed);
 
-public sealed record UnpackFailureRecorded(string Step, int? LayerIndex, FailureKind Kind, string Reason, WorkerStamp? Worker);
+/// <summary><see cref="ConfigDigest"/> is null when the unpack failed before its image was resolved.</summary>
+public sealed record UnpackFailureRecorded(string Step, int? LayerIndex, FailureKind Kind, string Reason, WorkerStamp? Worker, Digest? ConfigDigest);
 
 public sealed record UnpackCancelled(string Reason, Requester RequestedBy);

@@ -25,6 +25,9 @@ public sealed class LayerProgress
     /// <summary>Snapshot-prepare conflicts seen so far (bounded by the options' MaxPrepareAttempts).</summary>
     public int PrepareConflicts { get; set; }
 
+    /// <summary>The active snapshot holding this layer's extraction until its ordered commit (rebase mode).</summary>
+    public string? Key { get; set; }
+
     /// <summary>The unpack that holds the extraction claim this layer waits for.</summary>
     public Guid? WaitingFor { get; set; }
 
@@ -53,6 +56,12 @@ public enum SnapshotPhase
     BackingOff,
 
     Applying,
+
+    /// <summary>Rebase mode: applied and verified in a parentless active snapshot; waits for its parent's commit.</summary>
+    Extracted,
+
+    /// <summary>Rebase mode: a <c>CommitSnapshot</c> onto the committed parent is in flight.</summary>
+    Committing,
 
     /// <summary>Committed by this unpack's apply (or found present by the Applier).</summary>
     Committed,

@@ -27,6 +27,9 @@ public static class UnpackBehaviours
     public static EventActivityBinder<UnpackState, BlobFetchFailed> FailFetch(this EventActivityBinder<UnpackState, BlobFetchFailed> binder, UnpackRules rules) =>
         binder.Then(rules.BlobFetchFailed);
 
+    public static EventActivityBinder<UnpackState, LayerExtracted> RecordExtracted(this EventActivityBinder<UnpackState, LayerExtracted> binder, UnpackRules rules) =>
+        binder.Then(rules.LayerExtracted);
+
     public static EventActivityBinder<UnpackState, LayerApplied> RecordLayerCommitted(this EventActivityBinder<UnpackState, LayerApplied> binder, UnpackRules rules) =>
         binder.ThenAsync(rules.LayerAppliedAsync);
 
@@ -57,6 +60,7 @@ public static class UnpackBehaviours
     public static EventActivityBinder<UnpackState, T> Conclude<T>(this EventActivityBinder<UnpackState, T> binder, UnpackRules rules, State completed, State failed)
         where T : class =>
         binder
+            .Then(c => UnpackRules.UpdateWakeAt(c.Saga))
             .If(c => c.Saga.Failure is not null, f => f.ThenAsync(c => rules.EndFailedAsync(c)).TransitionTo(failed))
             .If(c => UnpackRules.IsDone(c.Saga), d => d.ThenAsync(c => rules.CompleteAsync(c)).TransitionTo(completed));
 }

@@ -34,19 +34,35 @@ internal sealed class UnpackCommands(UnpackSagaOptions options, TimeProvider clo
         await SendAsync(context, FetchBlob.QueueName, new FetchBlob(saga.CorrelationId, layer.Index, attempt, saga.Source, layer.Blob));
     }
 
-    public async Task ApplyAsync(BehaviorContext<UnpackState> context, LayerProgress layer)
+    /// <summary>
+    /// Without <paramref name="rebase"/> the parent is committed before this is sent (chain order); with it, the
+    /// layer is extracted without a parent and committed later by <see cref="CommitAsync"/>.
+    /// </summary>
+    public async Task ApplyAsync(BehaviorContext<UnpackState> context, LayerProgress layer, bool rebase)
     {
         var saga = context.Saga;
-        var parent = layer.Index == 0 ? (Contracts.Oci.Digest?)null : saga.Layers[layer.Index - 1].ChainId;
+        var parent = ParentOf(saga, layer);
         layer.Snapshot = SnapshotPhase.Applying;
         var attempt = layer.SnapshotStep.Begin(Now, options.ApplyTimeout);
         var queue = ApplyLayer.QueueName(saga.Snapshotter);
         context.Record(new LayerApplyStarted(layer.Index, attempt, layer.ChainId, parent, queue));
-
-        // Chain order: the parent is committed before this is sent, so no rebase is needed.
         await SendAsync(context, queue, new ApplyLayer(
-            saga.CorrelationId, layer.Index, attempt, saga.Snapshotter, layer.Blob, layer.DiffId, layer.ChainId, parent, saga.Labels, Rebase: false));
+            saga.CorrelationId, layer.Index, attempt, saga.Snapshotter, layer.Blob, layer.DiffId, layer.ChainId, parent, saga.Labels, rebase));
     }
+
+    public async Task CommitAsync(BehaviorContext<UnpackState> context, LayerProgress layer)
+    {
+        var saga = context.Saga;
+        var parent = ParentOf(saga, layer);
+        layer.Snapshot = SnapshotPhase.Committing;
+        var attempt = layer.SnapshotStep.Begin(Now, options.StatTimeout);
+        context.Record(new LayerCommitStarted(layer.Index, attempt, layer.Key!, layer.ChainId, parent));
+        await SendAsync(context, ApplyLayer.QueueName(saga.Snapshotter), new CommitSnapshot(
+            saga.CorrelationId, layer.Index, attempt, saga.Snapshotter, layer.Key!, layer.ChainId, parent, layer.DiffId));
+    }
+
+    private static Contracts.Oci.Digest? ParentOf(UnpackState saga, LayerProgress layer) =>
+        layer.Index == 0 ? null : saga.Layers[layer.Index - 1].ChainId;
 
     public async Task LabelLayerAsync(BehaviorContext<UnpackState> context, LayerProgress layer)
     {

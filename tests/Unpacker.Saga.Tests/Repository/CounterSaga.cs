@@ -22,6 +22,8 @@ public sealed record CounterIncremented(Guid CounterId, Guid IncrementId);
 
 public sealed record CounterExploded(Guid CounterId);
 
+public sealed record CounterFinished(Guid CounterId);
+
 public sealed record StartRecorded(Guid CounterId);
 
 public sealed record IncrementRecorded(Guid IncrementId);
@@ -41,6 +43,7 @@ public sealed class CounterStateMachine : MassTransitStateMachine<CounterSaga>
         });
         Event(() => Incremented, e => e.CorrelateById(x => x.Message.CounterId));
         Event(() => Exploded, e => e.CorrelateById(x => x.Message.CounterId));
+        Event(() => Finished, e => e.CorrelateById(x => x.Message.CounterId));
 
         Initially(
             When(Started)
@@ -60,7 +63,11 @@ public sealed class CounterStateMachine : MassTransitStateMachine<CounterSaga>
                 c.Saga.Count = -1;
                 c.GetPayload<IDocumentSession>().Events.Append(c.Saga.CorrelationId, new ExplosionAttempted(c.Saga.CorrelationId));
                 throw new InvalidOperationException("the activity failed after changing the saga and appending an event");
-            }));
+            }),
+            When(Finished).Finalize());
+
+        // Finalized counters are deleted, which exercises the repository's guarded delete.
+        SetCompletedWhenFinalized();
     }
 
     public State Active { get; private set; } = null!;
@@ -70,6 +77,8 @@ public sealed class CounterStateMachine : MassTransitStateMachine<CounterSaga>
     public Event<CounterIncremented> Incremented { get; private set; } = null!;
 
     public Event<CounterExploded> Exploded { get; private set; } = null!;
+
+    public Event<CounterFinished> Finished { get; private set; } = null!;
 }
 
 /// <summary>The same endpoint pipeline as the unpack saga: retry, outbox, partitioner on the correlation id.</summary>

@@ -24,7 +24,7 @@ public sealed class MartenSagaRepositoryTests
         await using var second = await CounterHost.StartAsync(postgres, vhost.Options);
         var id = Guid.NewGuid();
         await first.Bus.Publish(new CounterStarted(id));
-        await WaitUntilAsync(async () => await first.LoadAsync(id) is not null);
+        await WaitUntilAsync(async () => (await first.LoadAsync(id))?.CurrentState == "Active");
 
         var increments = Enumerable.Range(0, 200).Select(_ => Guid.NewGuid()).ToList();
         await Task.WhenAll(increments.Select((increment, i) => (i % 2 == 0 ? first : second).Bus.Publish(new CounterIncremented(id, increment))));
@@ -67,7 +67,7 @@ public sealed class MartenSagaRepositoryTests
         await using var host = await CounterHost.StartAsync(postgres, vhost.Options);
         var id = Guid.NewGuid();
         await host.Bus.Publish(new CounterStarted(id));
-        await WaitUntilAsync(async () => await host.LoadAsync(id) is not null);
+        await WaitUntilAsync(async () => (await host.LoadAsync(id))?.CurrentState == "Active");
 
         var faulted = new TaskCompletionSource<Fault<CounterExploded>>(TaskCreationOptions.RunContinuationsAsynchronously);
         var handle = host.Bus.ConnectReceiveEndpoint("counter-faults", e => e.Handler<Fault<CounterExploded>>(c =>
@@ -83,6 +83,23 @@ public sealed class MartenSagaRepositoryTests
         Assert.Equal(0, (await host.LoadAsync(id))!.Count);
         Assert.Empty((await host.EventsAsync(id)).OfType<ExplosionAttempted>());
         await handle.StopAsync();
+    }
+
+    [Fact]
+    public async Task A_finalized_saga_is_deleted_and_its_stream_kept()
+    {
+        await TestServers.RequirePostgresAsync();
+        var postgres = TestServers.PostgresWithSchema("saga_delete");
+        await using var vhost = await TestServers.CreateVirtualHostAsync("saga-delete");
+        await using var host = await CounterHost.StartAsync(postgres, vhost.Options);
+        var id = Guid.NewGuid();
+        await host.Bus.Publish(new CounterStarted(id));
+        await WaitUntilAsync(async () => (await host.LoadAsync(id))?.CurrentState == "Active");
+
+        await host.Bus.Publish(new CounterFinished(id));
+        await WaitUntilAsync(async () => await host.LoadAsync(id) is null);
+
+        Assert.Single((await host.EventsAsync(id)).OfType<StartRecorded>());
     }
 
     [Fact]

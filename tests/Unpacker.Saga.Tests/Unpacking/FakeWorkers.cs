@@ -24,6 +24,8 @@ public sealed class WorkerScript
 
     public Func<StatSnapshot, object[]?> Stat { get; set; } = _ => null;
 
+    public Func<CommitSnapshot, object[]?> Commit { get; set; } = _ => null;
+
     public IEnumerable<T> Sent<T>() => Commands.OfType<T>();
 
     public object[] DefaultResolve(ResolveImage command) => [Images[command.UnpackId].Resolved(command.UnpackId, command.Attempt)];
@@ -33,6 +35,12 @@ public sealed class WorkerScript
 
     public object[] DefaultApply(ApplyLayer command)
     {
+        if (command.Rebase)
+        {
+            return [new LayerExtracted(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId, command.DiffId,
+                $"extract-{command.Attempt} {command.ChainId}", 4096, 3, TimeSpan.FromMilliseconds(20), TestImage.Applier)];
+        }
+
         var present = !Committed.TryAdd(command.ChainId, true);
         return [new LayerApplied(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId, command.DiffId, present,
             present ? null : $"extract-1 {command.ChainId}", 4096, 3, TimeSpan.FromMilliseconds(20), TestImage.Applier)];
@@ -68,8 +76,18 @@ public sealed class FakeLabeller(WorkerScript script) : IConsumer<LabelContent>
     }
 }
 
-public sealed class FakeApplier(WorkerScript script) : IConsumer<ApplyLayer>, IConsumer<StatSnapshot>
+public class FakeApplier(WorkerScript script) : IConsumer<ApplyLayer>, IConsumer<StatSnapshot>, IConsumer<CommitSnapshot>
 {
+    public Task Consume(ConsumeContext<CommitSnapshot> context)
+    {
+        var commit = context.Message;
+        script.Commands.Enqueue(commit);
+        var present = !script.Committed.TryAdd(commit.ChainId, true);
+        object[] replies = script.Commit(commit) ?? [new LayerApplied(commit.UnpackId, commit.LayerIndex, commit.Attempt, commit.Snapshotter, commit.ChainId, commit.DiffId,
+            present, commit.Key, 4096, 3, TimeSpan.FromMilliseconds(2), TestImage.Applier)];
+        return FakeReplies.PublishAsync(context, replies);
+    }
+
     public Task Consume(ConsumeContext<ApplyLayer> context)
     {
         script.Commands.Enqueue(context.Message);
@@ -82,6 +100,9 @@ public sealed class FakeApplier(WorkerScript script) : IConsumer<ApplyLayer>, IC
         return FakeReplies.PublishAsync(context, script.Stat(context.Message) ?? script.DefaultStat(context.Message));
     }
 }
+
+/// <summary>The same applier on the overlayfs pool's queue (MassTransit binds one endpoint per consumer type).</summary>
+public sealed class FakeOverlayApplier(WorkerScript script) : FakeApplier(script);
 
 internal static class FakeReplies
 {

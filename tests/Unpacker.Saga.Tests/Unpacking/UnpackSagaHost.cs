@@ -61,6 +61,7 @@ public sealed class UnpackSagaHost : IAsyncDisposable
             bus.AddConsumer<FakeFetcher>().Endpoint(e => e.Name = FetchBlob.QueueName);
             bus.AddConsumer<FakeLabeller>().Endpoint(e => e.Name = LabelContent.QueueName);
             bus.AddConsumer<FakeApplier>().Endpoint(e => e.Name = ApplyLayer.QueueName("native"));
+            bus.AddConsumer<FakeOverlayApplier>().Endpoint(e => e.Name = ApplyLayer.QueueName("overlayfs"));
         });
         host = new UnpackSagaHost(services.BuildServiceProvider(), store, options);
         await host.Harness.Start();
@@ -73,8 +74,8 @@ public sealed class UnpackSagaHost : IAsyncDisposable
         return Harness.Bus.Publish(new UnpackRequested(unpackId, new ImageSource(ImageSourceKind.Registry, image.Reference), snapshotter, null, Someone, Clock.GetUtcNow()));
     }
 
-    public Task PublishAsync<T>(T message)
-        where T : class => Harness.Bus.Publish(message);
+    /// <summary>Publishes as the message's own type, as a worker does.</summary>
+    public Task PublishAsync(object message) => Harness.Bus.Publish(message, message.GetType());
 
     public async Task<UnpackState> SagaAsync(Guid unpackId)
     {
@@ -98,11 +99,25 @@ public sealed class UnpackSagaHost : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Polls for a matching published message: the harness's own wait ends at bus inactivity, which a saga busy
+    /// with PostgreSQL on a loaded machine can look like.
+    /// </summary>
     public async Task<T> PublishedAsync<T>(Func<T, bool> match)
         where T : class
     {
-        Assert.True(await Harness.Published.Any<T>(x => match(x.Context.Message)), $"no {typeof(T).Name} was published");
-        return Harness.Published.Select<T>(x => match(x.Context.Message)).Last().Context.Message;
+        var deadline = DateTime.UtcNow + _patience;
+        while (true)
+        {
+            var found = Harness.Published.Select<T>(x => match(x.Context.Message)).LastOrDefault();
+            if (found is not null)
+            {
+                return found.Context.Message;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"no {typeof(T).Name} was published within {_patience}");
+            await Task.Delay(25);
+        }
     }
 
     /// <summary>Waits until the bus consumed a matching message (the harness's own wait can end before a late delivery).</summary>

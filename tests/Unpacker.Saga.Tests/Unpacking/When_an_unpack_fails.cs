@@ -105,4 +105,20 @@ public sealed class When_an_unpack_fails
         Assert.Single(await host.Harness.Published.SelectAsync<UnpackFailed>(x => x.Context.Message.UnpackId == id).ToListAsync());
         Assert.Single((await host.HistoryAsync(id)).OfType<UnpackCancelled>());
     }
+
+    [Fact]
+    public async Task Should_fail_at_once_when_a_worker_crashes_on_a_step()
+    {
+        await using var host = await UnpackSagaHost.StartAsync();
+        var image = TestImage.Create(layers: 2);
+        host.Workers.Apply = a => a.LayerIndex == 1 ? throw new IOException("input/output error reading the layer") : null;
+        var id = Guid.NewGuid();
+
+        await host.RequestAsync(id, image);
+        var failed = await host.FailedAsync(id);
+
+        Assert.Equal(("apply", 1, FailureKind.Internal), (failed.Step, failed.LayerIndex, failed.Kind));
+        Assert.Contains("the Applier on", failed.Reason, StringComparison.Ordinal);
+        Assert.Contains("System.IO.IOException: input/output error reading the layer", failed.Reason, StringComparison.Ordinal);
+    }
 }

@@ -1,0 +1,50 @@
+namespace Unpacker.Saga.History.GetUnpackSummary;
+
+/// <summary>How did an unpack go? One document per unpack, kept in step with its stream in the same transaction.</summary>
+public sealed class UnpackSummary
+{
+    public Guid Id { get; set; }
+
+    public string Status { get; set; } = "running";
+
+    public string Source { get; set; } = string.Empty;
+
+    public string Snapshotter { get; set; } = string.Empty;
+
+    public string RequestedBy { get; set; } = string.Empty;
+
+    public DateTimeOffset RequestedAt { get; set; }
+
+    public string? Reference { get; set; }
+
+    public string? ConfigDigest { get; set; }
+
+    public string? TopChainId { get; set; }
+
+    public int LayerCount { get; set; }
+
+    public int LayersApplied { get; set; }
+
+    public int LayersSkipped { get; set; }
+
+    public long BytesFetched { get; set; }
+
+    public long BytesUncompressed { get; set; }
+
+    public int PrepareConflicts { get; set; }
+
+    public int Redrives { get; set; }
+
+    public int StaleReplies { get; set; }
+
+    public TimeSpan? Elapsed { get; set; }
+
+    public string? FailedStep { get; set; }
+
+    public int? FailedLayer { get; set; }
+
+    public string? FailureReason { get; set; }
+
+    /// <summary>The workers (id on host) that did a step of this unpack.</summary>
+    public List<string> Workers { get; set; } = [];
+}

@@ -1,0 +1,118 @@
+using MassTransit;
+using Unpacker.Contracts;
+using Unpacker.Contracts.Applying;
+using Unpacker.Contracts.Fetching;
+using Unpacker.Contracts.Oci;
+using Unpacker.Contracts.Unpacking;
+using Unpacker.Saga.Claims;
+using Unpacker.Saga.History;
+using Unpacker.Saga.Watchdog;
+
+namespace Unpacker.Saga.Unpacking;
+
+/// <summary>What starts next, and how an unpack ends.</summary>
+public sealed partial class UnpackRules
+{
+    /// <summary>Starts whatever can start now: fetches ahead (bounded), the next apply in chain order, the final label.</summary>
+    public async Task AdvanceAsync(BehaviorContext<UnpackState> context)
+    {
+        var saga = context.Saga;
+        if (saga.Failure is not null || saga.EndedAt is not null || saga.Layers.Count == 0)
+        {
+            return;
+        }
+
+        var inFlight = saga.Layers.Count(l => l.Fetch.Status == StepStatus.InFlight);
+        foreach (var layer in saga.Layers.Where(NeedsBlob))
+        {
+            if (inFlight >= options.MaxFetchesInFlight)
+            {
+                break;
+            }
+
+            await _commands.FetchAsync(context, layer);
+            inFlight++;
+        }
+
+        if (CanRebase(saga))
+        {
+            await ExtractInParallelAsync(context);
+        }
+        else if (saga.Layers.FirstOrDefault(l => !l.IsSettled) is { Snapshot: SnapshotPhase.Missing, Fetch.Status: StepStatus.Done } next
+            && await _claims.TryClaimAsync(context, next, Now))
+        {
+            await _commands.ApplyAsync(context, next, rebase: false);
+        }
+
+        if (saga.Layers.All(l => l.IsSettled && l.Label.Status is StepStatus.Done or StepStatus.NotNeeded) && saga.ConfigLabel.Status == StepStatus.NotStarted)
+        {
+            await _commands.LabelConfigAsync(context);
+        }
+    }
+
+    /// <summary>
+    /// Rebase mode (containerd's parallel unpack): extract up to the bound at once, each without a parent, and
+    /// commit only the lowest unsettled layer, so the chain is committed strictly in order.
+    /// </summary>
+    private async Task ExtractInParallelAsync(BehaviorContext<UnpackState> context)
+    {
+        var saga = context.Saga;
+        var inFlight = saga.Layers.Count(l => l.Snapshot is SnapshotPhase.Applying);
+        foreach (var layer in saga.Layers.Where(l => l.Snapshot == SnapshotPhase.Missing && l.Fetch.Status == StepStatus.Done).ToList())
+        {
+            if (inFlight >= options.MaxAppliesInFlight)
+            {
+                break;
+            }
+
+            if (await _claims.TryClaimAsync(context, layer, Now))
+            {
+                await _commands.ApplyAsync(context, layer, rebase: true);
+                inFlight++;
+            }
+        }
+
+        if (saga.Layers.FirstOrDefault(l => !l.IsSettled) is { Snapshot: SnapshotPhase.Extracted } next)
+        {
+            await _commands.CommitAsync(context, next);
+        }
+    }
+
+    private bool CanRebase(UnpackState saga) => options.Snapshotters.TryGetValue(saga.Snapshotter, out var capabilities) && capabilities.CanRebase;
+
+    public static bool IsDone(UnpackState saga) => saga.Failure is null && saga.ConfigLabel.Status == StepStatus.Done;
+
+    public async Task CompleteAsync(BehaviorContext<UnpackState> context)
+    {
+        var saga = context.Saga;
+        saga.EndedAt = Now;
+        saga.WakeAt = null;
+        var applied = saga.Layers.Count(l => l.Snapshot == SnapshotPhase.Committed && !l.AlreadyPresent);
+        var skipped = saga.Layers.Count - applied;
+        context.Record(new UnpackSucceeded(saga.Config!.Digest, saga.TopChainId!.Value, saga.Snapshotter, applied, skipped, saga.EndedAt.Value - saga.RequestedAt));
+        await context.Publish(new UnpackCompleted(saga.CorrelationId, saga.Config.Digest, saga.TopChainId.Value, saga.Snapshotter, applied, skipped, saga.EndedAt.Value));
+    }
+
+    public async Task EndFailedAsync(BehaviorContext<UnpackState> context)
+    {
+        var saga = context.Saga;
+        var failure = saga.Failure!;
+        saga.EndedAt = Now;
+        saga.WakeAt = null;
+        foreach (var layer in saga.Layers.Where(l => !l.IsSettled))
+        {
+            await _claims.ReleaseAsync(context, layer);
+        }
+
+        if (saga.Layers.Any(l => l.Snapshot is SnapshotPhase.Applying or SnapshotPhase.Extracted or SnapshotPhase.Committing))
+        {
+            await context.Publish(new UnpackAborted(saga.CorrelationId, saga.Snapshotter, failure.Reason, saga.EndedAt.Value));
+        }
+
+        await context.Publish(new UnpackFailed(saga.CorrelationId, failure.Step, failure.LayerIndex, failure.Kind, failure.Reason, saga.EndedAt.Value));
+    }
+
+    private static bool NeedsBlob(LayerProgress layer) =>
+        layer.Fetch.Status == StepStatus.NotStarted
+        && layer.Snapshot is SnapshotPhase.Missing or SnapshotPhase.WaitingForOwner or SnapshotPhase.BackingOff;
+}

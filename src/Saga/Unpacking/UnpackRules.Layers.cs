@@ -1,0 +1,226 @@
+using MassTransit;
+using Unpacker.Contracts;
+using Unpacker.Contracts.Applying;
+using Unpacker.Contracts.Fetching;
+using Unpacker.Contracts.Oci;
+using Unpacker.Contracts.Unpacking;
+using Unpacker.Saga.Claims;
+using Unpacker.Saga.History;
+using Unpacker.Saga.Watchdog;
+
+namespace Unpacker.Saga.Unpacking;
+
+/// <summary>The replies about one layer: stat, fetch, extract, commit, prepare conflict, label.</summary>
+public sealed partial class UnpackRules
+{
+    public void SnapshotStatted(BehaviorContext<UnpackState, SnapshotStatReported> context)
+    {
+        var (saga, stat) = (context.Saga, context.Message);
+        if (FindLayer(context, stat.LayerIndex, nameof(SnapshotStatReported)) is not { } layer
+            || IsStale(context, layer.SnapshotStep, stat.Attempt, nameof(SnapshotStatReported), layer.Index)
+            || layer.Snapshot != SnapshotPhase.Statting)
+        {
+            return;
+        }
+
+        layer.SnapshotStep.Finish();
+        context.Record(new History.SnapshotStatted(layer.Index, stat.Attempt, layer.ChainId, stat.Committed, stat.Worker));
+        if (stat.Committed)
+        {
+            layer.Snapshot = SnapshotPhase.Skipped;
+            layer.Fetch.NotNeeded();
+            layer.Label.NotNeeded();
+            var why = layer.PrepareConflicts > 0 ? "committed by another process after a prepare conflict" : "chain ID already committed";
+            context.Record(new LayerSkipped(layer.Index, layer.ChainId, why));
+        }
+        else if (layer.PrepareConflicts > 0)
+        {
+            if (layer.PrepareConflicts >= options.MaxPrepareAttempts)
+            {
+                Fail(context, "prepare", layer.Index, FailureKind.Unavailable,
+                    $"failed to prepare extraction snapshot for layer {layer.Index} (chain {layer.ChainId}) in {saga.Snapshotter}: " +
+                    $"the prepare key was taken {layer.PrepareConflicts} times and the chain ID is still not committed; another process may be extracting it, retry the unpack later",
+                    stat.Worker);
+                return;
+            }
+
+            var due = Now + (options.PrepareBackoff * Math.Pow(2, layer.PrepareConflicts - 1));
+            layer.Snapshot = SnapshotPhase.BackingOff;
+            layer.SnapshotStep.Wait(due);
+            context.Record(new PrepareRetryScheduled(layer.Index, layer.ChainId, layer.PrepareConflicts, due));
+        }
+        else
+        {
+            layer.Snapshot = SnapshotPhase.Missing;
+        }
+    }
+
+    public void BlobFetched(BehaviorContext<UnpackState, BlobFetched> context)
+    {
+        var fetched = context.Message;
+        if (FindLayer(context, fetched.LayerIndex, nameof(BlobFetched)) is not { } layer
+            || IsStale(context, layer.Fetch, fetched.Attempt, nameof(BlobFetched), layer.Index))
+        {
+            return;
+        }
+
+        layer.Fetch.Finish();
+        context.Record(new BlobFetchFinished(layer.Index, fetched.Attempt, fetched.Blob.Digest, fetched.AlreadyPresent, fetched.BytesTransferred, fetched.Duration, fetched.Worker));
+        if (fetched.Blob.Digest != layer.Blob.Digest)
+        {
+            Fail(context, "fetch", layer.Index, FailureKind.Internal,
+                $"the Fetcher ({fetched.Worker.WorkerId}) reported blob {fetched.Blob.Digest} for layer {layer.Index}, which is {layer.Blob.Digest}", fetched.Worker);
+        }
+    }
+
+    public void BlobFetchFailed(BehaviorContext<UnpackState, BlobFetchFailed> context)
+    {
+        var failed = context.Message;
+        if (FindLayer(context, failed.LayerIndex, nameof(BlobFetchFailed)) is not { } layer
+            || IsStale(context, layer.Fetch, failed.Attempt, nameof(BlobFetchFailed), layer.Index))
+        {
+            return;
+        }
+
+        layer.Fetch.Finish();
+        Fail(context, "fetch", layer.Index, failed.Kind,
+            $"layer {layer.Index} blob {layer.Blob.Digest} could not be fetched from {context.Saga.Source} ({failed.Worker.WorkerId} on {failed.Worker.Host}): {failed.Reason}", failed.Worker);
+    }
+
+    public async Task LayerAppliedAsync(BehaviorContext<UnpackState, LayerApplied> context)
+    {
+        var applied = context.Message;
+        if (FindLayer(context, applied.LayerIndex, nameof(LayerApplied)) is not { } layer
+            || IsStale(context, layer.SnapshotStep, applied.Attempt, nameof(LayerApplied), layer.Index)
+            || layer.Snapshot is not (SnapshotPhase.Applying or SnapshotPhase.Committing))
+        {
+            return;
+        }
+
+        layer.SnapshotStep.Finish();
+        await _claims.ReleaseAsync(context, layer);
+        if (applied.ChainId != layer.ChainId || applied.DiffId != layer.DiffId)
+        {
+            Fail(context, "apply", layer.Index, FailureKind.InvalidContent,
+                $"the Applier ({applied.Worker.WorkerId}) committed chain {applied.ChainId} with diffID {applied.DiffId} for layer {layer.Index}, which must be chain {layer.ChainId} with diffID {layer.DiffId}",
+                applied.Worker);
+            return;
+        }
+
+        layer.Snapshot = SnapshotPhase.Committed;
+        layer.AlreadyPresent = applied.AlreadyPresent;
+        context.Record(new LayerCommitted(
+            layer.Index, applied.Attempt, applied.ChainId, applied.DiffId, applied.AlreadyPresent, applied.Key, applied.UncompressedSize, applied.Entries, applied.Duration, applied.Worker));
+
+        // containerd labels the blob with its diffID only after a verified commit.
+        await _commands.LabelLayerAsync(context, layer);
+    }
+
+    public async Task LayerApplyFailedAsync(BehaviorContext<UnpackState, LayerApplyFailed> context)
+    {
+        var failed = context.Message;
+        if (FindLayer(context, failed.LayerIndex, nameof(LayerApplyFailed)) is not { } layer
+            || IsStale(context, layer.SnapshotStep, failed.Attempt, nameof(LayerApplyFailed), layer.Index)
+            || layer.Snapshot is not (SnapshotPhase.Applying or SnapshotPhase.Committing))
+        {
+            return;
+        }
+
+        layer.SnapshotStep.Finish();
+        await _claims.ReleaseAsync(context, layer);
+        Fail(context, "apply", layer.Index, failed.Kind,
+            $"layer {layer.Index} ({layer.Blob.Digest}, chain {layer.ChainId}) could not be applied to {failed.Snapshotter} ({failed.Worker.WorkerId} on {failed.Worker.Host}): {failed.Reason}",
+            failed.Worker);
+    }
+
+    /// <summary>containerd's rule: Stat the chain ID; committed → skip the layer, otherwise try a fresh key after a backoff.</summary>
+    public async Task PrepareConflictedAsync(BehaviorContext<UnpackState, SnapshotPrepareConflicted> context)
+    {
+        var conflict = context.Message;
+        if (FindLayer(context, conflict.LayerIndex, nameof(SnapshotPrepareConflicted)) is not { } layer
+            || IsStale(context, layer.SnapshotStep, conflict.Attempt, nameof(SnapshotPrepareConflicted), layer.Index)
+            || layer.Snapshot != SnapshotPhase.Applying)
+        {
+            return;
+        }
+
+        layer.PrepareConflicts++;
+        context.Record(new SnapshotPrepareConflictRecorded(layer.Index, conflict.Attempt, layer.ChainId, conflict.Key, layer.PrepareConflicts, conflict.Worker));
+        await _commands.StatAsync(context, layer);
+    }
+
+    public async Task ContentLabelledAsync(BehaviorContext<UnpackState, ContentLabelled> context)
+    {
+        var labelled = context.Message;
+        var step = LabelStep(context, labelled.LayerIndex, nameof(ContentLabelled));
+        if (step is null || IsStale(context, step, labelled.Attempt, nameof(ContentLabelled), labelled.LayerIndex))
+        {
+            return;
+        }
+
+        step.Finish();
+        var labels = labelled.LayerIndex is null
+            ? new Dictionary<string, string> { [LabelContent.SnapshotGcRefLabel(context.Saga.Snapshotter)] = context.Saga.TopChainId.ToString()! }
+            : new Dictionary<string, string> { [LabelContent.UncompressedLabel] = context.Saga.Layers[labelled.LayerIndex.Value].DiffId.ToString() };
+        context.Record(new ContentLabelRecorded(labelled.LayerIndex, labelled.Attempt, labelled.Digest, labels, labelled.Worker));
+        await Task.CompletedTask;
+    }
+
+    public void ContentLabelFailed(BehaviorContext<UnpackState, ContentLabelFailed> context)
+    {
+        var failed = context.Message;
+        var step = LabelStep(context, failed.LayerIndex, nameof(ContentLabelFailed));
+        if (step is null || IsStale(context, step, failed.Attempt, nameof(ContentLabelFailed), failed.LayerIndex))
+        {
+            return;
+        }
+
+        step.Finish();
+        var what = failed.LayerIndex is { } index ? $"layer {index} blob" : "the image config";
+        Fail(context, "label", failed.LayerIndex, failed.Kind,
+            $"{what} {failed.Digest} could not be labelled in the content store ({failed.Worker.WorkerId} on {failed.Worker.Host}): {failed.Reason}", failed.Worker);
+    }
+
+    public void LayerExtracted(BehaviorContext<UnpackState, LayerExtracted> context)
+    {
+        var extracted = context.Message;
+        if (FindLayer(context, extracted.LayerIndex, nameof(LayerExtracted)) is not { } layer
+            || IsStale(context, layer.SnapshotStep, extracted.Attempt, nameof(LayerExtracted), layer.Index)
+            || layer.Snapshot != SnapshotPhase.Applying)
+        {
+            return;
+        }
+
+        layer.SnapshotStep.Finish();
+        layer.Snapshot = SnapshotPhase.Extracted;
+        layer.Key = extracted.Key;
+        context.Record(new LayerExtractedRecorded(
+            layer.Index, extracted.Attempt, extracted.ChainId, extracted.Key, extracted.UncompressedSize, extracted.Entries, extracted.Duration, extracted.Worker));
+    }
+
+    private static LayerProgress? FindLayer(BehaviorContext<UnpackState> context, int index, string reply)
+    {
+        if (index >= 0 && index < context.Saga.Layers.Count)
+        {
+            return context.Saga.Layers[index];
+        }
+
+        context.Record(new StaleReplyIgnored(reply, index, -1, -1));
+        return null;
+    }
+
+    private static Step? LabelStep(BehaviorContext<UnpackState> context, int? layerIndex, string reply) =>
+        layerIndex is { } index ? FindLayer(context, index, reply)?.Label : context.Saga.ConfigLabel;
+
+    /// <summary>A reply is current only for the attempt the saga waits for; anything else is recorded and ignored.</summary>
+    private static bool IsStale(BehaviorContext<UnpackState> context, Step step, int attempt, string reply, int? layerIndex)
+    {
+        if (step.Status == StepStatus.InFlight && step.Attempt == attempt)
+        {
+            return false;
+        }
+
+        context.Record(new StaleReplyIgnored(reply, layerIndex, attempt, step.Attempt));
+        return true;
+    }
+}

@@ -1,0 +1,81 @@
+using Unpacker.Contracts.Applying;
+using Unpacker.Saga.Claims;
+using Unpacker.Saga.History;
+using Unpacker.Saga.Unpacking;
+
+namespace Unpacker.Saga.Tests.Unpacking;
+
+public sealed class When_unpacks_share_a_layer
+{
+    [Fact]
+    public async Task Should_extract_the_shared_base_once_and_let_the_other_unpack_wait_for_it()
+    {
+        await using var host = await UnpackSagaHost.StartAsync();
+        var first = TestImage.Create(layers: 2);
+        var second = TestImage.Create(layers: 2, sharingBaseWith: first);
+        var (firstId, secondId) = (Guid.NewGuid(), Guid.NewGuid());
+
+        // The first unpack's base apply is slow: we answer it by hand once the second unpack waits for it.
+        var held = new TaskCompletionSource<ApplyLayer>(TaskCreationOptions.RunContinuationsAsynchronously);
+        host.Workers.Apply = a =>
+        {
+            if (a.UnpackId == firstId && a.LayerIndex == 0 && held.TrySetResult(a))
+            {
+                return [];
+            }
+
+            return null;
+        };
+
+        await host.RequestAsync(firstId, first);
+        var firstApply = await held.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await host.RequestAsync(secondId, second);
+        var waiting = await host.WaitForSagaAsync(secondId, s => s.Layers.Count == 2 && s.Layers[0].Snapshot == SnapshotPhase.WaitingForOwner);
+        Assert.Equal(firstId, waiting.Layers[0].WaitingFor);
+
+        await using (var session = host.Store.QuerySession())
+        {
+            var claim = await session.LoadAsync<ExtractionClaim>(ExtractionClaim.KeyOf("native", first.ChainIds[0]));
+            Assert.Equal(firstId, claim!.Owner);
+            Assert.Equal([secondId], claim.Waiters);
+        }
+
+        await host.PublishAsync(host.Workers.DefaultApply(firstApply)[0]);
+        var firstDone = await host.CompletedAsync(firstId);
+        var secondDone = await host.CompletedAsync(secondId);
+
+        Assert.Equal((2, 0), (firstDone.LayersApplied, firstDone.LayersSkipped));
+        Assert.Equal((1, 1), (secondDone.LayersApplied, secondDone.LayersSkipped));
+        Assert.Single(host.Workers.Sent<ApplyLayer>(), a => a.ChainId == first.ChainIds[0]);
+        var history = await host.HistoryAsync(secondId);
+        Assert.Single(history.OfType<ExtractionAwaited>());
+        Assert.Equal(0, Assert.Single(history.OfType<LayerSkipped>()).LayerIndex);
+
+        await using var check = host.Store.QuerySession();
+        Assert.Null(await check.LoadAsync<ExtractionClaim>(ExtractionClaim.KeyOf("native", first.ChainIds[0])));
+    }
+
+    [Fact]
+    public async Task Should_take_over_when_the_owner_fails()
+    {
+        await using var host = await UnpackSagaHost.StartAsync();
+        var first = TestImage.Create(layers: 1);
+        var second = TestImage.Create(layers: 1, sharingBaseWith: first);
+        var (firstId, secondId) = (Guid.NewGuid(), Guid.NewGuid());
+        var held = new TaskCompletionSource<ApplyLayer>(TaskCreationOptions.RunContinuationsAsynchronously);
+        host.Workers.Apply = a => a.UnpackId == firstId && held.TrySetResult(a) ? [] : null;
+
+        await host.RequestAsync(firstId, first);
+        var firstApply = await held.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await host.RequestAsync(secondId, second);
+        await host.WaitForSagaAsync(secondId, s => s.Layers.Count == 1 && s.Layers[0].Snapshot == SnapshotPhase.WaitingForOwner);
+
+        await host.PublishAsync(new LayerApplyFailed(firstId, 0, firstApply.Attempt, "native", firstApply.ChainId, Contracts.FailureKind.DiskFull,
+            "no space left on device", false, TestImage.Applier));
+        await host.FailedAsync(firstId);
+        var secondDone = await host.CompletedAsync(secondId);
+
+        Assert.Equal((1, 0), (secondDone.LayersApplied, secondDone.LayersSkipped));
+        Assert.Equal([firstId, secondId], host.Workers.Sent<ApplyLayer>().Select(a => a.UnpackId));
+    }
+}
