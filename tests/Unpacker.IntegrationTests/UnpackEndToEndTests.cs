@@ -1,7 +1,9 @@
+using Marten;
 using MassTransit;
 using Unpacker.Contracts.Oci;
 using Unpacker.Contracts.Unpacking;
 using Unpacker.Saga.Gc;
+using Unpacker.Saga.History;
 using Unpacker.Storage.Content;
 using Unpacker.Storage.Gc;
 using Unpacker.Storage.Snapshots;
@@ -134,5 +136,57 @@ public sealed class UnpackEndToEndTests
 
         var tree = await stack.ExportAsync("native", completed.TopChainId);
         Assert.Equal("1\n", await File.ReadAllTextAsync(Path.Combine(tree, "one.txt")));
+    }
+
+    [Theory]
+    [InlineData("native")]
+    [InlineData("overlayfs")]
+    public async Task Ten_concurrent_unpacks_of_images_sharing_a_base_extract_the_base_once(string snapshotter)
+    {
+        await using var stack = await ServiceStack.StartAsync("e2e-ten");
+        var baseLayer = TestLayer.FromFiles(new Dictionary<string, string> { ["base/os-release"] = "shared base\n", ["base/lib.so"] = new string('x', 100_000) });
+        var images = Enumerable.Range(0, 10)
+            .Select(i => new TestImageBuilder().WithLayer(baseLayer).WithLayer(new Dictionary<string, string> { [$"app/{i}.txt"] = $"app {i}\n" }).Build())
+            .ToList();
+        var repository = TestRegistryPusher.UniqueRepository("e2e-ten");
+        using (var pusher = TestRegistryPusher.ForTestRegistry())
+        {
+            for (var i = 0; i < images.Count; i++)
+            {
+                await pusher.PushAsync(repository, $"app{i}", images[i]);
+            }
+        }
+
+        var outcomes = await Task.WhenAll(images.Select((_, i) =>
+            stack.UnpackAsync(new ImageSource(ImageSourceKind.Registry, $"{TestServers.Registry}/{repository}:app{i}"), snapshotter, TimeSpan.FromMinutes(4))));
+
+        Assert.All(outcomes, outcome => Assert.IsType<UnpackCompleted>(outcome));
+        var baseChainId = baseLayer.DiffId;
+        await using var session = stack.Store.QuerySession();
+        var commits = await session.Events.QueryRawEventDataOnly<LayerCommitted>().ToListAsync();
+        var extractions = snapshotter == "native"
+            ? commits.Count(c => c.ChainId == baseChainId && !c.AlreadyPresent)
+            : (await session.Events.QueryRawEventDataOnly<LayerExtractedRecorded>().ToListAsync()).Count(e => e.ChainId == baseChainId);
+        Assert.Equal(1, extractions);
+        Assert.Equal(11, (await stack.CommittedAsync(snapshotter)).Count);
+    }
+
+    [Fact]
+    public async Task An_image_whose_config_lists_more_diff_ids_than_layers_fails_with_both_counts()
+    {
+        await using var stack = await ServiceStack.StartAsync("e2e-count");
+        var layer = TestLayer.FromFiles(new Dictionary<string, string> { ["only.txt"] = "one layer\n" });
+        var image = new TestImageBuilder().WithLayer(layer).WithDiffIds([layer.DiffId, Digest.Compute("a second diff id"u8)]).Build();
+        var repository = TestRegistryPusher.UniqueRepository("e2e-count");
+        using (var pusher = TestRegistryPusher.ForTestRegistry())
+        {
+            await pusher.PushAsync(repository, "v1", image);
+        }
+
+        var outcome = await stack.UnpackAsync(new ImageSource(ImageSourceKind.Registry, $"{TestServers.Registry}/{repository}:v1"), "native");
+
+        var failed = Assert.IsType<UnpackFailed>(outcome);
+        Assert.Contains("number of layers and diffIDs don't match: 1 != 2", failed.Reason, StringComparison.Ordinal);
+        Assert.Empty(await stack.CommittedAsync("native"));
     }
 }
