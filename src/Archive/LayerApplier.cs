@@ -51,7 +51,9 @@ public static class LayerApplier
         }
         catch (Exception e) when (e is InvalidDataException or ZstdSharp.ZstdException or IOException and not Native.NativeIOException)
         {
-            throw new LayerApplyException($"corrupt compressed data: {e.Message}", reader.CurrentEntryName, input.Position, e);
+            // Decompression runs ahead of the tar reader by up to a buffer: the offset is where decompressing failed.
+            throw new LayerApplyException($"corrupt compressed data at uncompressed offset {input.BytesRead}: {e.Message}",
+                reader.CurrentEntryName, input.BytesRead, e);
         }
 
         return new ApplyResult(Digest.FromSha256Hash(input.GetHash()), input.BytesRead, entries);
