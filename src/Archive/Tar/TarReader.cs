@@ -8,7 +8,7 @@ namespace Unpacker.Archive.Tar;
 /// names and link names, base-256 numbers, GNU and PAX sparse files. Names are bytes. A stream that ends
 /// inside a header or inside an entry's data is an error naming the entry and its offset, never a short file.
 /// </summary>
-internal sealed class TarReader(DigestingReader input)
+internal sealed class TarReader(TarInput input)
 {
     private const int MaxMetadataSize = 16 << 20;
     private const string SchilyXattr = "SCHILY.xattr.";
