@@ -96,6 +96,7 @@ public sealed class WhiteoutTests : IDisposable
         var near = _root.Dir("lower-near");
         Directory.CreateDirectory(Path.Combine(far, "etc/conf"));
         Directory.CreateDirectory(Path.Combine(near, "etc"));
+        Directory.SetLastWriteTimeUtc(Path.Combine(near, "etc"), new DateTime(2001, 2, 3, 4, 5, 6, DateTimeKind.Utc));
         FileSystem.Chmod(NativePath.FromString(Path.Combine(near, "etc")), 0x1e8);
         FileSystem.LChown(NativePath.FromString(Path.Combine(near, "etc")), 42, 43);
         FileSystem.Chmod(NativePath.FromString(Path.Combine(far, "etc/conf")), 0x1c0);
@@ -104,6 +105,7 @@ public sealed class WhiteoutTests : IDisposable
             new ApplyOptions { Mode = ApplyMode.OverlayDiff, LowerDirectories = [near, far] }, upper);
         var etc = LStat(Path.Combine(upper, "etc"));
         Assert.Equal((0x1e8u, 42u, 43u), ((uint)etc.Mode & 0xfff, etc.Uid, etc.Gid));
+        Assert.Equal(LStat(Path.Combine(near, "etc")).ModifyTime, etc.ModifyTime);
         Assert.Equal(0x1c0u, Mode(Path.Combine(upper, "etc/conf")));
     }
 
