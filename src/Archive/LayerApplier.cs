@@ -53,8 +53,9 @@ public static class LayerApplier
         }
         catch (Exception e) when (e is InvalidDataException or ZstdSharp.ZstdException or IOException and not Native.NativeIOException)
         {
-            // Decompression runs ahead of the tar reader: the offset is where decompressing failed.
-            throw new LayerApplyException($"corrupt compressed data at uncompressed offset {decompressed.TotalBytes}: {e.Message}",
+            // Decompression runs ahead of the tar reader: the offset is where decompressing (or reading) failed.
+            var what = e is IOException ? "cannot read the layer" : "corrupt compressed data";
+            throw new LayerApplyException($"{what} at uncompressed offset {decompressed.TotalBytes}: {e.Message}",
                 reader.CurrentEntryName, decompressed.TotalBytes, e);
         }
 

@@ -72,6 +72,23 @@ public sealed class BadInputTests : IDisposable
     }
 
     [Fact]
+    public async Task A_zstd_stream_cut_after_the_tar_end_is_still_an_error()
+    {
+        var tar = new TarBuilder().File("f", "x").ToArray();
+        var zstd = TestRoot.Zstd([.. tar, .. new byte[20480]]);
+        var error = await FailsAsync(zstd[..^2], MediaTypes.OciLayerZstd);
+        Assert.Contains("zstd", error.Message);
+    }
+
+    [Fact]
+    public void The_native_zstd_decoder_is_available_here()
+    {
+        using var stream = Compression.NativeZstdStream.TryCreate(new MemoryStream(TestRoot.Zstd("abc"u8.ToArray())));
+        Assert.NotNull(stream);
+        Assert.Equal("abc"u8.ToArray(), new BinaryReader(stream).ReadBytes(10));
+    }
+
+    [Fact]
     public async Task A_size_larger_than_the_data_names_the_entry()
     {
         var tar = new TarBuilder().File("ok", "fine").Add(new RawEntry { Name = "liar"u8.ToArray(), Data = "short"u8.ToArray(), DeclaredSize = 1_000_000 })
