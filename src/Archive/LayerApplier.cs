@@ -41,7 +41,9 @@ public static class LayerApplier
 
     private static ApplyResult Extract(Stream tar, LayerExtraction extraction, CancellationToken cancellationToken)
     {
-        using var input = new DigestingReader(tar);
+        // Decompression and hashing run a few megabytes ahead on another thread; files are written on this one.
+        using var decompressed = new ReadAheadStream(tar);
+        using var input = new TarInput(decompressed);
         var reader = new TarReader(input);
         long entries;
         try
@@ -51,9 +53,12 @@ public static class LayerApplier
         }
         catch (Exception e) when (e is InvalidDataException or ZstdSharp.ZstdException or IOException and not Native.NativeIOException)
         {
-            throw new LayerApplyException($"corrupt compressed data: {e.Message}", reader.CurrentEntryName, input.Position, e);
+            // Decompression runs ahead of the tar reader: the offset is where decompressing (or reading) failed.
+            var what = e is IOException ? "cannot read the layer" : "corrupt compressed data";
+            throw new LayerApplyException($"{what} at uncompressed offset {decompressed.TotalBytes}: {e.Message}",
+                reader.CurrentEntryName, decompressed.TotalBytes, e);
         }
 
-        return new ApplyResult(Digest.FromSha256Hash(input.GetHash()), input.BytesRead, entries);
+        return new ApplyResult(Digest.FromSha256Hash(decompressed.GetHash()), input.BytesRead, entries);
     }
 }

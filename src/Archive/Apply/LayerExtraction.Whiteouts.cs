@@ -107,6 +107,9 @@ internal sealed partial class LayerExtraction
             }
 
             CopyAttributes(lowerPath, path, status, isSymlink: false);
+
+            // Children about to be created would bump its mtime: put the lower dir's times back at the end.
+            _directoryTimes.Add((path, ToTimespec(status.AccessTime), ToTimespec(status.ModifyTime)));
             return;
         }
     }
@@ -235,8 +238,8 @@ internal sealed partial class LayerExtraction
             FileSystem.Chmod(destination, (uint)status.Mode & 0xfff);
         }
 
-        FileSystem.SetTimesNoFollow(destination,
-            new Libc.Timespec { Seconds = status.AccessTime.Seconds, Nanoseconds = status.AccessTime.Nanoseconds },
-            new Libc.Timespec { Seconds = status.ModifyTime.Seconds, Nanoseconds = status.ModifyTime.Nanoseconds });
+        FileSystem.SetTimesNoFollow(destination, ToTimespec(status.AccessTime), ToTimespec(status.ModifyTime));
     }
+
+    private static Libc.Timespec ToTimespec(Libc.StatxTimestamp time) => new() { Seconds = time.Seconds, Nanoseconds = time.Nanoseconds };
 }

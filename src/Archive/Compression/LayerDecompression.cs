@@ -60,7 +60,8 @@ public static class LayerDecompression
         Stream tar = detected switch
         {
             LayerCompression.Gzip => new GZipStream(whole, CompressionMode.Decompress, leaveOpen: false),
-            LayerCompression.Zstd => new DecompressionStream(whole, bufferSize: 1 << 17, checkEndOfStream: true, leaveOpen: false),
+            LayerCompression.Zstd => (Stream?)NativeZstdStream.TryCreate(whole)
+                ?? new DecompressionStream(whole, bufferSize: 1 << 17, checkEndOfStream: true, leaveOpen: false),
             _ => whole,
         };
         return (tar, detected);

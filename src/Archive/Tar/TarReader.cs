@@ -8,7 +8,7 @@ namespace Unpacker.Archive.Tar;
 /// names and link names, base-256 numbers, GNU and PAX sparse files. Names are bytes. A stream that ends
 /// inside a header or inside an entry's data is an error naming the entry and its offset, never a short file.
 /// </summary>
-internal sealed class TarReader(DigestingReader input)
+internal sealed class TarReader(TarInput input)
 {
     private const int MaxMetadataSize = 16 << 20;
     private const string SchilyXattr = "SCHILY.xattr.";
@@ -17,9 +17,10 @@ internal sealed class TarReader(DigestingReader input)
     private long _remaining;
     private int _padding;
     private TarEntry? _current;
+    private TarEntry? _last;
 
-    /// <summary>The entry being read, for messages about failures below the tar layer.</summary>
-    public string? CurrentEntryName => _current?.DisplayName;
+    /// <summary>The entry being read (or the last one read), for messages about failures below the tar layer.</summary>
+    public string? CurrentEntryName => _current?.DisplayName ?? _last?.DisplayName;
 
     /// <summary>Bytes of the current entry's stored data not yet read.</summary>
     public long Remaining => _remaining;
@@ -94,7 +95,7 @@ internal sealed class TarReader(DigestingReader input)
                 ReadGnuSparseExtensions(entry);
             }
 
-            _current = entry;
+            _current = _last = entry;
             _remaining = entry.StoredSize;
             _padding = (int)((F.BlockSize - (entry.StoredSize % F.BlockSize)) % F.BlockSize);
             if (entry.SparseMapInData)

@@ -1,26 +1,23 @@
 using System.Buffers;
-using System.Security.Cryptography;
 
 namespace Unpacker.Archive.Tar;
 
 /// <summary>
-/// Buffers the decompressed layer and hashes every byte the moment it is read, so the diffID and the
-/// uncompressed size come out of the same pass that extracts the files. One pooled buffer, reused: memory
-/// does not depend on the layer's size.
+/// Buffers the decompressed layer for the tar reader so headers can be parsed in place and file data written
+/// straight from the buffer. One pooled buffer, reused: memory does not depend on the layer's size.
 /// </summary>
-internal sealed class DigestingReader : IDisposable
+internal sealed class TarInput : IDisposable
 {
     public const int DefaultBufferSize = 1 << 20;
 
     private readonly Stream _source;
-    private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private byte[] _buffer;
     private int _start;
     private int _end;
     private long _bufferOffset;
     private bool _endOfStream;
 
-    public DigestingReader(Stream source, int bufferSize = DefaultBufferSize)
+    public TarInput(Stream source, int bufferSize = DefaultBufferSize)
     {
         _source = source;
         _buffer = ArrayPool<byte>.Shared.Rent(bufferSize);
@@ -29,7 +26,7 @@ internal sealed class DigestingReader : IDisposable
     /// <summary>Offset in the uncompressed stream of the next unconsumed byte.</summary>
     public long Position => _bufferOffset + _start;
 
-    /// <summary>Bytes read (and hashed) from the decompressed stream so far.</summary>
+    /// <summary>Bytes read from the decompressed stream so far.</summary>
     public long BytesRead => _bufferOffset + _end;
 
     public int Available => _end - _start;
@@ -68,8 +65,6 @@ internal sealed class DigestingReader : IDisposable
         }
     }
 
-    public byte[] GetHash() => _hash.GetHashAndReset();
-
     private bool FillMore()
     {
         if (_endOfStream)
@@ -102,14 +97,12 @@ internal sealed class DigestingReader : IDisposable
             return false;
         }
 
-        _hash.AppendData(_buffer, _end, read);
         _end += read;
         return true;
     }
 
     public void Dispose()
     {
-        _hash.Dispose();
         ArrayPool<byte>.Shared.Return(_buffer);
         _buffer = [];
     }
