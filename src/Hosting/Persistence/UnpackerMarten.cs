@@ -1,4 +1,5 @@
 using JasperFx;
+using JasperFx.Events.Daemon;
 using Marten;
 using Microsoft.Extensions.DependencyInjection;
 using Unpacker.Hosting.Configuration;
@@ -45,7 +46,14 @@ public static class UnpackerMarten
     /// <summary>Opens a store outside a host (CLI commands, tests) and applies the schema.</summary>
     public static async Task<DocumentStore> OpenStoreAsync(PostgresOptions postgres, params Contribution[] contributions)
     {
-        var store = DocumentStore.For(options => Configure(options, postgres, contributions));
+        var store = DocumentStore.For(options =>
+        {
+            Configure(options, postgres, contributions);
+
+            // Async projections are run by the daemon in the Saga service; a client store only reads them. Saying so
+            // also keeps Marten from printing a "daemon disabled" warning into a command's standard output.
+            options.Projections.AsyncMode = DaemonMode.HotCold;
+        });
         try
         {
             await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
