@@ -50,7 +50,7 @@ public sealed class UnpackEndToEndTests
     }
 
     [Fact]
-    public async Task An_image_whose_base_is_already_unpacked_skips_the_base_layers()
+    public async Task An_image_whose_base_is_already_unpacked_skips_the_base_layer_without_fetching_or_applying_it()
     {
         await using var stack = await ServiceStack.StartAsync("e2e-skip");
         var baseLayer = TestLayer.FromFiles(new Dictionary<string, string> { ["base.txt"] = "shared base\n" });
@@ -69,6 +69,14 @@ public sealed class UnpackEndToEndTests
         var completed = Assert.IsType<UnpackCompleted>(outcome);
         Assert.Equal(1, completed.LayersSkipped);
         Assert.Equal(1, completed.LayersApplied);
+        await using (var session = stack.Store.QuerySession())
+        {
+            var history = (await session.Events.FetchStreamAsync(completed.UnpackId)).Select(e => e.Data).ToList();
+            Assert.Contains(history, e => e is LayerSkipped { LayerIndex: 0 });
+            Assert.DoesNotContain(history, e => e is BlobFetchStarted { LayerIndex: 0 });
+            Assert.DoesNotContain(history, e => e is LayerApplyStarted { LayerIndex: 0 });
+        }
+
         var tree = await stack.ExportAsync("native", completed.TopChainId);
         Assert.Equal("shared base\n", await File.ReadAllTextAsync(Path.Combine(tree, "base.txt")));
     }
