@@ -43,6 +43,7 @@ public static class ApplierRegistration
         bus.AddConsumer<ApplyLayerConsumer>().ExcludeFromConfigureEndpoints();
         bus.AddConsumer<StatSnapshotConsumer>().ExcludeFromConfigureEndpoints();
         bus.AddConsumer<CommitSnapshotConsumer>().ExcludeFromConfigureEndpoints();
+        bus.AddConsumer<UnpackAbortedConsumer>().Endpoint(e => e.Name = UnpackAbortedConsumer.QueueName);
     }
 
     /// <summary>One queue per served snapshotter (<c>apply-&lt;name&gt;</c>): a snapshotter name is a route.</summary>

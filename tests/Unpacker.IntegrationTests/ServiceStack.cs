@@ -91,6 +91,9 @@ public sealed class ServiceStack : IAsyncDisposable
         }
     }
 
+    public Task PublishAsync<T>(T message)
+        where T : class => _bus!.Publish(message);
+
     /// <summary>Materializes a snapshot's root filesystem into a fresh directory and returns it.</summary>
     public async Task<string> ExportAsync(string snapshotter, Digest chainId)
     {

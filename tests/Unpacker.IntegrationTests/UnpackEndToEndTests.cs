@@ -197,4 +197,26 @@ public sealed class UnpackEndToEndTests
         Assert.Contains("number of layers and diffIDs don't match: 1 != 2", failed.Reason, StringComparison.Ordinal);
         Assert.Empty(await stack.CommittedAsync("native"));
     }
+
+    [Fact]
+    public async Task An_aborted_unpack_has_its_active_snapshots_removed_by_the_applier()
+    {
+        await using var stack = await ServiceStack.StartAsync("e2e-abort");
+        var snapshotter = Snapshotters.Create("overlayfs", stack.Root, stack.Store);
+        var unpackId = Guid.NewGuid();
+        var mine = $"extract-1-aa {Digest.Compute("mine"u8)}";
+        var other = $"extract-2-bb {Digest.Compute("other"u8)}";
+        await snapshotter.PrepareAsync(mine, null, new SnapshotOptions { Labels = new Dictionary<string, string> { ["unpacker.io/unpack-id"] = unpackId.ToString() } }, CancellationToken.None);
+        await snapshotter.PrepareAsync(other, null, new SnapshotOptions { Labels = new Dictionary<string, string> { ["unpacker.io/unpack-id"] = Guid.NewGuid().ToString() } }, CancellationToken.None);
+
+        await stack.PublishAsync(new UnpackAborted(unpackId, "overlayfs", "cancelled by the test", DateTimeOffset.UtcNow));
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while ((await stack.ActiveAsync("overlayfs")).Contains(mine) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(200);
+        }
+
+        Assert.Equal([other], await stack.ActiveAsync("overlayfs"));
+    }
 }

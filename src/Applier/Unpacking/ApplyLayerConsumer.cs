@@ -52,7 +52,8 @@ public sealed class ApplyLayerConsumer(
         IReadOnlyList<Mount> mounts;
         try
         {
-            mounts = await snapshotter.PrepareAsync(key, command.Rebase ? null : parent, new SnapshotOptions { Labels = labels, Lease = lease }, cancellationToken);
+            var activeLabels = ExtractionKey.ActiveLabels(command.ChainId, command.Labels, command.UnpackId);
+            mounts = await snapshotter.PrepareAsync(key, command.Rebase ? null : parent, new SnapshotOptions { Labels = activeLabels, Lease = lease }, cancellationToken);
         }
         catch (AlreadyExistsException)
         {

@@ -7,6 +7,9 @@ namespace Unpacker.Applier.Unpacking;
 public static class ExtractionKey
 {
     public const string SnapshotRefLabel = "containerd.io/snapshot.ref";
+
+    /// <summary>On an active snapshot only: the unpack it is extracted for, so an aborted unpack's work can be found and removed.</summary>
+    public const string UnpackIdLabel = "unpacker.io/unpack-id";
     private const string InheritedPrefix = "containerd.io/snapshot/";
 
     /// <summary><c>extract-&lt;unique&gt; &lt;chainID&gt;</c>, unique = nanoseconds and random bits, as containerd makes it.</summary>
@@ -31,4 +34,8 @@ public static class ExtractionKey
         labels[SnapshotRefLabel] = chainId.ToString();
         return labels;
     }
+
+    /// <summary>The labels of the active snapshot while it is extracted: <see cref="Labels"/> plus the unpack it belongs to.</summary>
+    public static IReadOnlyDictionary<string, string> ActiveLabels(Digest chainId, IReadOnlyDictionary<string, string>? requested, Guid unpackId) =>
+        new Dictionary<string, string>(Labels(chainId, requested), StringComparer.Ordinal) { [UnpackIdLabel] = unpackId.ToString() };
 }
