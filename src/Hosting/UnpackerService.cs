@@ -42,7 +42,7 @@ public sealed class UnpackerService
 
     public static UnpackerService Create(string service, string[] args)
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ApplicationName = $"unpacker-{service}" });
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args });
 
         // UNPACKER_* variables override appsettings; explicit command-line arguments override both.
         builder.Configuration.AddUnpackerEnvironment();
