@@ -3,6 +3,7 @@ using Unpacker.Archive.Apply;
 using Unpacker.Archive.Compression;
 using Unpacker.Archive.Tar;
 using Unpacker.Contracts.Oci;
+using Unpacker.Native;
 
 namespace Unpacker.Archive;
 
@@ -51,7 +52,7 @@ public static class LayerApplier
             entries = extraction.Run(reader, cancellationToken);
             input.Drain();
         }
-        catch (Exception e) when (e is InvalidDataException or ZstdSharp.ZstdException or IOException and not Native.NativeIOException)
+        catch (Exception e) when (e is InvalidDataException or ZstdSharp.ZstdException or IOException and not NativeIOException)
         {
             // Decompression runs ahead of the tar reader: the offset is where decompressing (or reading) failed.
             var what = e is IOException ? "cannot read the layer" : "corrupt compressed data";

@@ -1,5 +1,5 @@
-using Unpacker.Archive.Native;
 using Unpacker.Archive.Tests.Support;
+using Unpacker.Native;
 using static Unpacker.Archive.Tests.Support.FileChecks;
 
 namespace Unpacker.Archive.Tests;

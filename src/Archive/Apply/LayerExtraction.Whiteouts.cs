@@ -1,5 +1,5 @@
-using Unpacker.Archive.Native;
 using Unpacker.Archive.Tar;
+using Unpacker.Native;
 
 namespace Unpacker.Archive.Apply;
 

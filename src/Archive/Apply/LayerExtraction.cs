@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
-using Unpacker.Archive.Native;
 using Unpacker.Archive.Tar;
+using Unpacker.Native;
 
 namespace Unpacker.Archive.Apply;
 

@@ -1,4 +1,4 @@
-using Unpacker.Archive.Native;
+using Unpacker.Native;
 
 namespace Unpacker.Archive.Apply;
 

@@ -1,3 +1,5 @@
+using Unpacker.Native;
+
 namespace Unpacker.Archive.Tar;
 
 /// <summary>One archive member with every metadata header (PAX, GNU long names, sparse maps) folded in.</summary>
@@ -43,7 +45,7 @@ internal sealed class TarEntry
     /// <summary>Offset of this entry's first header (including PAX or GNU long-name headers) in the tar stream.</summary>
     public required long HeaderOffset { get; init; }
 
-    public string DisplayName => Native.NativePath.Display(Name);
+    public string DisplayName => NativePath.Display(Name);
 }
 
 /// <summary>A timestamp from a header: whole seconds plus nanoseconds (PAX times carry fractions).</summary>

@@ -1,4 +1,5 @@
 using System.Text;
+using Unpacker.Native;
 using F = Unpacker.Archive.Tar.TarHeaderFields;
 
 namespace Unpacker.Archive.Tar;
@@ -156,7 +157,7 @@ internal sealed class TarReader(TarInput input)
         var name = longName ?? HeaderName(header);
         var linkName = longLink ?? F.String(header[F.LinkName]).ToArray();
         var typeFlag = header[F.TypeFlag];
-        var displayName = Native.NativePath.Display(name);
+        var displayName = NativePath.Display(name);
 
         var mode = (uint)(Number(header, F.Mode, "mode", headerOffset, displayName) & 0xfff);
         var uid = Number(header, F.Uid, "uid", headerOffset, displayName);

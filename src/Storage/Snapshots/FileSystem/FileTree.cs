@@ -1,3 +1,5 @@
+using Unpacker.Native;
+
 namespace Unpacker.Storage.Snapshots.FileSystem;
 
 /// <summary>
@@ -44,13 +46,13 @@ public static class FileTree
 
         switch (status.Type)
         {
-            case LibC.TypeRegular:
+            case Libc.S_IFREG:
                 File.Copy(source, destination, overwrite: false);
                 break;
-            case LibC.TypeSymlink:
+            case Libc.S_IFLNK:
                 Posix.Symlink(Posix.ReadLink(source), destination);
                 break;
-            case LibC.TypeCharacter or LibC.TypeBlock or LibC.TypeFifo or LibC.TypeSocket:
+            case Libc.S_IFCHR or Libc.S_IFBLK or Libc.S_IFIFO or Libc.S_IFSOCK:
                 Posix.Mknod(destination, status.Type | status.Permissions, status.RdevMajor, status.RdevMinor);
                 break;
             default:

@@ -1,9 +1,9 @@
 using System.Runtime.InteropServices;
 
-namespace Unpacker.Archive.Native;
+namespace Unpacker.Native;
 
 /// <summary>Thin, throwing wrappers over <see cref="Libc"/> that take <see cref="NativePath"/>s.</summary>
-internal static unsafe class FileSystem
+public static unsafe class FileSystem
 {
     public static int LastErrno => Marshal.GetLastPInvokeError();
 
@@ -194,56 +194,111 @@ internal static unsafe class FileSystem
     public static List<(byte[] Name, byte[] Value)> ListXattrs(NativePath path)
     {
         var result = new List<(byte[], byte[])>();
-        fixed (byte* p = path.Terminated)
+        foreach (var name in ListXattrNames(path))
         {
-            var size = Libc.LListXattr(p, null, 0);
-            if (size < 0)
-            {
-                var errno = LastErrno;
-                return errno == Libc.EOPNOTSUPP ? result : throw Error("llistxattr", path, errno);
-            }
-
-            var names = new byte[size];
-            fixed (byte* n = names)
-            {
-                size = Libc.LListXattr(p, n, (nuint)names.Length);
-                if (size < 0)
-                {
-                    throw Error("llistxattr", path, LastErrno);
-                }
-
-                var start = 0;
-                for (var i = 0; i < size; i++)
-                {
-                    if (names[i] != 0)
-                    {
-                        continue;
-                    }
-
-                    var name = names[start..i];
-                    var valueSize = Libc.LGetXattr(p, n + start, null, 0);
-                    if (valueSize < 0)
-                    {
-                        throw Error("lgetxattr", path, LastErrno);
-                    }
-
-                    var value = new byte[valueSize];
-                    fixed (byte* v = value)
-                    {
-                        valueSize = Libc.LGetXattr(p, n + start, v, (nuint)value.Length);
-                        if (valueSize < 0)
-                        {
-                            throw Error("lgetxattr", path, LastErrno);
-                        }
-                    }
-
-                    result.Add((name, value[..(int)valueSize]));
-                    start = i + 1;
-                }
-            }
+            var errno = TryGetXattr(path, name, out var value);
+            result.Add(errno == 0 ? (name, value) : throw Error("lgetxattr", path, errno));
         }
 
         return result;
+    }
+
+    /// <summary>The extended attribute names of a path (not followed); empty where the filesystem has none.</summary>
+    public static List<byte[]> ListXattrNames(NativePath path)
+    {
+        fixed (byte* p = path.Terminated)
+        {
+            while (true)
+            {
+                var size = Libc.LListXattr(p, null, 0);
+                if (size < 0)
+                {
+                    var errno = LastErrno;
+                    return errno == Libc.EOPNOTSUPP ? [] : throw Error("llistxattr", path, errno);
+                }
+
+                var names = new byte[size];
+                fixed (byte* n = names)
+                {
+                    size = size == 0 ? 0 : Libc.LListXattr(p, n, (nuint)names.Length);
+                }
+
+                if (size < 0)
+                {
+                    var errno = LastErrno;
+                    if (errno == Libc.ERANGE)
+                    {
+                        continue; // the list grew between the two calls
+                    }
+
+                    throw Error("llistxattr", path, errno);
+                }
+
+                var result = new List<byte[]>();
+                foreach (var name in names.AsSpan(0, (int)size).Split((byte)0))
+                {
+                    if (!names.AsSpan(name).IsEmpty)
+                    {
+                        result.Add(names[name]);
+                    }
+                }
+
+                return result;
+            }
+        }
+    }
+
+    /// <summary>lgetxattr of one attribute; returns the errno (0 on success) so ENODATA can be an answer.</summary>
+    public static int TryGetXattr(NativePath path, ReadOnlySpan<byte> name, out byte[] value)
+    {
+        Span<byte> terminatedName = stackalloc byte[name.Length + 1];
+        name.CopyTo(terminatedName);
+        terminatedName[^1] = 0;
+        fixed (byte* p = path.Terminated)
+        fixed (byte* n = terminatedName)
+        {
+            while (true)
+            {
+                var size = Libc.LGetXattr(p, n, null, 0);
+                if (size < 0)
+                {
+                    var errno = LastErrno;
+                    value = [];
+                    return errno;
+                }
+
+                var buffer = new byte[size];
+                fixed (byte* v = buffer)
+                {
+                    size = size == 0 ? 0 : Libc.LGetXattr(p, n, v, (nuint)buffer.Length);
+                }
+
+                if (size >= 0)
+                {
+                    value = buffer[..(int)size];
+                    return 0;
+                }
+
+                var readErrno = LastErrno;
+                if (readErrno != Libc.ERANGE)
+                {
+                    value = [];
+                    return readErrno;
+                }
+
+                // The value grew between the two calls: ask for its size again.
+            }
+        }
+    }
+
+    /// <summary>rename(2): atomic within one filesystem; returns the errno (0 on success).</summary>
+    public static int TryRename(NativePath from, NativePath to)
+    {
+        fixed (byte* f = from.Terminated)
+        fixed (byte* t = to.Terminated)
+        {
+            return Libc.Rename(f, t) == 0 ? 0 : LastErrno;
+        }
     }
 
     /// <summary>Sets access and modification times without following a symlink (utimensat, AT_SYMLINK_NOFOLLOW).</summary>

@@ -1,12 +1,12 @@
 using System.Text;
 
-namespace Unpacker.Archive.Native;
+namespace Unpacker.Native;
 
 /// <summary>
 /// An absolute file system path as raw bytes, stored NUL-terminated so it can be handed to libc as is.
 /// Names from an archive are bytes, not text: keeping them as bytes is what makes non-UTF-8 names exact.
 /// </summary>
-internal readonly struct NativePath : IEquatable<NativePath>
+public readonly struct NativePath : IEquatable<NativePath>
 {
     private readonly byte[] _terminated;
 

@@ -1,12 +1,12 @@
 using System.Runtime.InteropServices;
 
-namespace Unpacker.Archive.Native;
+namespace Unpacker.Native;
 
 /// <summary>
 /// The libc calls .NET has no API for (or none taking raw byte paths). Every path is a NUL-terminated
 /// byte string so names that are not UTF-8 reach the kernel unchanged.
 /// </summary>
-internal static unsafe partial class Libc
+public static unsafe partial class Libc
 {
     private const string Library = "libc";
 
@@ -153,6 +153,9 @@ internal static unsafe partial class Libc
 
     [LibraryImport(Library, EntryPoint = "readlink", SetLastError = true)]
     public static partial nint ReadLink(byte* path, byte* buffer, nuint size);
+
+    [LibraryImport(Library, EntryPoint = "rename", SetLastError = true)]
+    public static partial int Rename(byte* from, byte* to);
 
     [LibraryImport(Library, EntryPoint = "unlink", SetLastError = true)]
     public static partial int Unlink(byte* path);
