@@ -30,6 +30,9 @@ public sealed class UnpackSagaOptions
 
     public TimeSpan LabelTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>How often an unpack waiting for another unpack's extraction of a shared layer looks again, in case a wake-up was lost.</summary>
+    public TimeSpan ClaimRecheckInterval { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>How often the watchdog looks for sagas whose backoff or deadline is due.</summary>
     public TimeSpan WatchdogInterval { get; set; } = TimeSpan.FromSeconds(2);
 

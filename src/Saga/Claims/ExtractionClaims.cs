@@ -42,7 +42,12 @@ internal sealed class ExtractionClaims(UnpackSagaOptions options)
 
         layer.Snapshot = SnapshotPhase.WaitingForOwner;
         layer.WaitingFor = claim.Owner;
-        layer.SnapshotStep.Wait(claim.LeaseUntil);
+
+        // The owner's release wakes us, but a wake-up can be lost (the outbox is not durable, and a release can
+        // delete the claim just as we register on it), so we also look again after a short while, not only at
+        // the owner's lease end.
+        var recheck = now + options.ClaimRecheckInterval;
+        layer.SnapshotStep.Wait(recheck < claim.LeaseUntil ? recheck : claim.LeaseUntil);
         context.Record(new ExtractionAwaited(layer.Index, layer.ChainId, claim.Owner, claim.LeaseUntil));
         return false;
     }

@@ -78,4 +78,34 @@ public sealed class When_unpacks_share_a_layer
         Assert.Equal((1, 0), (secondDone.LayersApplied, secondDone.LayersSkipped));
         Assert.Equal([firstId, secondId], host.Workers.Sent<ApplyLayer>().Select(a => a.UnpackId));
     }
+
+    [Fact]
+    public async Task Should_look_again_after_a_short_while_when_the_owners_wake_up_is_lost()
+    {
+        await using var host = await UnpackSagaHost.StartAsync();
+        var first = TestImage.Create(layers: 2);
+        var second = TestImage.Create(layers: 2, sharingBaseWith: first);
+        var (firstId, secondId) = (Guid.NewGuid(), Guid.NewGuid());
+        var held = new TaskCompletionSource<ApplyLayer>(TaskCreationOptions.RunContinuationsAsynchronously);
+        host.Workers.Apply = a => a.UnpackId == firstId && a.LayerIndex == 0 && held.TrySetResult(a) ? [] : null;
+
+        await host.RequestAsync(firstId, first);
+        await held.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await host.RequestAsync(secondId, second);
+        await host.WaitForSagaAsync(secondId, s => s.Layers.Count == 2 && s.Layers[0].Snapshot == SnapshotPhase.WaitingForOwner);
+
+        // The owner committed the base and released its claim, but the wake-up it published never arrived.
+        host.Workers.Committed[first.ChainIds[0]] = true;
+        await using (var session = host.Store.LightweightSession())
+        {
+            session.Delete<ExtractionClaim>(ExtractionClaim.KeyOf("native", first.ChainIds[0]));
+            await session.SaveChangesAsync();
+        }
+
+        await host.AdvanceAndWakeAsync(host.Options.ClaimRecheckInterval + TimeSpan.FromSeconds(1));
+        var secondDone = await host.CompletedAsync(secondId);
+
+        Assert.Equal((1, 1), (secondDone.LayersApplied, secondDone.LayersSkipped));
+        Assert.Single(host.Workers.Sent<ApplyLayer>(), a => a.ChainId == first.ChainIds[0]);
+    }
 }
