@@ -8,7 +8,7 @@ namespace Unpacker.Archive.Compression;
 /// 1.5× the managed port's speed, which is what lets zstd layers keep up with <c>tar --zstd</c>. When the
 /// library is missing, <see cref="TryCreate"/> says so and the managed decoder is used instead.
 /// </summary>
-internal sealed unsafe class NativeZstdStream : Stream
+internal sealed unsafe class NativeZstdStream : ForwardReadStream
 {
     [StructLayout(LayoutKind.Sequential)]
     private struct InBuffer
@@ -51,8 +51,6 @@ internal sealed unsafe class NativeZstdStream : Stream
 
     /// <summary>A native decoder over <paramref name="inner"/>, or null when libzstd cannot be loaded.</summary>
     public static NativeZstdStream? TryCreate(Stream inner) => _api.Value is { } api ? new NativeZstdStream(inner, api) : null;
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
@@ -106,30 +104,6 @@ internal sealed unsafe class NativeZstdStream : Stream
             }
         }
     }
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

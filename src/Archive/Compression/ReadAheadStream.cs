@@ -11,7 +11,7 @@ namespace Unpacker.Archive.Compression;
 /// two processes). The SHA-256 covers every byte the inner stream yields. Memory is bounded by
 /// <see cref="Depth"/> pooled buffers whatever the layer's size.
 /// </summary>
-internal sealed class ReadAheadStream : Stream
+internal sealed class ReadAheadStream : ForwardReadStream
 {
     public const int Depth = 4;
     public const int ChunkSize = 1 << 20;
@@ -108,32 +108,6 @@ internal sealed class ReadAheadStream : Stream
             _ended = count == 0;
         }
     }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
