@@ -2,8 +2,6 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Marten;
 using Unpacker.Contracts.Oci;
-using Unpacker.Hosting.Configuration;
-using Unpacker.Hosting.Persistence;
 using Unpacker.Storage;
 using Unpacker.Storage.Content;
 

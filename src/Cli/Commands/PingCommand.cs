@@ -1,10 +1,8 @@
 using System.CommandLine;
 using Marten;
 using Unpacker.Contracts.Diagnostics;
-using Unpacker.Hosting.Configuration;
 using Unpacker.Hosting.Diagnostics;
 using Unpacker.Hosting.Messaging;
-using Unpacker.Hosting.Persistence;
 
 namespace Unpacker.Cli.Commands;
 
@@ -23,12 +21,8 @@ public static class PingCommand
 
     private static async Task<int> RunAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var configuration = UnpackerEnvironment.FromProcessEnvironment();
-        var postgres = configuration.Bind<PostgresOptions>(PostgresOptions.Section);
-        var rabbit = configuration.Bind<RabbitMqOptions>(RabbitMqOptions.Section);
-
-        using var store = await UnpackerMarten.OpenStoreAsync(postgres);
-        var bus = await ClientBus.StartAsync(rabbit, cancellationToken);
+        using var store = await CliSettings.OpenStoreAsync();
+        var bus = await ClientBus.StartAsync(CliSettings.RabbitMq, cancellationToken);
         try
         {
             var pingId = Guid.NewGuid();

@@ -1,11 +1,8 @@
 using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Unpacker.Hosting.Configuration;
-using Unpacker.Hosting.Persistence;
 using Unpacker.Storage;
 using Unpacker.Storage.Snapshots;
-using Unpacker.Storage.Snapshots.Metadata;
 
 namespace Unpacker.Cli.Commands;
 
@@ -30,13 +27,10 @@ internal static class SnapshotsCli
     /// </summary>
     public static async Task<int> RunAsync(string snapshotterName, bool json, Func<SnapshotterBase, Task<int>> work)
     {
-        var configuration = UnpackerEnvironment.FromProcessEnvironment();
-        var postgres = configuration.Bind<PostgresOptions>(PostgresOptions.Section);
-        var storage = configuration.Bind<StorageOptions>(StorageOptions.Section);
         try
         {
-            using var store = await UnpackerMarten.OpenStoreAsync(postgres, SnapshotMetadata.Register);
-            return await work(Snapshotters.Create(snapshotterName, storage.Root, store));
+            using var store = await CliSettings.OpenStoreAsync();
+            return await work(Snapshotters.Create(snapshotterName, CliSettings.Storage.Root, store));
         }
         catch (StorageException exception)
         {
