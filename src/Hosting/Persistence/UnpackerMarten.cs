@@ -2,6 +2,7 @@ using JasperFx;
 using JasperFx.Events.Daemon;
 using Marten;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Unpacker.Hosting.Configuration;
 using Unpacker.Hosting.Diagnostics;
 
@@ -35,13 +36,17 @@ public static class UnpackerMarten
         }
     }
 
-    /// <summary>Registers Marten for a hosted process; the schema is applied at start-up.</summary>
+    /// <summary>Registers Marten for a hosted process; the schema is applied at start-up, one process at a time.</summary>
     public static MartenServiceCollectionExtensions.MartenConfigurationExpression AddUnpackerMarten(
-        this IServiceCollection services, PostgresOptions postgres, params Contribution[] contributions) =>
-        services
+        this IServiceCollection services, PostgresOptions postgres, params Contribution[] contributions)
+    {
+        var marten = services
             .AddMarten(options => Configure(options, postgres, contributions))
-            .UseLightweightSessions()
-            .ApplyAllDatabaseChangesOnStartup();
+            .UseLightweightSessions();
+        services.TryAddSingleton(postgres);
+        services.AddHostedService<SchemaMigration.OnStartup>();
+        return marten;
+    }
 
     /// <summary>Opens a store outside a host (CLI commands, tests) and applies the schema.</summary>
     public static async Task<DocumentStore> OpenStoreAsync(PostgresOptions postgres, params Contribution[] contributions)
@@ -56,7 +61,7 @@ public static class UnpackerMarten
         });
         try
         {
-            await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
+            await SchemaMigration.ApplyAsync(store, postgres, CancellationToken.None);
             return store;
         }
         catch
