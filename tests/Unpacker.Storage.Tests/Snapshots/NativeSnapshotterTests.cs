@@ -5,22 +5,8 @@ using Unpacker.Storage.Snapshots.FileSystem;
 namespace Unpacker.Storage.Tests.Snapshots;
 
 /// <summary>What only <c>native</c> promises: a full-fidelity copy of the parent, bind mounts, no rebase.</summary>
-public sealed class NativeSnapshotterTests : IAsyncLifetime
+public sealed class NativeSnapshotterTests : SnapshotterTestBase
 {
-    private SnapshotterTestContext? _context;
-
-    private SnapshotterTestContext Context => _context!;
-
-    public async Task InitializeAsync() => _context = await SnapshotterTestContext.CreateAsync();
-
-    public async Task DisposeAsync()
-    {
-        if (_context is not null)
-        {
-            await _context.DisposeAsync();
-        }
-    }
-
     [Fact]
     public async Task Prepare_copies_every_kind_of_entry_with_modes_owners_xattrs_links_and_times()
     {

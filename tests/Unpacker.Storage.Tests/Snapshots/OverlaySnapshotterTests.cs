@@ -6,23 +6,8 @@ using Unpacker.Storage.Snapshots.Overlay;
 namespace Unpacker.Storage.Tests.Snapshots;
 
 /// <summary>What only <c>overlayfs</c> promises: containerd's mount shapes, rebase, and an export equal to a real overlay mount.</summary>
-public sealed class OverlaySnapshotterTests : IAsyncLifetime
+public sealed class OverlaySnapshotterTests : SnapshotterTestBase
 {
-    private static readonly CancellationToken _none = CancellationToken.None;
-    private SnapshotterTestContext? _context;
-
-    private SnapshotterTestContext Context => _context!;
-
-    public async Task InitializeAsync() => _context = await SnapshotterTestContext.CreateAsync();
-
-    public async Task DisposeAsync()
-    {
-        if (_context is not null)
-        {
-            await _context.DisposeAsync();
-        }
-    }
-
     [Fact]
     public async Task Mounts_are_shaped_as_containerd_returns_them()
     {

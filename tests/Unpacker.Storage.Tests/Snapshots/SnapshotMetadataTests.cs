@@ -5,21 +5,9 @@ using Unpacker.Storage.Snapshots.Metadata;
 namespace Unpacker.Storage.Tests.Snapshots;
 
 /// <summary>The guarantees the snapshotters rely on PostgreSQL for, checked on the registered schema itself.</summary>
-public sealed class SnapshotMetadataTests : IAsyncLifetime
+public sealed class SnapshotMetadataTests : SnapshotterTestBase
 {
-    private SnapshotterTestContext? _context;
-
-    private IDocumentStore Store => _context!.Store;
-
-    public async Task InitializeAsync() => _context = await SnapshotterTestContext.CreateAsync();
-
-    public async Task DisposeAsync()
-    {
-        if (_context is not null)
-        {
-            await _context.DisposeAsync();
-        }
-    }
+    private IDocumentStore Store => Context.Store;
 
     [Fact]
     public async Task A_key_is_unique_per_snapshotter_but_may_repeat_across_snapshotters()

@@ -4,23 +4,8 @@ using Unpacker.Storage.Snapshots;
 namespace Unpacker.Storage.Tests.Snapshots;
 
 /// <summary><c>unpacker snapshots ls|info|mounts|rm|export</c> as a user runs them, reading UNPACKER_* like the services.</summary>
-public sealed class SnapshotsCliTests : IAsyncLifetime
+public sealed class SnapshotsCliTests : SnapshotterTestBase
 {
-    private static readonly CancellationToken _none = CancellationToken.None;
-    private SnapshotterTestContext? _context;
-
-    private SnapshotterTestContext Context => _context!;
-
-    public async Task InitializeAsync() => _context = await SnapshotterTestContext.CreateAsync();
-
-    public async Task DisposeAsync()
-    {
-        if (_context is not null)
-        {
-            await _context.DisposeAsync();
-        }
-    }
-
     [Fact]
     public async Task Every_snapshots_command_answers_in_json_and_errors_carry_their_kind()
     {

@@ -8,33 +8,21 @@ namespace Unpacker.Storage.Tests.Snapshots;
 /// snapshotter on real PostgreSQL, changes are made through real mounts of what the snapshotter returns, and
 /// each snapshot is checked both through a mounted view and through <see cref="ISnapshotter.ExportAsync"/>.
 /// </summary>
-public abstract class SnapshotterConformanceTests : IAsyncLifetime
+public abstract class SnapshotterConformanceTests : SnapshotterTestBase
 {
-    private static readonly CancellationToken _none = CancellationToken.None;
-    private SnapshotterTestContext? _context;
     private SnapshotterBase? _snapshotter;
 
     protected abstract string SnapshotterName { get; }
-
-    protected SnapshotterTestContext Context => _context ?? throw new InvalidOperationException("not initialized");
 
     protected SnapshotterBase Snapshotter => _snapshotter ?? throw new InvalidOperationException("not initialized");
 
     /// <summary>containerd's <c>opt</c>: every snapshot carries a gc.root label.</summary>
     protected static SnapshotOptions Opt { get; } = new() { Labels = new Dictionary<string, string> { ["containerd.io/gc.root"] = DateTimeOffset.UtcNow.ToString("O") } };
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
-        _context = await SnapshotterTestContext.CreateAsync();
-        _snapshotter = _context.Create(SnapshotterName);
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_context is not null)
-        {
-            await _context.DisposeAsync();
-        }
+        await base.InitializeAsync();
+        _snapshotter = Context.Create(SnapshotterName);
     }
 
     [Fact]

@@ -5,23 +5,8 @@ using Unpacker.Storage.Snapshots.Metadata;
 namespace Unpacker.Storage.Tests.Snapshots;
 
 /// <summary>Several processes (as on several hosts) sharing one snapshot root and one PostgreSQL: races and crashes.</summary>
-public sealed class SnapshotterProcessTests : IAsyncLifetime
+public sealed class SnapshotterProcessTests : SnapshotterTestBase
 {
-    private static readonly CancellationToken _none = CancellationToken.None;
-    private SnapshotterTestContext? _context;
-
-    private SnapshotterTestContext Context => _context!;
-
-    public async Task InitializeAsync() => _context = await SnapshotterTestContext.CreateAsync();
-
-    public async Task DisposeAsync()
-    {
-        if (_context is not null)
-        {
-            await _context.DisposeAsync();
-        }
-    }
-
     [Fact]
     public async Task Two_processes_preparing_one_key_at_once_leave_exactly_one_snapshot_and_one_directory()
     {
