@@ -9,9 +9,8 @@ using Unpacker.Saga;
 using Unpacker.Storage.Content;
 using Unpacker.Storage.Snapshots;
 using Unpacker.Storage.Snapshots.Metadata;
-using Unpacker.Testing;
 
-namespace Unpacker.IntegrationTests;
+namespace Unpacker.Testing;
 
 /// <summary>
 /// The three services as separate processes on a schema, a virtual host and a storage root of their own, plus a
