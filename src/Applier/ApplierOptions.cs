@@ -22,4 +22,7 @@ public sealed class ApplierOptions
 
     /// <summary>How old a directory without metadata must be before the reaper removes it (an in-flight prepare is younger).</summary>
     public TimeSpan OrphanGrace { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>How often at most an apply publishes its progress (<c>LayerApplyProgressed</c>) for progress bars.</summary>
+    public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 }

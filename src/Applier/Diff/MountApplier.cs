@@ -12,9 +12,18 @@ namespace Unpacker.Applier.Diff;
 /// onto the prepared snapshot's mounts without mounting them (<see cref="ApplyTarget"/> says where and how: a
 /// native snapshot takes a merged apply, an overlayfs snapshot an overlay diff with its lower directories).
 /// </summary>
-public sealed class MountApplier(IContentStore content, ILogger<MountApplier> logger)
+public sealed class MountApplier(IContentStore content, ApplierOptions applier, ILogger<MountApplier> logger)
 {
-    public async Task<ApplyResult> ApplyAsync(Descriptor layer, ISnapshotter snapshotter, IReadOnlyList<Mount> mounts, CancellationToken cancellationToken)
+    /// <summary>
+    /// Applies <paramref name="layer"/>; when <paramref name="progress"/> is given it receives the blob bytes read so
+    /// far, at most once per <see cref="ApplierOptions.ProgressInterval"/>.
+    /// </summary>
+    public async Task<ApplyResult> ApplyAsync(
+        Descriptor layer,
+        ISnapshotter snapshotter,
+        IReadOnlyList<Mount> mounts,
+        CancellationToken cancellationToken,
+        Func<long, CancellationToken, Task>? progress = null)
     {
         var target = ApplyTarget.For(snapshotter, mounts);
         var options = new ApplyOptions
@@ -23,7 +32,10 @@ public sealed class MountApplier(IContentStore content, ILogger<MountApplier> lo
             LowerDirectories = target.LowerDirectories,
             Logger = logger,
         };
-        await using var blob = await content.OpenReadAsync(layer.Digest, cancellationToken);
-        return await LayerApplier.ApplyAsync(blob, layer.MediaType, target.Directory, options, cancellationToken);
+        await using var blob = new CountingReadStream(await content.OpenReadAsync(layer.Digest, cancellationToken));
+        await using (progress is null ? null : ApplyProgressReporter.Start(() => blob.BytesRead, progress, applier.ProgressInterval, logger))
+        {
+            return await LayerApplier.ApplyAsync(blob, layer.MediaType, target.Directory, options, cancellationToken);
+        }
     }
 }

@@ -19,6 +19,7 @@ namespace Unpacker.Applier.Unpacking;
 public sealed class ApplyLayerConsumer(
     Snapshotters snapshotters,
     MountApplier differ,
+    IBus bus,
     WorkerIdentity worker,
     ApplierOptions options,
     ILogger<ApplyLayerConsumer> logger) : IConsumer<ApplyLayer>
@@ -73,7 +74,7 @@ public sealed class ApplyLayerConsumer(
             ApplyResult result;
             await using (new LeaseKeeper(snapshotter, key, lease, logger, cancellationToken))
             {
-                result = await differ.ApplyAsync(command.Layer, snapshotter, mounts, cancellationToken);
+                result = await differ.ApplyAsync(command.Layer, snapshotter, mounts, cancellationToken, (read, ct) => PublishProgressAsync(context, read, ct));
             }
 
             if (result.DiffId != command.DiffId)
@@ -108,6 +109,21 @@ public sealed class ApplyLayerConsumer(
             await snapshotter.RemoveAsync(key, CancellationToken.None);
             throw;
         }
+    }
+
+    // Progress goes straight to the bus: the endpoint's outbox would hold it until the apply is over.
+    private Task PublishProgressAsync(ConsumeContext<ApplyLayer> context, long read, CancellationToken cancellationToken)
+    {
+        var command = context.Message;
+        return bus.Publish(
+            new LayerApplyProgressed(command.UnpackId, command.LayerIndex, command.Attempt, command.ChainId, read, command.Layer.Size, worker.Stamp()),
+            publish =>
+            {
+                publish.ConversationId = context.ConversationId;
+                publish.InitiatorId = context.MessageId;
+                publish.CorrelationId = context.CorrelationId;
+            },
+            cancellationToken);
     }
 
     private LayerApplied Applied(ApplyLayer command, bool alreadyPresent, string? key, ApplyResult? result, long started) =>
