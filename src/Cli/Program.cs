@@ -6,6 +6,12 @@ var root = new RootCommand("unpacker: a distributed container-image unpacker")
 {
     PingCommand.Create(),
     PullCommand.Create(),
+    UnpackCommand.Create(),
+    ImportCommand.Create(),
+    StatusCommand.Create(),
+    ListCommand.Create(),
+    WaitCommand.Create(),
+    CancelCommand.Create(),
     HistoryCommand.Create(),
     RunCommand.Create(),
     ContentCommand.Create(),

@@ -1,0 +1,64 @@
+using System.Net.Sockets;
+using MassTransit;
+using Npgsql;
+
+namespace Unpacker.Cli.Progress;
+
+/// <summary>The command line named something that does not exist or cannot be used (an unknown unpack id, a bad digest): exit code 2.</summary>
+public sealed class UsageException(string message) : Exception(message);
+
+/// <summary>A server the command needs did not answer; the message says which and what to do.</summary>
+public sealed class ServerUnreachableException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>Turns what commands cannot go on from into one line on stderr that says what to do, and an exit code.</summary>
+public static class CliFailures
+{
+    public static async Task<int> RunAsync(Func<Task<int>> command)
+    {
+        try
+        {
+            return await command();
+        }
+        catch (UsageException exception)
+        {
+            Console.Error.WriteLine($"unpacker: {exception.Message}");
+            return ExitCodes.Usage;
+        }
+        catch (ServerUnreachableException exception)
+        {
+            Console.Error.WriteLine($"unpacker: {exception.Message}");
+            return ExitCodes.Failed;
+        }
+        catch (Exception exception) when (FindPostgresFailure(exception) is { } cause)
+        {
+            var postgres = CliSettings.Postgres;
+            Console.Error.WriteLine(
+                $"unpacker: cannot use PostgreSQL at {postgres.Host}:{postgres.Port} (database {postgres.Database}, schema {postgres.Schema}): {OneLine(cause.Message)}; start it with 'scripts/services.sh up' or point UNPACKER_POSTGRES_* at it");
+            return ExitCodes.Failed;
+        }
+    }
+
+    /// <summary>The message for a RabbitMQ that did not let this client connect or publish in time.</summary>
+    public static ServerUnreachableException RabbitMqUnreachable(Exception? cause = null)
+    {
+        var rabbit = CliSettings.RabbitMq;
+        var why = cause is null ? "no connection within the time allowed" : OneLine(cause.Message);
+        return new ServerUnreachableException(
+            $"cannot reach RabbitMQ at {rabbit.Host}:{rabbit.Port} (virtual host {rabbit.VirtualHost}, user {rabbit.Username}): {why}; start it with 'scripts/services.sh up' or point UNPACKER_RABBITMQ_* at it",
+            cause);
+    }
+
+    /// <summary>True for the exceptions MassTransit throws when the broker refuses or never answers.</summary>
+    public static bool IsBrokerFailure(Exception exception) =>
+        exception is RabbitMqConnectionException or SocketException || exception.InnerException is { } inner && IsBrokerFailure(inner);
+
+    private static Exception? FindPostgresFailure(Exception exception) =>
+        exception switch
+        {
+            NpgsqlException or SocketException => exception,
+            AggregateException aggregate => aggregate.InnerExceptions.Select(FindPostgresFailure).FirstOrDefault(e => e is not null),
+            _ => exception.InnerException is { } inner ? FindPostgresFailure(inner) : null,
+        };
+
+    private static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim().TrimEnd('.');
+}

@@ -1,0 +1,66 @@
+using Unpacker.Contracts.Oci;
+
+namespace Unpacker.Cli.Progress;
+
+/// <summary>Where one layer of an unpack stands, in the words <c>ctr pull</c> users know.</summary>
+public enum LayerState
+{
+    Waiting,
+    Fetching,
+    Fetched,
+    Applying,
+
+    /// <summary>Extracted in parallel and verified; waits for its parent's commit (snapshotters that can rebase).</summary>
+    Extracted,
+    Committing,
+    Committed,
+
+    /// <summary>Its chain ID was already committed: neither fetched nor applied.</summary>
+    Skipped,
+    Failed,
+    Cancelled,
+}
+
+/// <summary>One layer's line: state, digest, the bytes moved in its current phase and how fast.</summary>
+public sealed class LayerView(int index)
+{
+    public int Index { get; } = index;
+
+    public Digest? Digest { get; set; }
+
+    public long Size { get; set; }
+
+    public Digest? ChainId { get; set; }
+
+    public LayerState State { get; set; }
+
+    /// <summary>Bytes of the current phase: received while fetching, blob bytes read while applying.</summary>
+    public long Bytes { get; set; }
+
+    /// <summary>Bytes per second of the current or last finished phase, when known.</summary>
+    public double? Rate { get; set; }
+
+    /// <summary>A few words beside the state: who did it, why it waits, what went wrong.</summary>
+    public string? Note { get; set; }
+
+    /// <summary>The attempt the saga's current request carries; progress of other attempts is stale.</summary>
+    public int Attempt { get; set; }
+
+    /// <summary>When (this machine's clock) and at what count the first byte sample of the phase arrived, for the rate.</summary>
+    public (DateTimeOffset At, long Bytes)? FirstSample { get; set; }
+
+    public bool IsSettled => State is LayerState.Committed or LayerState.Skipped;
+
+    /// <summary>How far this layer is, 0..1: fetching is the first half, applying the second.</summary>
+    public double Fraction => State switch
+    {
+        LayerState.Committed or LayerState.Skipped => 1,
+        LayerState.Extracted or LayerState.Committing => 0.95,
+        LayerState.Applying => 0.5 + (Share(Bytes) / 2),
+        LayerState.Fetched => 0.5,
+        LayerState.Fetching => Share(Bytes) / 2,
+        _ => 0,
+    };
+
+    private double Share(long bytes) => Size <= 0 ? 0 : Math.Clamp((double)bytes / Size, 0, 1);
+}

@@ -1,0 +1,161 @@
+using System.CommandLine;
+using Marten;
+using MassTransit;
+using Unpacker.Contracts.Unpacking;
+
+namespace Unpacker.Cli.Progress;
+
+/// <summary>
+/// What <c>pull</c>, <c>unpack</c> and <c>import</c> share: the <c>--snapshotter</c> and <c>--detach</c> flags with the
+/// output flags; publish <see cref="UnpackRequested"/>, then print the id (detached) or follow the unpack to its end.
+/// </summary>
+public sealed class UnpackLauncher
+{
+    private static readonly TimeSpan _brokerTimeout = TimeSpan.FromSeconds(10);
+
+    public Option<string> Snapshotter { get; } = new("--snapshotter") { Description = "The snapshotter to unpack into (native or overlayfs)", DefaultValueFactory = _ => "native" };
+
+    public Option<bool> Detach { get; } = new("--detach", "-d") { Description = "Print the unpack id at once and exit 0; follow it later with 'unpacker wait'" };
+
+    public FollowOptions Output { get; } = new();
+
+    public void AddTo(Command command)
+    {
+        command.Options.Add(Snapshotter);
+        command.Options.Add(Detach);
+        Output.AddTo(command);
+    }
+
+    /// <summary>Publishes the request for <paramref name="source"/> and returns the exit code (see <see cref="ExitCodes"/>).</summary>
+    public Task<int> RunAsync(ParseResult parse, ImageSource source, string client, CancellationToken cancellationToken) =>
+        RunAsync(parse, (_, _) => Task.FromResult(source), client, cancellationToken);
+
+    /// <summary>As above, for a source described from what the store holds (the content store's blobs).</summary>
+    public Task<int> RunAsync(ParseResult parse, Func<DocumentStore, CancellationToken, Task<ImageSource>> describe, string client, CancellationToken cancellationToken) =>
+        CliFailures.RunAsync(async () =>
+        {
+            var snapshotter = parse.GetValue(Snapshotter)!;
+            var detach = parse.GetValue(Detach);
+            var mode = Output.Mode(parse);
+            var unpackId = NewId.NextGuid();
+            using var store = await CliSettings.OpenStoreAsync();
+            var source = await describe(store, cancellationToken);
+
+            // Byte counts are only worth hearing when someone watches them.
+            var feed = detach || mode == OutputMode.Quiet ? null : new ProgressFeed(unpackId);
+            var bus = await StartBusAsync(feed, cancellationToken);
+            try
+            {
+                var requester = new Requester(Environment.UserName, Environment.MachineName, client);
+                await PublishAsync(bus, new UnpackRequested(unpackId, source, snapshotter, null, requester, DateTimeOffset.UtcNow), cancellationToken);
+                if (detach)
+                {
+                    if (mode == OutputMode.Json)
+                    {
+                        JsonRenderer.Write(new { type = "requested", unpackId, source = source.ToString(), snapshotter });
+                    }
+                    else
+                    {
+                        Console.WriteLine(unpackId);
+                    }
+
+                    return ExitCodes.Success;
+                }
+
+                switch (mode)
+                {
+                    case OutputMode.Json:
+                        JsonRenderer.Write(new { type = "requested", unpackId, source = source.ToString(), snapshotter });
+                        break;
+                    case OutputMode.Progress:
+                        Console.WriteLine($"unpack {unpackId}: {source} into {snapshotter}");
+                        break;
+                }
+
+                var view = new UnpackView(unpackId);
+                return await FollowAsync(store, view, FollowOptions.Renderer(mode), feed, Output.TimeoutOf(parse), cancellationToken);
+            }
+            finally
+            {
+                await bus.StopAsync(CancellationToken.None);
+            }
+        });
+
+    /// <summary>Follows an unpack to its end with <paramref name="renderer"/> and returns the exit code it deserves.</summary>
+    public static async Task<int> FollowAsync(IDocumentStore store, UnpackView view, UnpackRenderer renderer, ProgressFeed? feed, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var follower = new UnpackFollower(store, view, renderer, feed?.Messages);
+        FollowStop stop;
+        try
+        {
+            stop = await renderer.RunAsync(() => follower.FollowAsync(timeout, TimeSpan.FromSeconds(30), cancellationToken));
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            renderer.Abandoned(view, $"stopped following unpack {view.UnpackId}; it goes on: 'unpacker wait {view.UnpackId}' follows it again, 'unpacker cancel {view.UnpackId}' stops it");
+            return ExitCodes.Failed;
+        }
+
+        switch (stop)
+        {
+            case FollowStop.Ended:
+                renderer.Ended(view);
+                return UnpackOutcome.ExitCode(view);
+            case FollowStop.NeverStarted:
+                renderer.Abandoned(view,
+                    $"the Saga service recorded nothing for unpack {view.UnpackId} within 30s; start it ('scripts/workers.sh up', check with 'unpacker ping'): the request waits in RabbitMQ until it runs");
+                return ExitCodes.Failed;
+            default:
+                renderer.Abandoned(view,
+                    $"unpack {view.UnpackId} did not end within {timeout.TotalSeconds:0}s and goes on in the background; 'unpacker wait {view.UnpackId}' follows it again");
+                return ExitCodes.Failed;
+        }
+    }
+
+    /// <summary>A bus that publishes, with a temporary queue for <paramref name="feed"/> when there is one.</summary>
+    public static async Task<IBusControl> StartBusAsync(ProgressFeed? feed, CancellationToken cancellationToken)
+    {
+        var rabbit = CliSettings.RabbitMq;
+        var bus = Bus.Factory.CreateUsingRabbitMq(cfg =>
+        {
+            cfg.Host(rabbit.Host, rabbit.Port, rabbit.VirtualHost, h =>
+            {
+                h.Username(rabbit.Username);
+                h.Password(rabbit.Password);
+                h.RequestedConnectionTimeout(TimeSpan.FromSeconds(5));
+            });
+            if (feed is not null)
+            {
+                cfg.ReceiveEndpoint(new TemporaryEndpointDefinition(), (IRabbitMqReceiveEndpointConfigurator e) => feed.Subscribe(e));
+            }
+        });
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_brokerTimeout);
+        try
+        {
+            await bus.StartAsync(timeout.Token);
+            return bus;
+        }
+        catch (Exception exception) when (CliFailures.IsBrokerFailure(exception) || exception is OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            await bus.StopAsync(CancellationToken.None);
+            throw CliFailures.RabbitMqUnreachable(exception is OperationCanceledException ? null : exception);
+        }
+    }
+
+    /// <summary>Publishes within the broker timeout, so a broker gone since start-up gives a clear error instead of a hang.</summary>
+    public static async Task PublishAsync<T>(IBus bus, T message, CancellationToken cancellationToken)
+        where T : class
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_brokerTimeout);
+        try
+        {
+            await bus.Publish(message, timeout.Token);
+        }
+        catch (Exception exception) when (CliFailures.IsBrokerFailure(exception) || exception is OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            throw CliFailures.RabbitMqUnreachable(exception is OperationCanceledException ? null : exception);
+        }
+    }
+}
