@@ -46,7 +46,8 @@ public sealed class ServiceStack : IAsyncDisposable
         ["UNPACKER_ROOT"] = Root,
     };
 
-    public static async Task<ServiceStack> StartAsync(string prefix, int fetchers = 1, int appliers = 1, int sagas = 1)
+    /// <summary>Starts the services; <paramref name="serviceSettings"/> adds settings of their own (e.g. <c>Applier__ProgressInterval</c>).</summary>
+    public static async Task<ServiceStack> StartAsync(string prefix, int fetchers = 1, int appliers = 1, int sagas = 1, IReadOnlyDictionary<string, string>? serviceSettings = null)
     {
         await TestServers.RequirePostgresAsync();
         await TestServers.RequireRegistryAsync();
@@ -62,7 +63,10 @@ public sealed class ServiceStack : IAsyncDisposable
         {
             await stack.StartBusAsync();
             var starts = Enumerable.Repeat("Fetcher", fetchers).Concat(Enumerable.Repeat("Applier", appliers)).Concat(Enumerable.Repeat("Saga", sagas))
-                .Select((project, i) => ServiceProcess.StartAsync(project, new Dictionary<string, string>(stack.Environment) { ["UNPACKER_WORKER_ID"] = $"{project.ToLowerInvariant()}-{i}" }));
+                .Select((project, i) => ServiceProcess.StartAsync(project, new Dictionary<string, string>(stack.Environment.Concat(serviceSettings ?? new Dictionary<string, string>()))
+                {
+                    ["UNPACKER_WORKER_ID"] = $"{project.ToLowerInvariant()}-{i}",
+                }));
             stack._processes.AddRange(await Task.WhenAll(starts));
             return stack;
         }

@@ -15,7 +15,14 @@ public static class ImportCommand
     {
         var path = new Argument<string>("path") { Description = "An OCI layout directory, an oci-archive tar or a docker-archive tar; append :tag to pick an image by name" };
         var format = new Option<string?>("--format") { Description = "oci-layout, oci-archive or docker-archive (default: from the path's content)" };
-        format.AcceptOnlyFromAmong("oci-layout", "oci-archive", "docker-archive");
+        format.Validators.Add(result =>
+        {
+            // One line, where the built-in AcceptOnlyFromAmong lists the choices over several.
+            if (result.GetValueOrDefault<string?>() is { } value && value is not ("oci-layout" or "oci-archive" or "docker-archive"))
+            {
+                result.AddError($"--format must be oci-layout, oci-archive or docker-archive, not '{value}'");
+            }
+        });
         var platform = PlatformOption.Create();
         var launcher = new UnpackLauncher();
         var command = new Command("import", "Unpack an image from an OCI layout, an oci-archive or a docker-archive and show its progress") { path, format, platform };

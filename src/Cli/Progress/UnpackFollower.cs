@@ -24,6 +24,7 @@ public enum FollowStop
 public sealed class UnpackFollower(IDocumentStore store, UnpackView view, UnpackRenderer renderer, ChannelReader<object>? progress = null)
 {
     private static readonly TimeSpan _pollInterval = TimeSpan.FromMilliseconds(250);
+    private readonly Dictionary<(int Layer, bool Apply), object> _ahead = [];
 
     public UnpackView View => view;
 
@@ -49,6 +50,8 @@ public sealed class UnpackFollower(IDocumentStore store, UnpackView view, Unpack
                 renderer.Recorded(view, recorded, changed);
             }
 
+            FoldAhead();
+
             renderer.Tick(view);
             if (view.HasEnded)
             {
@@ -70,7 +73,11 @@ public sealed class UnpackFollower(IDocumentStore store, UnpackView view, Unpack
         }
     }
 
-    /// <summary>Sleeps until the next poll, folding in every byte sample that arrives meanwhile.</summary>
+    /// <summary>
+    /// Sleeps until the next poll, folding in every byte sample that arrives meanwhile. A sample for a phase the
+    /// stream has not shown yet (the poll is behind the worker) is kept and the stream read at once, so short phases
+    /// still show their bytes.
+    /// </summary>
     private async Task WaitForProgressAsync(CancellationToken cancellationToken)
     {
         if (progress is null)
@@ -87,16 +94,15 @@ public sealed class UnpackFollower(IDocumentStore store, UnpackView view, Unpack
             {
                 while (progress.TryRead(out var message))
                 {
-                    var layer = message switch
+                    if (!Fold(message))
                     {
-                        BlobFetchProgressed fetch => view.Apply(fetch, DateTimeOffset.UtcNow),
-                        LayerApplyProgressed apply => view.Apply(apply, DateTimeOffset.UtcNow),
-                        _ => null,
-                    };
-                    if (layer is not null)
-                    {
-                        renderer.Progressed(view, layer);
+                        _ahead[Key(message)] = message;
                     }
+                }
+
+                if (_ahead.Count > 0)
+                {
+                    return;
                 }
             }
         }
@@ -105,4 +111,38 @@ public sealed class UnpackFollower(IDocumentStore store, UnpackView view, Unpack
             // The poll interval is over: back to the stream.
         }
     }
+
+    /// <summary>Folds the samples that arrived before the stream showed their phase; those still ahead are dropped (the next sample supersedes them).</summary>
+    private void FoldAhead()
+    {
+        foreach (var message in _ahead.Values)
+        {
+            Fold(message);
+        }
+
+        _ahead.Clear();
+    }
+
+    private bool Fold(object message)
+    {
+        var layer = message switch
+        {
+            BlobFetchProgressed fetch => view.Apply(fetch, DateTimeOffset.UtcNow),
+            LayerApplyProgressed apply => view.Apply(apply, DateTimeOffset.UtcNow),
+            _ => null,
+        };
+        if (layer is not null)
+        {
+            renderer.Progressed(view, layer);
+        }
+
+        return layer is not null;
+    }
+
+    private static (int Layer, bool Apply) Key(object message) => message switch
+    {
+        BlobFetchProgressed fetch => (fetch.LayerIndex, false),
+        LayerApplyProgressed apply => (apply.LayerIndex, true),
+        _ => (-1, false),
+    };
 }

@@ -138,11 +138,15 @@ public sealed class UnpackView(Guid unpackId)
             case LayerCommitStarted commit:
                 return Set(commit.LayerIndex, LayerState.Committing, null);
             case LayerCommitted committed:
-                return Set(committed.LayerIndex, LayerState.Committed, committed.AlreadyPresent ? "already committed by another unpack" : $"by {committed.Worker.WorkerId}", layer =>
-                {
-                    layer.Bytes = layer.Size;
-                    layer.Rate = committed.AlreadyPresent || committed.Duration <= TimeSpan.Zero ? null : layer.Size / committed.Duration.TotalSeconds;
-                });
+                return Set(
+                    committed.LayerIndex,
+                    LayerState.Committed,
+                    committed.AlreadyPresent ? "already committed by another unpack" : $"applied in {Units.Duration(committed.Duration)} by {committed.Worker.WorkerId}",
+                    layer =>
+                    {
+                        layer.Bytes = layer.Size;
+                        layer.Rate = null;
+                    });
             case StepRedriven redriven when redriven.LayerIndex is { } index && index < _layers.Count:
                 _layers[index].Note = $"{redriven.Step} sent again ({redriven.Why})";
                 return _layers[index];
