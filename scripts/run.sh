@@ -24,7 +24,7 @@ reference="$("$UNPACKER_REPO/scripts/sample-image.sh")"
 log "unpacker pull $reference --snapshotter $snapshotter"
 output="$(unpacker pull "$reference" --snapshotter "$snapshotter" | tee /dev/stderr)"
 unpack_id="$(sed -n 's/^unpack \([0-9a-f-]*\):.*/\1/p' <<<"$output" | head -1)"
-top_chain="$(sed -n 's/^top chain ID: //p' <<<"$output")"
+top_chain="$(sed -n 's/^unpack .* completed in .*; top chain ID //p' <<<"$output")"
 
 rootfs="$UNPACKER_STATE_DIR/rootfs"
 rm -rf "$rootfs" && mkdir -p "$rootfs"

@@ -32,11 +32,26 @@ public sealed class CliProcess : IAsyncDisposable
         return cli;
     }
 
-    /// <summary>Starts <c>unpacker <paramref name="args"/></c> and returns while it runs.</summary>
-    public static CliProcess Start(IReadOnlyDictionary<string, string> environment, params string[] args)
+    /// <summary>
+    /// Runs <c>unpacker <paramref name="args"/></c> with a pseudo-terminal as its stdout and stderr (util-linux
+    /// <c>script</c>), as a person at a terminal runs it.
+    /// </summary>
+    public static async Task<CliProcess> RunInTerminalAsync(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var assembly = RepositoryPaths.ProjectOutput("Cli", "unpacker.dll");
-        var info = new ProcessStartInfo("dotnet", [assembly, .. args])
+        var command = string.Join(' ', new[] { "dotnet", assembly }.Concat(args).Select(a => $"'{a.Replace("'", "'\\''", StringComparison.Ordinal)}'"));
+        var cli = Start("script", ["-qfec", command, "/dev/null"], new Dictionary<string, string>(environment) { ["TERM"] = "xterm-256color", ["COLUMNS"] = "160" });
+        await cli.WaitAsync(TimeSpan.FromMinutes(3));
+        return cli;
+    }
+
+    /// <summary>Starts <c>unpacker <paramref name="args"/></c> and returns while it runs.</summary>
+    public static CliProcess Start(IReadOnlyDictionary<string, string> environment, params string[] args) =>
+        Start("dotnet", [RepositoryPaths.ProjectOutput("Cli", "unpacker.dll"), .. args], environment);
+
+    private static CliProcess Start(string program, IReadOnlyList<string> args, IReadOnlyDictionary<string, string> environment)
+    {
+        var info = new ProcessStartInfo(program, args)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

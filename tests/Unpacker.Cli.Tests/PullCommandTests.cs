@@ -103,6 +103,25 @@ public sealed partial class PullCommandTests(CliStack cli) : IClassFixture<CliSt
         Assert.Matches($@"^{unpackId}\s+completed\s+\S+ \S+\s+\d+\.\ds\s+native\s+{Regex.Escape(reference)}$", row);
     }
 
+    [Fact]
+    public async Task On_a_terminal_a_pull_draws_a_live_region_with_layer_states_an_overall_bar_and_the_elapsed_time()
+    {
+        var reference = await TestImages.PushAsync(TestImages.ThreeLayers(), "cli-tty");
+
+        await using var pull = await CliProcess.RunInTerminalAsync(cli.Environment, "pull", reference);
+
+        Assert.True(pull.ExitCode == 0, pull.Describe());
+        var screen = string.Join('\n', pull.Stdout);
+        Assert.Contains("\u001b[", screen, StringComparison.Ordinal);
+        Assert.Contains("━", screen, StringComparison.Ordinal);
+        Assert.Matches(@"3/3 layers .* elapsed \d+\.\ds", screen);
+        Assert.Contains(pull.Stdout, line => line.Contains(" completed in ", StringComparison.Ordinal));
+        Assert.Contains(pull.Stdout, line => line.StartsWith("layer 2  sha256:", StringComparison.Ordinal) && line.Contains("committed\u001b[0m", StringComparison.Ordinal));
+
+        // No plain lines: the states are drawn in colour inside the region.
+        Assert.DoesNotContain(pull.Stdout, line => LayerLine().IsMatch(line));
+    }
+
     [GeneratedRegex(@"^layer (?<index>\d+)  \S+  (?<state>[a-z]+)")]
     private static partial Regex LayerLine();
 }

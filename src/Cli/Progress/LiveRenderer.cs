@@ -76,8 +76,9 @@ public sealed class LiveRenderer : UnpackRenderer
 
         var done = (int)Math.Round(view.Fraction * BarWidth);
         var settled = view.Layers.Count(l => l.IsSettled);
+        var percent = (int)Math.Floor(view.Fraction * 100);
         lines.Add(new Markup(
-            $"[green]{new string('━', done)}[/][grey]{new string('━', BarWidth - done)}[/] {view.Fraction,4:P0}  {settled}/{view.Layers.Count} layers  {Units.Bytes(view.TotalSize)}  elapsed {Units.Duration(view.Elapsed(DateTimeOffset.UtcNow))}"));
+            $"[green]{new string('━', done)}[/][grey]{new string('━', BarWidth - done)}[/] {percent,3}%  {settled}/{view.Layers.Count} layers  {Units.Bytes(view.TotalSize)}  elapsed {Units.Duration(view.Elapsed(DateTimeOffset.UtcNow))}"));
         return new Rows(lines);
     }
 
