@@ -77,7 +77,7 @@ internal static class TimelinePage
     {
         var total = Math.Max((timeline.End - timeline.Start).TotalMilliseconds, 1);
         double X(DateTimeOffset t) => LabelWidth + ((t - timeline.Start).TotalMilliseconds / total * ChartWidth);
-        var height = AxisHeight + (timeline.Layers.Count * RowHeight) + 2;
+        var height = AxisHeight + ((timeline.Layers.Count + 1) * RowHeight) + 2;
         var width = LabelWidth + ChartWidth + 20;
         html.Append($"<svg id=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" shape-rendering=\"crispEdges\">\n");
 
@@ -88,28 +88,23 @@ internal static class TimelinePage
                 .Append($"<text x=\"{x}\" y=\"{AxisHeight - 10}\" text-anchor=\"middle\">+{Seconds(TimeSpan.FromMilliseconds(total * tick / 5))}</text>\n");
         }
 
+        // The image's own row: resolving it is the step before any layer has a row.
+        html.Append("<g class=\"image\">")
+            .Append($"<text x=\"4\" y=\"{AxisHeight + 19}\">image · {E(Short(timeline.Summary.ConfigDigest))} · resolve</text>");
+        foreach (var bar in timeline.Resolve)
+        {
+            html.Append(Bar(bar, "image", X, AxisHeight, colours));
+        }
+
+        html.Append("</g>\n");
         foreach (var layer in timeline.Layers)
         {
-            var top = AxisHeight + (layer.Index * RowHeight);
+            var top = AxisHeight + ((layer.Index + 1) * RowHeight);
             html.Append($"<g class=\"layer\" data-layer=\"{layer.Index}\" data-state=\"{E(layer.State)}\">")
                 .Append($"<text x=\"4\" y=\"{top + 19}\">layer {layer.Index} · {E(Short(layer.Digest))} · {E(layer.State)}</text>");
             foreach (var bar in layer.Bars)
             {
-                var x = X(bar.Start);
-                var w = Math.Max(X(bar.End) - x, MinBarWidth);
-                var (y, h) = bar.Step == "fetch" ? (top + 12, 6) : (top + 6, 18);
-                var answered = bar.Worker is not null;
-                var fill = answered ? colours[bar.Worker!] : Unanswered;
-                var stroke = bar.Outcome switch
-                {
-                    BarOutcomes.Conflict or BarOutcomes.Failed => " stroke=\"#d62728\" stroke-width=\"2\"",
-                    _ when !answered => " stroke=\"#777\" stroke-dasharray=\"3 2\"",
-                    _ when bar.Step == "commit" => " stroke=\"#222\" stroke-width=\"2\"",
-                    _ => string.Empty,
-                };
-                html.Append($"<rect class=\"bar {bar.Step}\" data-worker=\"{E(bar.Worker ?? string.Empty)}\" x=\"{N(x)}\" y=\"{y}\" width=\"{N(w)}\" height=\"{h}\" fill=\"{fill}\"{stroke}>")
-                    .Append($"<title>layer {layer.Index} {bar.Step}, attempt {bar.Attempt}{(answered ? $", {E(bar.Worker!)}" : string.Empty)}: {E(bar.Outcome)}; {E(bar.Detail)} ")
-                    .Append($"({bar.Start.UtcDateTime:HH:mm:ss.fff} → {bar.End.UtcDateTime:HH:mm:ss.fff})</title></rect>");
+                html.Append(Bar(bar, $"layer {layer.Index}", X, top, colours));
             }
 
             foreach (var mark in layer.Marks)
@@ -121,6 +116,26 @@ internal static class TimelinePage
         }
 
         html.Append("</svg>\n");
+    }
+
+    /// <summary>A thin bar for a fetch or resolve, a thick one for an apply, outlined for a commit; grey and dashed when no reply came.</summary>
+    private static string Bar(TimelineBar bar, string row, Func<DateTimeOffset, double> position, int top, Dictionary<string, string> colours)
+    {
+        var x = position(bar.Start);
+        var w = Math.Max(position(bar.End) - x, MinBarWidth);
+        var (y, h) = bar.Step is "fetch" or "resolve" ? (top + 12, 6) : (top + 6, 18);
+        var answered = bar.Worker is not null;
+        var fill = answered ? colours[bar.Worker!] : Unanswered;
+        var stroke = bar.Outcome switch
+        {
+            BarOutcomes.Conflict or BarOutcomes.Failed => " stroke=\"#d62728\" stroke-width=\"2\"",
+            _ when !answered => " stroke=\"#777\" stroke-dasharray=\"3 2\"",
+            _ when bar.Step == "commit" => " stroke=\"#222\" stroke-width=\"2\"",
+            _ => string.Empty,
+        };
+        return $"<rect class=\"bar {bar.Step}\" data-worker=\"{E(bar.Worker ?? string.Empty)}\" x=\"{N(x)}\" y=\"{y}\" width=\"{N(w)}\" height=\"{h}\" fill=\"{fill}\"{stroke}>"
+            + $"<title>{row} {bar.Step}, attempt {bar.Attempt}{(answered ? $", {E(bar.Worker!)}" : string.Empty)}: {E(bar.Outcome)}; {E(bar.Detail)} "
+            + $"({bar.Start.UtcDateTime:HH:mm:ss.fff} → {bar.End.UtcDateTime:HH:mm:ss.fff})</title></rect>";
     }
 
     private static string Mark(TimelineMark mark, double x, int top)

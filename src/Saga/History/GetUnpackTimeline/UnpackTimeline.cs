@@ -4,11 +4,11 @@ using Unpacker.Saga.History.GetUnpackSummary;
 namespace Unpacker.Saga.History.GetUnpackTimeline;
 
 /// <summary>When did each layer of an unpack fetch and apply, on which worker, and what went wrong on the way: the data of a Gantt chart.</summary>
-public sealed record UnpackTimeline(UnpackSummary Summary, DateTimeOffset Start, DateTimeOffset End, IReadOnlyList<TimelineLayer> Layers)
+public sealed record UnpackTimeline(UnpackSummary Summary, DateTimeOffset Start, DateTimeOffset End, IReadOnlyList<TimelineBar> Resolve, IReadOnlyList<TimelineLayer> Layers)
 {
     /// <summary>The workers that did a bar, in order of first appearance (the chart's colours follow it).</summary>
     public IReadOnlyList<string> Workers =>
-        [.. Layers.SelectMany(l => l.Bars).OrderBy(b => b.Start).Select(b => b.Worker).OfType<string>().Distinct()];
+        [.. Layers.SelectMany(l => l.Bars).Concat(Resolve).OrderBy(b => b.Start).Select(b => b.Worker).OfType<string>().Distinct()];
 
     /// <summary>Folds an unpack's raw events (in stream order) into bars and marks, one row per layer.</summary>
     public static UnpackTimeline From(UnpackSummary summary, IReadOnlyList<IEvent> events)
@@ -21,14 +21,15 @@ public sealed record UnpackTimeline(UnpackSummary Summary, DateTimeOffset Start,
 
         var start = events.Count > 0 ? events[0].Timestamp : summary.StartedAt;
         var end = events.Count > 0 ? events[^1].Timestamp : start;
-        return new UnpackTimeline(summary, start, end, builder.Finish(summary, end));
+        var layers = builder.Finish(summary, end);
+        return new UnpackTimeline(summary, start, end, builder.Resolve, layers);
     }
 }
 
 /// <summary>One row: a layer's bars (every attempt of every step) and marks (conflicts, re-drives, stale replies).</summary>
 public sealed record TimelineLayer(int Index, string? Digest, string? ChainId, string State, IReadOnlyList<TimelineBar> Bars, IReadOnlyList<TimelineMark> Marks);
 
-/// <summary>One attempt of one step: fetch, apply or commit.</summary>
+/// <summary>One attempt of one step: resolve (the image's row), fetch, apply or commit.</summary>
 public sealed record TimelineBar(string Step, int Attempt, DateTimeOffset Start, DateTimeOffset End, string? Worker, string Outcome, string Detail);
 
 /// <summary>A moment worth a symbol: conflict, retry, stale, skipped, awaiting or failed.</summary>
@@ -41,12 +42,19 @@ public static class BarOutcomes
     public const string Conflict = "conflict";
     public const string Redriven = "redriven";
     public const string Failed = "failed";
+
+    /// <summary>Still open when the unpack failed elsewhere.</summary>
+    public const string Aborted = "aborted";
     public const string Running = "running";
 }
 
 /// <summary>Opens a bar when a step is sent and closes it when its reply (or a re-drive, conflict or failure) is recorded.</summary>
 internal sealed class TimelineBuilder(int layers)
 {
+    /// <summary>The row of the image itself: its resolve attempts.</summary>
+    private const int ImageRow = -1;
+
+    private readonly List<TimelineBar> _resolve = [];
     private readonly List<TimelineBar>[] _bars = [.. Enumerable.Range(0, layers).Select(_ => new List<TimelineBar>())];
     private readonly List<TimelineMark>[] _marks = [.. Enumerable.Range(0, layers).Select(_ => new List<TimelineMark>())];
     private readonly Dictionary<(int Layer, string Step), (int Attempt, DateTimeOffset Start)> _open = [];
@@ -56,6 +64,16 @@ internal sealed class TimelineBuilder(int layers)
         var at = e.Timestamp;
         switch (e.Data)
         {
+            case ImageResolveSent r:
+                Open(ImageRow, "resolve", r.Attempt, at);
+                break;
+            case ImageResolutionRecorded r:
+                Close(ImageRow, "resolve", at, r.Worker.WorkerId, BarOutcomes.Done,
+                    $"{r.Reference}: {r.LayerCount} layers, {r.Platform}, in {r.Duration.TotalMilliseconds:N0} ms");
+                break;
+            case StepRedriven { LayerIndex: null, Step: "resolve" } r:
+                Close(ImageRow, "resolve", at, null, BarOutcomes.Redriven, r.Why);
+                break;
             case BlobFetchStarted f:
                 Open(f.LayerIndex, "fetch", f.Attempt, at);
                 break;
@@ -98,12 +116,14 @@ internal sealed class TimelineBuilder(int layers)
                 Mark(a.LayerIndex, "awaiting", at, $"waits for unpack {a.OwnerUnpackId}");
                 break;
             case UnpackFailureRecorded f:
-                foreach (var (layer, open) in _open.Keys.ToList().Select(k => (k.Layer, k.Step)))
+                // The failed layer's step failed (on the worker that reported it); every other step still open was abandoned.
+                foreach (var (layer, open) in _open.Keys.ToList())
                 {
-                    Close(layer, open, at, f.Worker?.WorkerId, BarOutcomes.Failed, f.Reason);
+                    var failedHere = layer == f.LayerIndex;
+                    Close(layer, open, at, failedHere ? f.Worker?.WorkerId : null, failedHere ? BarOutcomes.Failed : BarOutcomes.Aborted, f.Reason);
                 }
 
-                if (f.LayerIndex is { } failed)
+                if (f.LayerIndex is { } failed && failed >= 0)
                 {
                     Mark(failed, "failed", at, f.Reason);
                 }
@@ -123,6 +143,8 @@ internal sealed class TimelineBuilder(int layers)
             l.Index, l.Digest, l.ChainId, l.State, [.. Bars(l.Index).OrderBy(b => b.Start)], [.. Marks(l.Index)]))];
     }
 
+    public IReadOnlyList<TimelineBar> Resolve => _resolve;
+
     private IEnumerable<TimelineBar> Bars(int layer) => layer < _bars.Length ? _bars[layer] : [];
 
     private IEnumerable<TimelineMark> Marks(int layer) => layer < _marks.Length ? _marks[layer] : [];
@@ -136,12 +158,12 @@ internal sealed class TimelineBuilder(int layers)
 
     private void Close(int layer, string step, DateTimeOffset at, string? worker, string outcome, string detail)
     {
-        if (layer < 0 || layer >= _bars.Length || !_open.Remove((layer, step), out var open))
+        if (layer < ImageRow || layer >= _bars.Length || !_open.Remove((layer, step), out var open))
         {
             return;
         }
 
-        _bars[layer].Add(new TimelineBar(step, open.Attempt, open.Start, at, worker, outcome, detail));
+        (layer == ImageRow ? _resolve : _bars[layer]).Add(new TimelineBar(step, open.Attempt, open.Start, at, worker, outcome, detail));
     }
 
     private void Mark(int layer, string kind, DateTimeOffset at, string detail)
