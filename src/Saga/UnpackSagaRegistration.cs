@@ -11,6 +11,7 @@ using Unpacker.Saga.Claims;
 using Unpacker.Saga.History;
 using Unpacker.Saga.History.GetImageHistory;
 using Unpacker.Saga.History.GetUnpackSummary;
+using Unpacker.Saga.History.GetWorkerStatistics;
 using Unpacker.Saga.Persistence;
 using Unpacker.Saga.Unpacking;
 using Unpacker.Saga.Watchdog;
@@ -34,13 +35,14 @@ public static class UnpackSagaRegistration
             typeof(History.SnapshotStatted), typeof(LayerSkipped), typeof(BlobFetchStarted), typeof(BlobFetchFinished),
             typeof(ExtractionAwaited), typeof(LayerApplyStarted), typeof(LayerExtractedRecorded), typeof(LayerCommitStarted),
             typeof(SnapshotPrepareConflictRecorded), typeof(PrepareRetryScheduled), typeof(LayerCommitted), typeof(ContentLabelRecorded), typeof(StepRedriven), typeof(StaleReplyIgnored),
-            typeof(UnpackSucceeded), typeof(UnpackFailureRecorded), typeof(UnpackCancelled),
+            typeof(UnpackSucceeded), typeof(UnpackFailureRecorded), typeof(UnpackCancelled), typeof(UnpackReplayed),
         ]);
         options.Projections.Add<UnpackSummaryProjection>(JasperFx.Events.Projections.ProjectionLifecycle.Inline);
 
         // Many unpacks write one image's history: the async daemon folds them in sequence, where inline
         // updates from concurrent transactions would overwrite each other.
         options.Projections.Add<ImageHistoryProjection>(JasperFx.Events.Projections.ProjectionLifecycle.Async);
+        options.Projections.Add<WorkerStatisticsProjection>(JasperFx.Events.Projections.ProjectionLifecycle.Async);
     };
 
     /// <summary>Registers the options, the rules and the watchdog; call <see cref="AddUnpackSaga(IBusRegistrationConfigurator)"/> inside the bus configuration.</summary>

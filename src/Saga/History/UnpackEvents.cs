@@ -8,7 +8,17 @@ namespace Unpacker.Saga.History;
 // document. Each carries the facts an auditor needs: who (worker), how long, how big, which digest and attempt.
 // Marten adds the timestamp, version, correlation and causation ids.
 
-public sealed record UnpackStarted(Guid UnpackId, string Source, string Snapshotter, Requester RequestedBy, DateTimeOffset RequestedAt, Guid? ReplayOf);
+public sealed record UnpackStarted(Guid UnpackId, string Source, string Snapshotter, Requester RequestedBy, DateTimeOffset RequestedAt, Guid? ReplayOf)
+{
+    /// <summary>The request's source in full (platform, descriptors), so <c>unpacker replay</c> can re-run it; null in streams recorded before it was kept.</summary>
+    public ImageSource? Image { get; init; }
+
+    /// <summary>The labels the request asked to put on the snapshots.</summary>
+    public IReadOnlyDictionary<string, string>? Labels { get; init; }
+}
+
+/// <summary>Appended to an unpack's stream when <c>unpacker replay</c> re-runs its request as <see cref="ReplayId"/>.</summary>
+public sealed record UnpackReplayed(Guid ReplayId, string Snapshotter, Requester RequestedBy);
 
 public sealed record ImageResolveSent(int Attempt, string Queue);
 
@@ -21,7 +31,11 @@ public sealed record ImageResolutionRecorded(
     int LayerCount,
     long CompressedSize,
     TimeSpan Duration,
-    WorkerStamp Worker);
+    WorkerStamp Worker)
+{
+    /// <summary>The layer descriptors, base first, so the audit can name a layer's blob even when it was skipped.</summary>
+    public IReadOnlyList<Descriptor>? Layers { get; init; }
+}
 
 public sealed record ChainComputed(IReadOnlyList<Digest> ChainIds, Digest TopChainId);
 

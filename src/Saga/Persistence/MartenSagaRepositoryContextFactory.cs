@@ -2,14 +2,19 @@ using Marten;
 using MassTransit;
 using MassTransit.Saga;
 using Microsoft.Extensions.Logging;
+using Unpacker.Hosting.Diagnostics;
+using Unpacker.Saga.History;
 
 namespace Unpacker.Saga.Persistence;
 
 /// <summary>
 /// MassTransit's extension point for saga persistence, on Marten: one lightweight session per message, tagged
-/// with the message's correlation and causation ids so every event appended in it carries them.
+/// with the message's correlation and causation ids, and the saga worker that records it, so every event appended in it carries them.
 /// </summary>
-public sealed class MartenSagaRepositoryContextFactory<TSaga>(IDocumentStore store, ILogger<MartenSagaRepositoryContextFactory<TSaga>> logger) :
+public sealed class MartenSagaRepositoryContextFactory<TSaga>(
+    IDocumentStore store,
+    ILogger<MartenSagaRepositoryContextFactory<TSaga>> logger,
+    WorkerIdentity? worker = null) :
     ISagaRepositoryContextFactory<TSaga>,
     ILoadSagaRepositoryContextFactory<TSaga>,
     IQuerySagaRepositoryContextFactory<TSaga>
@@ -56,6 +61,13 @@ public sealed class MartenSagaRepositoryContextFactory<TSaga>(IDocumentStore sto
         if (context.ConversationId is { } conversation)
         {
             session.SetHeader("conversation-id", conversation.ToString());
+        }
+
+        // Events the saga records itself (a fetch sent, a retry scheduled) carry no worker stamp: the header says who recorded them.
+        if (worker is not null)
+        {
+            session.SetHeader(AuditHeaders.RecordedBy, worker.WorkerId);
+            session.SetHeader(AuditHeaders.RecordedOn, worker.Host);
         }
 
         return session;

@@ -31,7 +31,12 @@ public sealed partial class UnpackRules(UnpackSagaOptions options, TimeProvider 
         saga.Labels = request.Labels?.ToDictionary() ?? [];
         saga.RequestedBy = request.RequestedBy;
         saga.RequestedAt = request.RequestedAt;
-        context.Record(new UnpackStarted(saga.CorrelationId, request.Source.ToString(), request.Snapshotter, request.RequestedBy, request.RequestedAt, request.ReplayOf));
+        context.Record(new UnpackStarted(saga.CorrelationId, request.Source.ToString(), request.Snapshotter, request.RequestedBy, request.RequestedAt, request.ReplayOf)
+        {
+            Image = request.Source,
+            Labels = request.Labels,
+        });
+        await RecordReplayAsync(context, request);
         if (!options.Snapshotters.ContainsKey(request.Snapshotter))
         {
             Fail(context, "validate", null, FailureKind.InvalidRequest,
@@ -40,6 +45,24 @@ public sealed partial class UnpackRules(UnpackSagaOptions options, TimeProvider 
         }
 
         await _commands.ResolveAsync(context);
+    }
+
+    /// <summary>An auditor reading the original unpack learns it was replayed, and as which unpack (same transaction as the new stream).</summary>
+    private static async Task RecordReplayAsync(BehaviorContext<UnpackState, UnpackRequested> context, UnpackRequested request)
+    {
+        if (request.ReplayOf is not { } original)
+        {
+            return;
+        }
+
+        var session = context.Session();
+        if (await session.Events.FetchStreamStateAsync(original, context.CancellationToken) is null)
+        {
+            // Appending would create a stream for an unpack that never existed; the new stream's ReplayOf still says what was asked.
+            return;
+        }
+
+        session.Events.Append(original, new UnpackReplayed(context.Saga.CorrelationId, request.Snapshotter, request.RequestedBy));
     }
 
     public async Task ImageResolvedAsync(BehaviorContext<UnpackState, ImageResolved> context)
@@ -56,7 +79,10 @@ public sealed partial class UnpackRules(UnpackSagaOptions options, TimeProvider 
         saga.Platform = image.Platform;
         context.Record(new ImageResolutionRecorded(
             image.Attempt, image.Reference, image.Manifest?.Digest, image.Config.Digest, image.Platform, image.Layers.Count,
-            image.Layers.Sum(l => l.Size), image.Duration, image.Worker));
+            image.Layers.Sum(l => l.Size), image.Duration, image.Worker)
+        {
+            Layers = image.Layers,
+        });
 
         if (ImageValidation.Check(image, saga.Source, saga.Snapshotter, options.Snapshotters[saga.Snapshotter]) is { } invalid)
         {

@@ -15,7 +15,23 @@ public sealed class UnpackSummary
 
     public DateTimeOffset RequestedAt { get; set; }
 
+    /// <summary>When the saga recorded the start (the request's own clock is <see cref="RequestedAt"/>).</summary>
+    public DateTimeOffset StartedAt { get; set; }
+
+    public DateTimeOffset? EndedAt { get; set; }
+
     public string? Reference { get; set; }
+
+    public string? ManifestDigest { get; set; }
+
+    /// <summary>os/architecture[/variant] of the resolved image.</summary>
+    public string? Platform { get; set; }
+
+    /// <summary>The unpack this one re-ran (<c>unpacker replay</c>).</summary>
+    public Guid? ReplayOf { get; set; }
+
+    /// <summary>The unpacks that re-ran this one's request, oldest first.</summary>
+    public List<Guid> ReplayedAs { get; set; } = [];
 
     public string? ConfigDigest { get; set; }
 
@@ -27,9 +43,14 @@ public sealed class UnpackSummary
 
     public int LayersSkipped { get; set; }
 
+    /// <summary>The size of every layer blob of the image, as its manifest says.</summary>
+    public long CompressedSize { get; set; }
+
     public long BytesFetched { get; set; }
 
     public long BytesUncompressed { get; set; }
+
+    public long Entries { get; set; }
 
     public int PrepareConflicts { get; set; }
 
@@ -47,4 +68,7 @@ public sealed class UnpackSummary
 
     /// <summary>The workers (id on host) that did a step of this unpack.</summary>
     public List<string> Workers { get; set; } = [];
+
+    /// <summary>One row per layer, base first, from the moment the chain IDs are known.</summary>
+    public List<UnpackLayerSummary> Layers { get; set; } = [];
 }
