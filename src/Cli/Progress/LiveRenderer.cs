@@ -57,7 +57,8 @@ public sealed class LiveRenderer : UnpackRenderer
     {
         var lines = new List<IRenderable>
         {
-            new Markup($"[bold]{view.UnpackId}[/]  {Markup.Escape(view.Reference ?? view.Source ?? "(not recorded yet)")} → {Markup.Escape(view.Snapshotter ?? "?")}  [{Colour(view.Status)}]{view.Status.ToString().ToLowerInvariant()}[/]"),
+            // The unpack id is on the line above the region (and in the outcome line below it).
+            new Markup($"[bold]{Markup.Escape(view.Reference ?? view.Source ?? "(not recorded yet)")}[/] → {Markup.Escape(view.Snapshotter ?? "?")}  [{Colour(view.Status)}]{view.Status.ToString().ToLowerInvariant()}[/]"),
         };
         var grid = new Grid().AddColumns(4);
         foreach (var layer in view.Layers)
