@@ -90,6 +90,7 @@ public sealed class HistoryCommandTests(AuditStack audit)
         Assert.Equal(AuditStack.LayerCount, layers.Count);
         Assert.Equal("committed", layers[0]);
         Assert.NotEqual("committed", layers[^1]);
+        Assert.Equal(1, state.GetProperty("layersApplied").GetInt32());
     }
 
     [Fact]

@@ -50,6 +50,7 @@ public sealed partial class UnpackSummaryProjection : SingleStreamProjection<Unp
 
     public static void Apply(UnpackSummary summary, LayerSkipped skipped)
     {
+        summary.LayersSkipped++;
         var row = Row(summary, skipped.LayerIndex);
         row.State = LayerStates.Skipped;
         row.Why = skipped.Why;
@@ -129,6 +130,16 @@ public sealed partial class UnpackSummaryProjection : SingleStreamProjection<Unp
             row.AppliedBy = WorkerName(committed.Worker);
             row.UncompressedSize = committed.UncompressedSize;
             row.Entries = committed.Entries;
+        }
+
+        // Counted as layers settle, so a state read part-way (history --at) says how far the unpack got; UnpackSucceeded confirms them.
+        if (committed.AlreadyPresent)
+        {
+            summary.LayersSkipped++;
+        }
+        else
+        {
+            summary.LayersApplied++;
         }
 
         row.State = LayerStates.Committed;
