@@ -4,6 +4,7 @@ using Unpacker.Contracts.Applying;
 using Unpacker.Contracts.Fetching;
 using Unpacker.Contracts.Oci;
 using Unpacker.Contracts.Unpacking;
+using Unpacker.Hosting.Telemetry;
 
 namespace Unpacker.Cli.Commands;
 
@@ -38,6 +39,7 @@ public static class PullCommand
     private static async Task<int> RunAsync(ImageSource source, string snapshotter, bool detach, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var unpackId = NewId.NextGuid();
+        using var tracing = ClientTelemetry.Start("cli");
         var progress = new UnpackFollower(unpackId);
         var rabbit = CliSettings.RabbitMq;
         var bus = Bus.Factory.CreateUsingRabbitMq(cfg =>
@@ -56,7 +58,10 @@ public static class PullCommand
         try
         {
             var requester = new Requester(Environment.UserName, Environment.MachineName, "unpacker pull");
-            await bus.Publish(new UnpackRequested(unpackId, source, snapshotter, null, requester, DateTimeOffset.UtcNow), cancellationToken);
+            var request = new UnpackRequested(unpackId, source, snapshotter, null, requester, DateTimeOffset.UtcNow);
+            using var span = UnpackClientTracing.StartUnpack(request);
+            progress.Span = span;
+            await bus.PublishUnpackAsync(request, span, cancellationToken);
             Console.WriteLine($"unpack {unpackId}: {source.Reference} into {snapshotter}");
             if (detach)
             {
@@ -76,6 +81,9 @@ public static class PullCommand
     {
         private readonly TaskCompletionSource<int> _outcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+        /// <summary>The client's <c>unpack</c> span, which records the outcome.</summary>
+        public System.Diagnostics.Activity? Span { get; set; }
+
         public void Subscribe(IReceiveEndpointConfigurator endpoint)
         {
             On<ImageResolved>(endpoint, m => m.UnpackId, m => $"resolved {m.Reference}: config {m.Config.Digest}, {m.Layers.Count} layers, {m.Platform}");
@@ -91,6 +99,7 @@ public static class PullCommand
                     var m = context.Message;
                     Console.WriteLine($"unpack {unpackId} completed: {m.LayersApplied} applied, {m.LayersSkipped} skipped");
                     Console.WriteLine($"top chain ID: {m.TopChainId}");
+                    UnpackClientTracing.Ended(Span, m);
                     _outcome.TrySetResult(ExitCodes.Success);
                 }
 
@@ -102,6 +111,7 @@ public static class PullCommand
                 {
                     var m = context.Message;
                     Console.Error.WriteLine($"unpacker: unpack {unpackId} failed at {m.Step}{(m.LayerIndex is { } i ? $" (layer {i})" : string.Empty)}: {m.Reason}");
+                    UnpackClientTracing.Ended(Span, m);
                     _outcome.TrySetResult(ExitCodes.Failed);
                 }
 
