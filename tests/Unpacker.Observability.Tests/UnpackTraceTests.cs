@@ -9,7 +9,8 @@ namespace Unpacker.Observability.Tests;
 /// A real unpack through the three service processes, each exporting OTLP to the test's receiver, with the client's
 /// spans kept in memory: the trace is one tree rooted at the client's <c>unpack</c> span.
 /// </summary>
-public sealed class UnpackTraceTests(ObservedStack observed) : IClassFixture<ObservedStack>
+[Collection(ObservedStackCollection.Name)]
+public sealed class UnpackTraceTests(ObservedStack observed)
 {
     [Fact]
     public async Task An_unpack_is_one_trace_rooted_at_the_clients_unpack_span_with_every_layers_fetch_and_apply_beneath_it()

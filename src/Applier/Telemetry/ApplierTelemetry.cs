@@ -21,9 +21,9 @@ public static class ApplierTelemetry
     private static readonly Meter Meter = new(Name);
     private static readonly Counter<long> Applies = Meter.CreateCounter<long>("unpacker.layer.applies", "{apply}",
         "Layer applies, by outcome (done, already_present, conflicted, failed) and failure kind");
-    private static readonly Histogram<double> Duration = Meter.CreateHistogram<double>("unpacker.layer.apply.duration", "s", "Time to extract a layer onto its snapshot and verify its diffID");
+    private static readonly Histogram<double> Duration = Meter.CreateHistogram<double>("unpacker.layer.apply.duration", "s", "Time to extract a layer onto its snapshot and verify its diffID", tags: null, advice: Buckets.Seconds);
     private static readonly Counter<long> Bytes = Meter.CreateCounter<long>("unpacker.layer.apply.bytes", "By", "Uncompressed bytes of layers applied");
-    private static readonly Histogram<double> Throughput = Meter.CreateHistogram<double>("unpacker.layer.apply.throughput", "MiBy/s", "Uncompressed MiB per second of each layer apply");
+    private static readonly Histogram<double> Throughput = Meter.CreateHistogram<double>("unpacker.layer.apply.throughput", "MiBy/s", "Uncompressed MiB per second of each layer apply", tags: null, advice: Buckets.MebibytesPerSecond);
 
     public static Activity? StartUnpackLayer(ConsumeContext<ApplyLayer> context)
     {

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using MassTransit;
 using Microsoft.Extensions.Logging;
-using Unpacker.Contracts.Applying;
 using Unpacker.Applier.Telemetry;
+using Unpacker.Contracts.Applying;
 using Unpacker.Hosting.Diagnostics;
 using Unpacker.Hosting.Telemetry;
 using Unpacker.Storage;

@@ -5,8 +5,8 @@ using Unpacker.Fetcher.Configuration;
 using Unpacker.Fetcher.Fetching;
 using Unpacker.Fetcher.Resolving;
 using Unpacker.Fetcher.Telemetry;
-using Unpacker.Hosting.Telemetry;
 using Unpacker.Hosting.Diagnostics;
+using Unpacker.Hosting.Telemetry;
 
 namespace Unpacker.Fetcher.Consumers;
 

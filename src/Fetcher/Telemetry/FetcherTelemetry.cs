@@ -16,9 +16,9 @@ public static class FetcherTelemetry
     private const double BytesPerMiB = 1024 * 1024;
     private static readonly Meter Meter = new(Name);
     private static readonly Counter<long> Fetches = Meter.CreateCounter<long>("unpacker.layer.fetches", "{fetch}", "Layer blob fetches, by outcome (done, already_present, failed) and failure kind");
-    private static readonly Histogram<double> Duration = Meter.CreateHistogram<double>("unpacker.layer.fetch.duration", "s", "Time to bring a layer blob into the content store");
+    private static readonly Histogram<double> Duration = Meter.CreateHistogram<double>("unpacker.layer.fetch.duration", "s", "Time to bring a layer blob into the content store", tags: null, advice: Buckets.Seconds);
     private static readonly Counter<long> Bytes = Meter.CreateCounter<long>("unpacker.layer.fetch.bytes", "By", "Bytes of layer blobs transferred from their source");
-    private static readonly Histogram<double> Throughput = Meter.CreateHistogram<double>("unpacker.layer.fetch.throughput", "MiBy/s", "Transfer rate of each layer fetch that transferred bytes");
+    private static readonly Histogram<double> Throughput = Meter.CreateHistogram<double>("unpacker.layer.fetch.throughput", "MiBy/s", "Transfer rate of each layer fetch that transferred bytes", tags: null, advice: Buckets.MebibytesPerSecond);
 
     public static Activity? StartFetchLayer(MassTransit.ConsumeContext<FetchBlob> context)
     {

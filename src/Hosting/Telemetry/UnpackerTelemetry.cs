@@ -3,10 +3,10 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Npgsql;
-using Unpacker.Hosting.Configuration;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
+using Unpacker.Hosting.Configuration;
 using Unpacker.Hosting.Diagnostics;
 
 namespace Unpacker.Hosting.Telemetry;

@@ -42,7 +42,7 @@ public static class SagaTracing
         return root.Id;
     }
 
-    /// <summary>Names the unpack on MassTransit's span of the message being handled.</summary>
+    /// <summary>Names the unpack on MassTransit's span of the message being handled (every transition does).</summary>
     public static void Tag(UnpackState saga) =>
         Activity.Current?.SetTag(UnpackAttributes.UnpackId, saga.CorrelationId.ToString());
 

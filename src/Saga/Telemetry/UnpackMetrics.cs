@@ -25,7 +25,7 @@ public sealed class UnpackMetrics : DocumentSessionListenerBase
     private static readonly Counter<long> Cancelled = Meter.CreateCounter<long>("unpacker.unpacks.cancelled", "{unpack}", "Unpacks cancelled on request");
     private static readonly UpDownCounter<long> InProgress = Meter.CreateUpDownCounter<long>("unpacker.unpacks.in_progress", "{unpack}",
         "Unpacks started and not yet ended (sum it over the Saga instances: each counts what it started and ended)");
-    private static readonly Histogram<double> Duration = Meter.CreateHistogram<double>("unpacker.unpack.duration", "s", "From request to completion or failure");
+    private static readonly Histogram<double> Duration = Meter.CreateHistogram<double>("unpacker.unpack.duration", "s", "From request to completion or failure", tags: null, advice: Buckets.Seconds);
     private static readonly Counter<long> PrepareConflicts = Meter.CreateCounter<long>("unpacker.prepare.conflicts", "{conflict}", "Prepares that found their extraction key taken");
     private static readonly Counter<long> PrepareRetries = Meter.CreateCounter<long>("unpacker.prepare.retries", "{retry}", "Prepares retried after a backoff");
     private static readonly Counter<long> ExtractionWaits = Meter.CreateCounter<long>("unpacker.extraction.waits", "{wait}", "Layers that waited for another unpack extracting the same chain ID");

@@ -5,8 +5,8 @@ using Unpacker.Contracts.Applying;
 using Unpacker.Contracts.Fetching;
 using Unpacker.Contracts.Oci;
 using Unpacker.Contracts.Unpacking;
-using Unpacker.Saga.Claims;
 using Unpacker.Hosting.Telemetry;
+using Unpacker.Saga.Claims;
 using Unpacker.Saga.History;
 using Unpacker.Saga.Watchdog;
 
