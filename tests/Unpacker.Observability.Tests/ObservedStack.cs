@@ -10,7 +10,7 @@ namespace Unpacker.Observability.Tests;
 /// The three services as processes exporting OTLP to a receiver in this test, plus the client's spans in memory:
 /// one stack shared by the tests of a class (each test tells its unpack apart by the unpack id and trace id).
 /// </summary>
-public sealed class ObservedStack : IAsyncLifetime
+public class ObservedStack : IAsyncLifetime
 {
     private ServiceStack? _stack;
 
@@ -24,12 +24,20 @@ public sealed class ObservedStack : IAsyncLifetime
 
     public ServiceProcess Service(string name) => Stack.Processes.Single(p => p.Name == name);
 
+    /// <summary>Settings a derived stack adds for its services (e.g. short saga timeouts).</summary>
+    protected virtual IReadOnlyDictionary<string, string> ExtraEnvironment { get; } = new Dictionary<string, string>();
+
     public async Task InitializeAsync()
     {
         var environment = new Dictionary<string, string>(Receiver.ExporterEnvironment)
         {
             ["Telemetry__DiskUsageInterval"] = "00:00:01",
         };
+        foreach (var (key, value) in ExtraEnvironment)
+        {
+            environment[key] = value;
+        }
+
         _stack = await ServiceStack.StartAsync("obs", environment: environment);
     }
 
@@ -45,8 +53,8 @@ public sealed class ObservedStack : IAsyncLifetime
         Http.Dispose();
     }
 
-    /// <summary>Pushes <paramref name="image"/> to the test registry and unpacks it into the native snapshotter.</summary>
-    public async Task<object> UnpackAsync(string repositoryPrefix, TestImage image)
+    /// <summary>Pushes <paramref name="image"/> to the test registry and unpacks it into <paramref name="snapshotter"/>.</summary>
+    public async Task<object> UnpackAsync(string repositoryPrefix, TestImage image, string snapshotter = "native")
     {
         var repository = TestRegistryPusher.UniqueRepository(repositoryPrefix);
         using (var pusher = TestRegistryPusher.ForTestRegistry())
@@ -54,7 +62,7 @@ public sealed class ObservedStack : IAsyncLifetime
             await pusher.PushAsync(repository, "v1", image);
         }
 
-        return await Stack.UnpackAsync(new ImageSource(ImageSourceKind.Registry, $"{TestServers.Registry}/{repository}:v1"), "native");
+        return await Stack.UnpackAsync(new ImageSource(ImageSourceKind.Registry, $"{TestServers.Registry}/{repository}:v1"), snapshotter);
     }
 
     /// <summary>Scrapes <c>/metrics</c> of one service process (Fetcher, Applier, Saga).</summary>

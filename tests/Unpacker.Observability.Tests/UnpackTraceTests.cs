@@ -36,6 +36,9 @@ public sealed class UnpackTraceTests(ObservedStack observed)
             var fetch = Assert.Single(tree.Named("fetchLayer"), s => Equals(s["unpacker.layer.index"], (long)index));
             Assert.Equal("unpacker-fetcher", fetch.Service);
             Assert.True(tree.IsBeneath(fetch, root), $"fetchLayer of layer {index} is not beneath the unpack span:\n{tree}");
+
+            // Directly beneath: the saga stamps the unpack's context on its commands, however many messages came between.
+            Assert.Equal(root.SpanId, fetch.ParentSpanId);
             Assert.Equal(layer.Descriptor.Digest.ToString(), fetch["unpacker.layer.digest"]);
             Assert.Equal(layer.Descriptor.MediaType, fetch["unpacker.layer.media_type"]);
             Assert.Equal(layer.Descriptor.Size, fetch["unpacker.layer.size"]);
@@ -46,6 +49,7 @@ public sealed class UnpackTraceTests(ObservedStack observed)
             var unpackLayer = Assert.Single(tree.Named("unpackLayer"), s => Equals(s["unpacker.layer.index"], (long)index));
             Assert.Equal("unpacker-applier", unpackLayer.Service);
             Assert.True(tree.IsBeneath(unpackLayer, root), $"unpackLayer of layer {index} is not beneath the unpack span:\n{tree}");
+            Assert.Equal(root.SpanId, unpackLayer.ParentSpanId);
             Assert.Equal(ChainId.Compute(image.DiffIds)[index].ToString(), unpackLayer["unpacker.layer.chain_id"]);
             Assert.Equal((long)layer.Tar.Length, unpackLayer["unpacker.layer.uncompressed_size"]);
             Assert.Equal(["apply", "commit", "prepare"], tree.ChildrenOf(unpackLayer).Where(s => s.Name is "prepare" or "apply" or "commit").Select(s => s.Name).Order());

@@ -83,8 +83,16 @@ public sealed class DiskUsageSampler : BackgroundService
             foreach (var target in _targets)
             {
                 var started = Stopwatch.GetTimestamp();
-                Latest[target] = await Task.Run(() => Measure(target.Directory), stoppingToken);
-                _logger.LogDebug("{Directory} uses {Bytes} bytes (measured in {Elapsed})", target.Directory, Latest[target], Stopwatch.GetElapsedTime(started));
+                try
+                {
+                    Latest[target] = await Task.Run(() => Measure(target.Directory), stoppingToken);
+                    _logger.LogDebug("{Directory} uses {Bytes} bytes (measured in {Elapsed})", target.Directory, Latest[target], Stopwatch.GetElapsedTime(started));
+                }
+                catch (IOException exception)
+                {
+                    // A directory removed under the walk (a snapshot being removed): the gauge keeps its last figure until the next tick.
+                    _logger.LogDebug(exception, "Measuring {Directory} failed; retrying next tick", target.Directory);
+                }
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
