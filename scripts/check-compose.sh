@@ -15,3 +15,31 @@ for dockerfile in $(docker-compose -f docker-compose.yml config | sed -n 's/^ *d
   grep -qF "$(basename "$project")" Services.sln || die "$dockerfile publishes $project, which Services.sln does not build"
   log "$dockerfile publishes $project (in Services.sln)"
 done
+
+# The optional observability profile: valid with the profile on, its mounted configs exist and parse, and
+# Prometheus scrapes each service at the port the services listen on.
+docker-compose -f docker-compose.yml --profile observability config -q
+log "docker-compose.yml is valid with --profile observability"
+for config in $(docker-compose -f docker-compose.yml --profile observability config | sed -n 's#^ *- *\(\./deploy/[^:]*\|/[^:]*/deploy/[^:]*\):.*#\1#p' | sort -u); do
+  [[ -f "$config" ]] || die "docker-compose.yml mounts $config, which does not exist"
+  python3 -c 'import sys, yaml; yaml.safe_load(open(sys.argv[1]))' "$config" || die "$config is not valid YAML"
+  log "$config exists and parses"
+done
+python3 - <<'PY' || die "deploy/observability/prometheus.yml does not scrape every service at the port in docker-compose.yml"
+import re, yaml
+compose = yaml.safe_load(open("docker-compose.yml"))
+port = int(re.search(r":(\d+)$", compose["x-unpacker-environment"]["ASPNETCORE_URLS"]).group(1))
+prometheus = yaml.safe_load(open("deploy/observability/prometheus.yml"))
+scraped = {(name, sd["port"]) for job in prometheus["scrape_configs"] for sd in job.get("dns_sd_configs", []) for name in sd["names"]}
+missing = [s for s in ("fetcher", "applier", "saga") if (s, port) not in scraped]
+assert not missing, f"not scraped at port {port}: {missing}"
+collector = yaml.safe_load(open("deploy/observability/otel-collector.yaml"))
+for name, pipeline in collector["service"]["pipelines"].items():
+    for part in ("receivers", "processors", "exporters"):
+        for component in pipeline.get(part, []):
+            assert component in collector[part], f"pipeline {name} uses {part[:-1]} {component}, which is not configured"
+PY
+log "prometheus.yml scrapes fetcher, applier and saga at their port; the collector's pipelines use configured components"
+if command -v promtool >/dev/null; then
+  promtool check config deploy/observability/prometheus.yml
+fi

@@ -10,12 +10,13 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Unpacker.Hosting.Configuration;
 using Unpacker.Hosting.Diagnostics;
+using Unpacker.Hosting.Telemetry;
 
 namespace Unpacker.Hosting;
 
 /// <summary>
 /// The shared shell of a worker service: configuration from <c>UNPACKER_*</c>, structured JSON logs,
-/// the worker's identity, health endpoints and a clean stop on SIGTERM. Each service adds its own parts.
+/// the worker's identity, health endpoints, OpenTelemetry (traces, metrics, <c>/metrics</c>) and a clean stop on SIGTERM. Each service adds its own parts.
 /// </summary>
 public sealed class UnpackerService
 {
@@ -63,6 +64,7 @@ public sealed class UnpackerService
 
         var worker = WorkerIdentity.ForCurrentProcess(service, builder.Configuration["Worker:Id"]);
         var shell = new UnpackerService(builder, worker);
+        builder.AddUnpackerTelemetry(worker);
         builder.Services.AddSingleton(worker);
         builder.Services.AddSingleton(shell.Postgres);
         builder.Services.AddSingleton(shell.RabbitMq);
@@ -78,6 +80,7 @@ public sealed class UnpackerService
         await using var app = Builder.Build();
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { ResponseWriter = WriteHealthAsync });
+        app.MapUnpackerTelemetry();
         app.Lifetime.ApplicationStarted.Register(() =>
             app.Logger.LogInformation("{Service} {WorkerId} started; health at {Urls}", Worker.Service, Worker.WorkerId, string.Join(' ', app.Urls)));
         await app.RunAsync();

@@ -16,7 +16,7 @@ public sealed class CliStack : IAsyncLifetime
     public IReadOnlyDictionary<string, string> Environment => Stack.Environment;
 
     public async Task InitializeAsync() =>
-        _stack = await ServiceStack.StartAsync("cli", serviceSettings: new Dictionary<string, string>
+        _stack = await ServiceStack.StartAsync("cli", environment: new Dictionary<string, string>
         {
             ["Fetcher__ProgressInterval"] = "00:00:00.020",
             ["Applier__ProgressInterval"] = "00:00:00.020",

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using System.Text.RegularExpressions;
 
 namespace Unpacker.Testing;
 
@@ -25,6 +26,9 @@ public sealed partial class ServiceProcess : IAsyncDisposable
     public bool HasExited => _process.HasExited;
 
     public IEnumerable<string> Output => _output;
+
+    /// <summary>Where the service listens (health, <c>/metrics</c>), as it logged when it started.</summary>
+    public Uri? BaseAddress { get; private set; }
 
     /// <summary>Starts <c>src/&lt;project&gt;</c>'s built assembly and waits until it logs that it started.</summary>
     public static async Task<ServiceProcess> StartAsync(string project, IReadOnlyDictionary<string, string>? environment = null, TimeSpan? timeout = null)
@@ -99,9 +103,17 @@ public sealed partial class ServiceProcess : IAsyncDisposable
         _output.Enqueue(line);
         if (line.Contains("started; health at", StringComparison.Ordinal))
         {
+            if (ListeningAt().Match(line) is { Success: true } url)
+            {
+                BaseAddress = new Uri(url.Groups[1].Value);
+            }
+
             _started.TrySetResult();
         }
     }
+
+    [GeneratedRegex(@"health at (http://[^\s""]+)")]
+    private static partial Regex ListeningAt();
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int Kill(int pid, int signal);

@@ -5,6 +5,7 @@ using Unpacker.Contracts.Oci;
 using Unpacker.Contracts.Unpacking;
 using Unpacker.Hosting.Configuration;
 using Unpacker.Hosting.Persistence;
+using Unpacker.Hosting.Telemetry;
 using Unpacker.Saga;
 using Unpacker.Storage.Content;
 using Unpacker.Storage.Snapshots;
@@ -46,8 +47,8 @@ public sealed class ServiceStack : IAsyncDisposable
         ["UNPACKER_ROOT"] = Root,
     };
 
-    /// <summary>Starts the services; <paramref name="serviceSettings"/> adds settings of their own (e.g. <c>Applier__ProgressInterval</c>).</summary>
-    public static async Task<ServiceStack> StartAsync(string prefix, int fetchers = 1, int appliers = 1, int sagas = 1, IReadOnlyDictionary<string, string>? serviceSettings = null)
+    /// <param name="environment">Extra variables for every service process (e.g. <c>OTEL_*</c>, <c>Telemetry__*</c>).</param>
+    public static async Task<ServiceStack> StartAsync(string prefix, int fetchers = 1, int appliers = 1, int sagas = 1, IReadOnlyDictionary<string, string>? environment = null)
     {
         await TestServers.RequirePostgresAsync();
         await TestServers.RequireRegistryAsync();
@@ -63,7 +64,7 @@ public sealed class ServiceStack : IAsyncDisposable
         {
             await stack.StartBusAsync();
             var starts = Enumerable.Repeat("Fetcher", fetchers).Concat(Enumerable.Repeat("Applier", appliers)).Concat(Enumerable.Repeat("Saga", sagas))
-                .Select((project, i) => ServiceProcess.StartAsync(project, new Dictionary<string, string>(stack.Environment.Concat(serviceSettings ?? new Dictionary<string, string>()))
+                .Select((project, i) => ServiceProcess.StartAsync(project, new Dictionary<string, string>(stack.Environment.Concat(environment ?? new Dictionary<string, string>()))
                 {
                     ["UNPACKER_WORKER_ID"] = $"{project.ToLowerInvariant()}-{i}",
                 }));
@@ -77,15 +78,22 @@ public sealed class ServiceStack : IAsyncDisposable
         }
     }
 
-    /// <summary>Publishes an <see cref="UnpackRequested"/> and returns its <see cref="UnpackCompleted"/> or <see cref="UnpackFailed"/>.</summary>
+    /// <summary>
+    /// Publishes an <see cref="UnpackRequested"/> and returns its <see cref="UnpackCompleted"/> or <see cref="UnpackFailed"/>,
+    /// under the client's <c>unpack</c> span (the root of the unpack's trace when the test listens to Unpacker.Client).
+    /// </summary>
     public async Task<object> UnpackAsync(ImageSource source, string snapshotter, TimeSpan? timeout = null)
     {
         var unpackId = NewId.NextGuid();
         var outcome = _outcomes.GetOrAdd(unpackId, _ => new TaskCompletionSource<object>(TaskCreationOptions.RunContinuationsAsynchronously));
-        await _bus!.Publish(new UnpackRequested(unpackId, source, snapshotter, null, new Requester("test", System.Environment.MachineName, "integration-tests"), DateTimeOffset.UtcNow));
+        var request = new UnpackRequested(unpackId, source, snapshotter, null, new Requester("test", System.Environment.MachineName, "integration-tests"), DateTimeOffset.UtcNow);
+        using var span = UnpackClientTracing.StartUnpack(request);
+        await _bus!.PublishUnpackAsync(request, span, CancellationToken.None);
         try
         {
-            return await outcome.Task.WaitAsync(timeout ?? TimeSpan.FromMinutes(2));
+            var ended = await outcome.Task.WaitAsync(timeout ?? TimeSpan.FromMinutes(2));
+            UnpackClientTracing.Ended(span, ended);
+            return ended;
         }
         catch (TimeoutException)
         {

@@ -2,10 +2,12 @@ using System.Diagnostics;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 using Unpacker.Applier.Diff;
+using Unpacker.Applier.Telemetry;
 using Unpacker.Archive;
 using Unpacker.Contracts;
 using Unpacker.Contracts.Applying;
 using Unpacker.Hosting.Diagnostics;
+using Unpacker.Hosting.Telemetry;
 using Unpacker.Storage;
 using Unpacker.Storage.Snapshots;
 
@@ -37,11 +39,13 @@ public sealed class ApplyLayerConsumer(
             ["ChainId"] = command.ChainId.ToString(),
         });
 
+        using var layerSpan = ApplierTelemetry.StartUnpackLayer(context);
         var snapshotter = snapshotters.Get(command.Snapshotter);
         var name = command.ChainId.ToString();
         if (await SnapshotCommits.IsCommittedAsync(snapshotter, name, cancellationToken))
         {
             logger.LogInformation("{ChainId} is already committed", name);
+            ApplierTelemetry.Ended(layerSpan, Outcomes.AlreadyPresent);
             await context.Publish(Applied(command, alreadyPresent: true, key: null, result: null, started));
             return;
         }
@@ -51,58 +55,93 @@ public sealed class ApplyLayerConsumer(
         var labels = ExtractionKey.Labels(command.ChainId, command.Labels);
         var lease = new SnapshotLease(worker.WorkerId, options.LeaseDuration);
         IReadOnlyList<Mount> mounts;
-        try
+        using (var prepare = ApplierTelemetry.StartStep("prepare", key))
         {
-            var activeLabels = ExtractionKey.ActiveLabels(command.ChainId, command.Labels, command.UnpackId);
-            mounts = await snapshotter.PrepareAsync(key, command.Rebase ? null : parent, new SnapshotOptions { Labels = activeLabels, Lease = lease }, cancellationToken);
-        }
-        catch (AlreadyExistsException)
-        {
-            logger.LogInformation("Prepare of {Key} conflicted", key);
-            await context.Publish(new SnapshotPrepareConflicted(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId, key, worker.Stamp()));
-            return;
-        }
-        catch (StorageException exception)
-        {
-            await context.Publish(Failed(command, ApplyFailures.Classify(exception), $"failed to prepare extraction snapshot {key}: {exception.Message}"));
-            return;
+            try
+            {
+                var activeLabels = ExtractionKey.ActiveLabels(command.ChainId, command.Labels, command.UnpackId);
+                mounts = await snapshotter.PrepareAsync(key, command.Rebase ? null : parent, new SnapshotOptions { Labels = activeLabels, Lease = lease }, cancellationToken);
+            }
+            catch (AlreadyExistsException)
+            {
+                logger.LogInformation("Prepare of {Key} conflicted", key);
+                prepare?.SetTag(UnpackAttributes.Outcome, Outcomes.Conflicted);
+                ApplierTelemetry.Ended(layerSpan, Outcomes.Conflicted);
+                await context.Publish(new SnapshotPrepareConflicted(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId, key, worker.Stamp()));
+                return;
+            }
+            catch (StorageException exception)
+            {
+                var failure = ApplyFailures.Classify(exception);
+                prepare.RecordFailure(exception, failure.Kind);
+                ApplierTelemetry.Failed(layerSpan, failure.Kind, exception.Message, exception);
+                await context.Publish(Failed(command, failure, $"failed to prepare extraction snapshot {key}: {exception.Message}"));
+                return;
+            }
         }
 
         logger.LogInformation("Prepared {Key} on {Parent}", key, command.Rebase ? "nothing (rebase at commit)" : parent ?? "nothing");
         try
         {
             ApplyResult result;
-            await using (new LeaseKeeper(snapshotter, key, lease, logger, cancellationToken))
+            var applyStarted = Stopwatch.GetTimestamp();
+            using (var apply = ApplierTelemetry.StartStep("apply", key))
             {
-                result = await differ.ApplyAsync(command.Layer, snapshotter, mounts, cancellationToken, (read, ct) => PublishProgressAsync(context, read, ct));
+                try
+                {
+                    await using (new LeaseKeeper(snapshotter, key, lease, logger, cancellationToken))
+                    {
+                        result = await differ.ApplyAsync(command.Layer, snapshotter, mounts, cancellationToken, (read, ct) => PublishProgressAsync(context, read, ct));
+                    }
+                }
+                catch (Exception exception) when (exception is not OperationCanceledException)
+                {
+                    // Recorded on the step that failed; the handler below records it on unpackLayer and cleans up.
+                    apply.RecordFailure(exception, ApplyFailures.Classify(exception).Kind);
+                    throw;
+                }
+
+                apply?.SetTag(UnpackAttributes.UncompressedSize, result.UncompressedSize);
+                apply?.SetTag(UnpackAttributes.DiffId, result.DiffId.ToString());
+                if (result.DiffId != command.DiffId)
+                {
+                    var reason = $"wrong diff id calculated on extraction of layer {command.LayerIndex} ({command.Layer.Digest}): the image config says {command.DiffId}, the layer's content is {result.DiffId}";
+                    apply.RecordFailure(FailureKind.InvalidContent, reason);
+                    ApplierTelemetry.Failed(layerSpan, FailureKind.InvalidContent, reason);
+                    await snapshotter.RemoveAsync(key, CancellationToken.None);
+                    await context.Publish(Failed(command, FailureKind.InvalidContent, reason));
+                    return;
+                }
             }
 
-            if (result.DiffId != command.DiffId)
-            {
-                await snapshotter.RemoveAsync(key, CancellationToken.None);
-                await context.Publish(Failed(command, FailureKind.InvalidContent,
-                    $"wrong diff id calculated on extraction of layer {command.LayerIndex} ({command.Layer.Digest}): the image config says {command.DiffId}, the layer's content is {result.DiffId}"));
-                return;
-            }
-
+            ApplierTelemetry.Applied(layerSpan, result.UncompressedSize, Stopwatch.GetElapsedTime(applyStarted));
             if (command.Rebase)
             {
                 // Parallel extraction: the saga commits in layer order once the parent is committed. Until then the
                 // snapshot waits under a longer lease, which the reaper honours and a dead saga lets expire.
                 await snapshotter.RenewLeaseAsync(key, new SnapshotLease(worker.WorkerId, options.ExtractedLeaseDuration), cancellationToken);
+                ApplierTelemetry.Ended(layerSpan, Outcomes.Done);
                 await context.Publish(new LayerExtracted(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId, result.DiffId, key,
                     result.UncompressedSize, result.EntryCount, Stopwatch.GetElapsedTime(started), worker.Stamp()));
                 return;
             }
 
-            await SnapshotCommits.CommitAsync(snapshotter, name, key, parent: null, labels, logger, cancellationToken);
+            using (var commit = ApplierTelemetry.StartStep("commit", key))
+            {
+                var committedByUs = await SnapshotCommits.CommitAsync(snapshotter, name, key, parent: null, labels, logger, cancellationToken);
+                commit?.SetTag(UnpackAttributes.Outcome, committedByUs ? Outcomes.Done : Outcomes.AlreadyPresent);
+            }
+
+            ApplierTelemetry.Ended(layerSpan, Outcomes.Done);
             await context.Publish(Applied(command, alreadyPresent: false, key, result, started));
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
             logger.LogWarning(exception, "Applying {Key} failed; removing it", key);
+            var failure = ApplyFailures.Classify(exception);
+            ApplierTelemetry.Failed(layerSpan, failure.Kind, exception.Message, exception);
             await snapshotter.RemoveAsync(key, CancellationToken.None);
-            await context.Publish(Failed(command, ApplyFailures.Classify(exception), $"applying layer {command.LayerIndex} ({command.Layer.Digest}) failed: {exception.Message}"));
+            await context.Publish(Failed(command, failure, $"applying layer {command.LayerIndex} ({command.Layer.Digest}) failed: {exception.Message}"));
         }
         catch (OperationCanceledException)
         {

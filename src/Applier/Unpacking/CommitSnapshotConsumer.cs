@@ -1,8 +1,10 @@
 using System.Diagnostics;
 using MassTransit;
 using Microsoft.Extensions.Logging;
+using Unpacker.Applier.Telemetry;
 using Unpacker.Contracts.Applying;
 using Unpacker.Hosting.Diagnostics;
+using Unpacker.Hosting.Telemetry;
 using Unpacker.Storage;
 using Unpacker.Storage.Snapshots;
 
@@ -18,6 +20,7 @@ public sealed class CommitSnapshotConsumer(Snapshotters snapshotters, WorkerIden
     {
         var command = context.Message;
         var started = Stopwatch.GetTimestamp();
+        using var span = ApplierTelemetry.StartCommit(context);
         var snapshotter = snapshotters.Get(command.Snapshotter);
         var name = command.ChainId.ToString();
         using var scope = logger.BeginScope(new Dictionary<string, object> { ["UnpackId"] = command.UnpackId, ["LayerIndex"] = command.LayerIndex, ["ChainId"] = name });
@@ -31,11 +34,13 @@ public sealed class CommitSnapshotConsumer(Snapshotters snapshotters, WorkerIden
             logger.LogWarning(exception, "Committing {Key} failed; removing it", command.Key);
             await RemoveIfPresentAsync(snapshotter, command.Key);
             var (kind, retryable) = ApplyFailures.Classify(exception);
+            ApplierTelemetry.Failed(span, kind, exception.Message, exception);
             await context.Publish(new LayerApplyFailed(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId, kind,
                 $"committing layer {command.LayerIndex} as {name} failed: {exception.Message}", retryable, worker.Stamp()));
             return;
         }
 
+        ApplierTelemetry.Ended(span, committedByUs ? Outcomes.Done : Outcomes.AlreadyPresent);
         await context.Publish(new LayerApplied(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId, command.DiffId,
             AlreadyPresent: !committedByUs, command.Key, 0, 0, Stopwatch.GetElapsedTime(started), worker.Stamp()));
     }

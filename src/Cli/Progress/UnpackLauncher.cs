@@ -2,6 +2,7 @@ using System.CommandLine;
 using Marten;
 using MassTransit;
 using Unpacker.Contracts.Unpacking;
+using Unpacker.Hosting.Telemetry;
 
 namespace Unpacker.Cli.Progress;
 
@@ -38,6 +39,7 @@ public sealed class UnpackLauncher
             var detach = parse.GetValue(Detach);
             var mode = Output.Mode(parse);
             var unpackId = NewId.NextGuid();
+            using var tracing = ClientTelemetry.Start("cli");
             using var store = await CliSettings.OpenStoreAsync();
             var source = await describe(store, cancellationToken);
 
@@ -47,7 +49,11 @@ public sealed class UnpackLauncher
             try
             {
                 var requester = new Requester(Environment.UserName, Environment.MachineName, client);
-                await PublishAsync(bus, new UnpackRequested(unpackId, source, snapshotter, null, requester, DateTimeOffset.UtcNow), cancellationToken);
+                var request = new UnpackRequested(unpackId, source, snapshotter, null, requester, DateTimeOffset.UtcNow);
+
+                // The root of the unpack's trace when OTEL_* export is configured; it ends when the CLI stops following.
+                using var span = UnpackClientTracing.StartUnpack(request);
+                await PublishAsync(bus, request, cancellationToken, publish => UnpackTrace.Stamp(publish, span?.Id));
                 if (detach)
                 {
                     if (mode == OutputMode.Json)
@@ -73,7 +79,9 @@ public sealed class UnpackLauncher
                 }
 
                 var view = new UnpackView(unpackId);
-                return await FollowAsync(store, view, FollowOptions.Renderer(mode), feed, Output.TimeoutOf(parse), cancellationToken);
+                var exitCode = await FollowAsync(store, view, FollowOptions.Renderer(mode), feed, Output.TimeoutOf(parse), cancellationToken);
+                RecordOutcome(span, view);
+                return exitCode;
             }
             finally
             {
@@ -112,6 +120,27 @@ public sealed class UnpackLauncher
         }
     }
 
+    // The client's unpack span says how the unpack ended as far as this command saw it (it may stop following early).
+    private static void RecordOutcome(System.Diagnostics.Activity? span, UnpackView view)
+    {
+        switch (view.Status)
+        {
+            case UnpackStatus.Completed:
+                span?.SetTag(UnpackAttributes.Outcome, Outcomes.Completed);
+                span?.SetTag(UnpackAttributes.ChainId, view.TopChainId?.ToString());
+                break;
+            case UnpackStatus.Failed or UnpackStatus.Cancelled:
+                span?.SetTag(UnpackAttributes.Step, view.FailedStep);
+                if (view.FailedLayer is { } layer)
+                {
+                    span?.SetTag(UnpackAttributes.LayerIndex, layer);
+                }
+
+                span.RecordFailure(view.FailureKind ?? Contracts.FailureKind.Internal, view.FailureReason ?? "the unpack failed");
+                break;
+        }
+    }
+
     /// <summary>A bus that publishes, with a temporary queue for <paramref name="feed"/> when there is one.</summary>
     public static async Task<IBusControl> StartBusAsync(ProgressFeed? feed, CancellationToken cancellationToken)
     {
@@ -144,14 +173,14 @@ public sealed class UnpackLauncher
     }
 
     /// <summary>Publishes within the broker timeout, so a broker gone since start-up gives a clear error instead of a hang.</summary>
-    public static async Task PublishAsync<T>(IBus bus, T message, CancellationToken cancellationToken)
+    public static async Task PublishAsync<T>(IBus bus, T message, CancellationToken cancellationToken, Action<PublishContext<T>>? configure = null)
         where T : class
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_brokerTimeout);
         try
         {
-            await bus.Publish(message, timeout.Token);
+            await bus.Publish(message, configure ?? (_ => { }), timeout.Token);
         }
         catch (Exception exception) when (CliFailures.IsBrokerFailure(exception) || exception is OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {

@@ -5,6 +5,7 @@ using Unpacker.Contracts.Unpacking;
 using Unpacker.Fetcher.Configuration;
 using Unpacker.Fetcher.Fetching;
 using Unpacker.Fetcher.Sources;
+using Unpacker.Fetcher.Telemetry;
 using Unpacker.Hosting.Diagnostics;
 
 namespace Unpacker.Fetcher.Consumers;
@@ -32,6 +33,7 @@ public sealed class FetchBlobConsumer(
             ["LayerIndex"] = command.LayerIndex,
             ["Digest"] = command.Blob.Digest.ToString(),
         });
+        using var span = FetcherTelemetry.StartFetchLayer(context);
         var started = time.GetTimestamp();
         BlobFetchResult result;
         try
@@ -41,6 +43,7 @@ public sealed class FetchBlobConsumer(
         catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
         {
             var failure = FetchFailures.Classify(exception, $"fetching {command.Blob.Digest} from {command.Source}");
+            FetcherTelemetry.FetchFailed(span, exception, failure.Kind, time.GetElapsedTime(started));
             logger.Log(
                 failure.Kind == Contracts.FailureKind.Internal ? LogLevel.Error : LogLevel.Warning,
                 failure.Kind == Contracts.FailureKind.Internal ? exception : null,
@@ -55,6 +58,7 @@ public sealed class FetchBlobConsumer(
             return;
         }
 
+        FetcherTelemetry.Fetched(span, result.AlreadyPresent, result.BytesTransferred, time.GetElapsedTime(started));
         await context.Publish(
             new BlobFetched(
                 command.UnpackId,

@@ -4,7 +4,9 @@ using Unpacker.Contracts.Fetching;
 using Unpacker.Fetcher.Configuration;
 using Unpacker.Fetcher.Fetching;
 using Unpacker.Fetcher.Resolving;
+using Unpacker.Fetcher.Telemetry;
 using Unpacker.Hosting.Diagnostics;
+using Unpacker.Hosting.Telemetry;
 
 namespace Unpacker.Fetcher.Consumers;
 
@@ -16,6 +18,7 @@ public sealed class ResolveImageConsumer(ImageResolver resolver, WorkerIdentity 
         var command = context.Message;
         var cancellationToken = context.CancellationToken;
         using var scope = logger.BeginScope(new Dictionary<string, object> { ["UnpackId"] = command.UnpackId, ["Source"] = command.Source.ToString() });
+        using var span = FetcherTelemetry.StartResolve(context);
         var started = time.GetTimestamp();
         ResolvedImage image;
         try
@@ -25,6 +28,7 @@ public sealed class ResolveImageConsumer(ImageResolver resolver, WorkerIdentity 
         catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
         {
             var failure = FetchFailures.Classify(exception, $"resolving {command.Source}");
+            span.RecordFailure(exception, failure.Kind);
             logger.Log(
                 failure.Kind == Contracts.FailureKind.Internal ? LogLevel.Error : LogLevel.Warning,
                 failure.Kind == Contracts.FailureKind.Internal ? exception : null,
@@ -36,6 +40,7 @@ public sealed class ResolveImageConsumer(ImageResolver resolver, WorkerIdentity 
             return;
         }
 
+        span?.SetTag(UnpackAttributes.Outcome, Outcomes.Done);
         await context.Publish(
             new ImageResolved(
                 command.UnpackId,

@@ -68,7 +68,10 @@ internal sealed class ExtractionClaims(UnpackSagaOptions options)
         session.Delete(claim);
         foreach (var waiter in claim.Waiters)
         {
-            await context.Publish(new WakeUnpack(waiter, $"extraction of {layer.ChainId} released by unpack {saga.CorrelationId}"));
+            // The waiter belongs to another unpack's trace: its handling starts a trace of its own, linked to ours.
+            await context.Publish(
+                new WakeUnpack(waiter, $"extraction of {layer.ChainId} released by unpack {saga.CorrelationId}"),
+                publish => publish.Headers.Set(MassTransit.Logging.DiagnosticHeaders.ActivityPropagation, "Link"));
         }
     }
 }

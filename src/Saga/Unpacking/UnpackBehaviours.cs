@@ -2,6 +2,7 @@ using MassTransit;
 using Unpacker.Contracts.Applying;
 using Unpacker.Contracts.Fetching;
 using Unpacker.Contracts.Unpacking;
+using Unpacker.Saga.Telemetry;
 using Unpacker.Saga.Watchdog;
 
 namespace Unpacker.Saga.Unpacking;
@@ -61,6 +62,7 @@ public static class UnpackBehaviours
         where T : class =>
         binder
             .Then(c => UnpackRules.UpdateWakeAt(c.Saga))
+            .Then(c => SagaTracing.Tag(c.Saga))
             .If(c => c.Saga.Failure is not null, f => f.ThenAsync(c => rules.EndFailedAsync(c)).TransitionTo(failed))
             .If(c => UnpackRules.IsDone(c.Saga), d => d.ThenAsync(c => rules.CompleteAsync(c)).TransitionTo(completed));
 }

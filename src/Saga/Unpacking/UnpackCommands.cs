@@ -1,6 +1,7 @@
 using MassTransit;
 using Unpacker.Contracts.Applying;
 using Unpacker.Contracts.Fetching;
+using Unpacker.Hosting.Telemetry;
 using Unpacker.Saga.History;
 
 namespace Unpacker.Saga.Unpacking;
@@ -85,6 +86,6 @@ internal sealed class UnpackCommands(UnpackSagaOptions options, TimeProvider clo
     {
         // Sent from the consume context: held by the in-memory outbox until the saga and its events are saved.
         var endpoint = await context.GetSendEndpoint(new Uri($"queue:{queue}"));
-        await endpoint.Send(message, context.CancellationToken);
+        await endpoint.Send(message, send => UnpackTrace.Stamp(send, context.Saga.TraceParent), context.CancellationToken);
     }
 }

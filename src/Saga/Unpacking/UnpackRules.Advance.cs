@@ -1,9 +1,11 @@
+using System.Diagnostics;
 using MassTransit;
 using Unpacker.Contracts;
 using Unpacker.Contracts.Applying;
 using Unpacker.Contracts.Fetching;
 using Unpacker.Contracts.Oci;
 using Unpacker.Contracts.Unpacking;
+using Unpacker.Hosting.Telemetry;
 using Unpacker.Saga.Claims;
 using Unpacker.Saga.History;
 using Unpacker.Saga.Watchdog;
@@ -90,7 +92,8 @@ public sealed partial class UnpackRules
         var applied = saga.Layers.Count(l => l.Snapshot == SnapshotPhase.Committed && !l.AlreadyPresent);
         var skipped = saga.Layers.Count - applied;
         context.Record(new UnpackSucceeded(saga.Config!.Digest, saga.TopChainId!.Value, saga.Snapshotter, applied, skipped, saga.EndedAt.Value - saga.RequestedAt));
-        await context.Publish(new UnpackCompleted(saga.CorrelationId, saga.Config.Digest, saga.TopChainId.Value, saga.Snapshotter, applied, skipped, saga.EndedAt.Value));
+        Activity.Current?.SetTag(UnpackAttributes.Outcome, Outcomes.Completed);
+        await context.Publish(new UnpackCompleted(saga.CorrelationId, saga.Config.Digest, saga.TopChainId.Value, saga.Snapshotter, applied, skipped, saga.EndedAt.Value), Traced(saga));
     }
 
     public async Task EndFailedAsync(BehaviorContext<UnpackState> context)
@@ -106,11 +109,13 @@ public sealed partial class UnpackRules
 
         if (saga.Layers.Any(l => l.Snapshot is SnapshotPhase.Applying or SnapshotPhase.Extracted or SnapshotPhase.Committing))
         {
-            await context.Publish(new UnpackAborted(saga.CorrelationId, saga.Snapshotter, failure.Reason, saga.EndedAt.Value));
+            await context.Publish(new UnpackAborted(saga.CorrelationId, saga.Snapshotter, failure.Reason, saga.EndedAt.Value), Traced(saga));
         }
 
-        await context.Publish(new UnpackFailed(saga.CorrelationId, failure.Step, failure.LayerIndex, failure.Kind, failure.Reason, saga.EndedAt.Value));
+        await context.Publish(new UnpackFailed(saga.CorrelationId, failure.Step, failure.LayerIndex, failure.Kind, failure.Reason, saga.EndedAt.Value), Traced(saga));
     }
+
+    private static IPipe<PublishContext> Traced(UnpackState saga) => Pipe.Execute<PublishContext>(publish => UnpackTrace.Stamp(publish, saga.TraceParent));
 
     private static bool NeedsBlob(LayerProgress layer) =>
         layer.Fetch.Status == StepStatus.NotStarted

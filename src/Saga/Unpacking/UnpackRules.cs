@@ -1,11 +1,14 @@
+using System.Diagnostics;
 using MassTransit;
 using Unpacker.Contracts;
 using Unpacker.Contracts.Applying;
 using Unpacker.Contracts.Fetching;
 using Unpacker.Contracts.Oci;
 using Unpacker.Contracts.Unpacking;
+using Unpacker.Hosting.Telemetry;
 using Unpacker.Saga.Claims;
 using Unpacker.Saga.History;
+using Unpacker.Saga.Telemetry;
 using Unpacker.Saga.Watchdog;
 
 namespace Unpacker.Saga.Unpacking;
@@ -31,6 +34,7 @@ public sealed partial class UnpackRules(UnpackSagaOptions options, TimeProvider 
         saga.Labels = request.Labels?.ToDictionary() ?? [];
         saga.RequestedBy = request.RequestedBy;
         saga.RequestedAt = request.RequestedAt;
+        saga.TraceParent = SagaTracing.BeginUnpack(context);
         context.Record(new UnpackStarted(saga.CorrelationId, request.Source.ToString(), request.Snapshotter, request.RequestedBy, request.RequestedAt, request.ReplayOf)
         {
             Image = request.Source,
@@ -123,6 +127,7 @@ public sealed partial class UnpackRules(UnpackSagaOptions options, TimeProvider 
     public void Fail(BehaviorContext<UnpackState> context, string step, int? layerIndex, FailureKind kind, string reason, WorkerStamp? worker = null)
     {
         context.Saga.Failure = new UnpackFailure(step, layerIndex, kind, reason);
+        Activity.Current.RecordFailure(kind, reason);
         context.Record(new UnpackFailureRecorded(step, layerIndex, kind, reason, worker, context.Saga.Config?.Digest));
     }
 

@@ -41,6 +41,9 @@ public sealed class UnpackState : SagaStateMachineInstance
 
     public DateTimeOffset? EndedAt { get; set; }
 
+    /// <summary>The W3C trace context of the unpack's <c>unpack</c> span, stamped on every message the saga sends.</summary>
+    public string? TraceParent { get; set; }
+
     public Digest? TopChainId => Layers.Count == 0 ? null : Layers[^1].ChainId;
 }
 

@@ -2,6 +2,8 @@ using Marten;
 using MassTransit;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Unpacker.Hosting.Telemetry;
+using Unpacker.Saga.Telemetry;
 using Unpacker.Saga.Unpacking;
 
 namespace Unpacker.Saga.Watchdog;
@@ -17,20 +19,21 @@ public sealed class UnpackWatchdog(IDocumentStore store, IBus bus, UnpackSagaOpt
     public async Task<int> WakeDueAsync(CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
-        IReadOnlyList<Guid> due;
+        IReadOnlyList<DueUnpack> due;
         await using (var session = store.QuerySession())
         {
             due = await session.Query<UnpackState>()
                 .Where(x => x.WakeAt != null && x.WakeAt <= now)
                 .OrderBy(x => x.WakeAt)
-                .Select(x => x.CorrelationId)
+                .Select(x => new DueUnpack { UnpackId = x.CorrelationId, TraceParent = x.TraceParent })
                 .Take(500)
                 .ToListAsync(cancellationToken);
         }
 
-        foreach (var unpackId in due)
+        foreach (var unpack in due)
         {
-            await bus.Publish(new WakeUnpack(unpackId, $"watchdog at {now:O}"), cancellationToken);
+            using var wake = SagaTracing.StartWake(unpack.UnpackId, unpack.TraceParent);
+            await bus.Publish(new WakeUnpack(unpack.UnpackId, $"watchdog at {now:O}"), publish => UnpackTrace.Stamp(publish, unpack.TraceParent), cancellationToken);
         }
 
         if (due.Count > 0)
@@ -57,4 +60,12 @@ public sealed class UnpackWatchdog(IDocumentStore store, IBus bus, UnpackSagaOpt
             }
         }
     }
+}
+
+/// <summary>What the watchdog reads of a due saga: whom to wake, and the trace the wake-up belongs to.</summary>
+public sealed class DueUnpack
+{
+    public Guid UnpackId { get; set; }
+
+    public string? TraceParent { get; set; }
 }
