@@ -63,6 +63,7 @@ public sealed class ParityImage
             ModifyTime = time++,
             Pax = [("SCHILY.xattr.security.capability", Capability), ("SCHILY.xattr.user.comment", [0, 0xff, 0x80, 0x0a, 0x3d])],
         });
+        Add(t, new RawEntry { Name = B("usr/bin/arping"), Data = B("arping"), Mode = 0x1e8, Gid = 50, ModifyTime = time++, Pax = [("SCHILY.xattr.security.capability", Capability)] });
         Add(t, new RawEntry { Name = B("usr/bin/sh"), Type = (byte)'2', LinkName = B("tool"), Mode = 0x1ff, ModifyTime = time++ });
         Add(t, new RawEntry { Name = B("etc/localtime"), Type = (byte)'2', LinkName = B("/usr/share/zoneinfo/UTC"), Mode = 0x1ff, ModifyTime = time++ });
         Add(t, new RawEntry { Name = B("lib"), Type = (byte)'2', LinkName = B("usr/lib"), Mode = 0x1ff, ModifyTime = time++ });
@@ -118,7 +119,7 @@ public sealed class ParityImage
             Data = B("ping, patched"),
             Mode = 0x1ed,
             ModifyTime = time++,
-            Pax = [("SCHILY.xattr.user.comment", [0xc3, 0x28, 0x00, 0x01])],
+            Pax = [("SCHILY.xattr.security.capability", Capability), ("SCHILY.xattr.user.comment", [0xc3, 0x28, 0x00, 0x01])],
         });
         Add(t, new RawEntry { Name = B("dev/zero"), Type = (byte)'3', Mode = 0x1b6, DeviceMajor = 1, DeviceMinor = 5, ModifyTime = time++ });
         Add(t, new RawEntry { Name = [.. "data/.wh."u8, .. NonUtf8File.AsSpan(5)], ModifyTime = time++ });
