@@ -54,7 +54,9 @@ public sealed class ParityImage
         Dir(t, "usr/lib", 0x1ed, time++);
         File(t, "usr/bin/tool", "#!/bin/sh\necho tool\n", 0x9ed, time++); // 04755: setuid
         Add(t, new RawEntry { Name = B("usr/bin/sgid"), Data = B("sgid"), Mode = 0x5ed, Gid = 50, ModifyTime = time++ }); // 02755
-        Add(t, new RawEntry { Name = B("usr/bin/tool-link"), Type = (byte)'1', LinkName = B("usr/bin/tool"), ModifyTime = time++ });
+        Add(t, new RawEntry { Name = B("usr/bin/tool-link"), Type = (byte)'1', LinkName = B("usr/bin/tool"), Mode = 0x9ed, ModifyTime = time++ });
+        File(t, "usr/bin/other", "other", 0x1ed, time++);
+        Add(t, new RawEntry { Name = B("usr/bin/other-link"), Type = (byte)'1', LinkName = B("usr/bin/other"), Mode = 0x1c0, Uid = 5, ModifyTime = time++ }); // its own mode and owner
         Add(t, new RawEntry
         {
             Name = B("usr/bin/ping"),
@@ -132,7 +134,7 @@ public sealed class ParityImage
         long time = 1_700_000_000;
         Dir(t, "etc", 0x1ed, time++);
         File(t, "etc/new", "top layer", 0x1a4, time++);
-        Add(t, new RawEntry { Name = B("usr/bin/tool-link2"), Type = (byte)'1', LinkName = B("usr/bin/tool-link"), ModifyTime = time++ });
+        Add(t, new RawEntry { Name = B("usr/bin/tool-link2"), Type = (byte)'1', LinkName = B("usr/bin/tool-link"), Mode = 0x9ed, ModifyTime = time++ });
         File(t, "opaque/.wh.newer", "", 0x1a4, time++);
         Add(t, new RawEntry { Name = B("tmp/pipe"), Type = (byte)'6', Mode = 0x1a4, ModifyTime = time++ });
         return t.ToArray();
