@@ -79,7 +79,7 @@ down() { stop_pid containerd "$pidfile" TERM 30; }
 wipe() {
   down
   # A native snapshot or a temp mount left mounted by a killed unpack would keep its files: unmount first.
-  grep -o " $dir/[^ ]*" /proc/self/mounts | sort -r | while read -r mountpoint; do umount -l "$mountpoint"; done
+  { grep -o " $dir/[^ ]*" /proc/self/mounts || true; } | sort -r | while read -r mountpoint; do umount -l "$mountpoint"; done
   rm -rf "$dir/root" "$dir/state" "$dir/tmp"
   up
 }
