@@ -10,7 +10,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/env.sh"
 
 pg_bin=/usr/lib/postgresql/15/bin
 rabbit_bin=/usr/lib/rabbitmq/bin
-packages=(postgresql rabbitmq-server docker-registry curl apache2-utils skopeo pigz zstd python3 tar docker-compose chromium)
+packages=(postgresql rabbitmq-server docker-registry curl apache2-utils skopeo pigz zstd python3 tar docker-compose chromium containerd)
 
 install_missing() {
   local missing=()

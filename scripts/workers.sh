@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Starts (up) or stops (down) the Fetcher, Applier and Saga services as separate background processes,
-# built in Debug, with logs and PIDs under $UNPACKER_STATE_DIR. `up fetcher=2` starts two Fetchers.
+# built in Debug (UNPACKER_CONFIGURATION=Release for the benchmarks), with logs and PIDs under $UNPACKER_STATE_DIR.
+# `up fetcher=2` starts two Fetchers.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/env.sh"
 
 start() {
   local service="$1" count="$2" project
   project="$(tr '[:lower:]' '[:upper:]' <<<"${service:0:1}")${service:1}"
-  local dll="$UNPACKER_REPO/src/$project/bin/Debug/net10.0/Unpacker.$project.dll"
-  [[ -f "$dll" ]] || die "$dll is not built: run 'dotnet build Services.sln'"
+  local configuration="${UNPACKER_CONFIGURATION:-Debug}"
+  local dll="$UNPACKER_REPO/src/$project/bin/$configuration/net10.0/Unpacker.$project.dll"
+  [[ -f "$dll" ]] || die "$dll is not built: run 'dotnet build Services.sln -c $configuration'"
   for ((i = 1; i <= count; i++)); do
     local name="$service-$i" pidfile="$pids/$service-$i.pid" logfile="$logs/$service-$i.log"
     if pid_alive "$pidfile"; then log "$name already running"; continue; fi

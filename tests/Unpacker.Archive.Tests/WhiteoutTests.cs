@@ -115,7 +115,7 @@ public sealed class WhiteoutTests : IDisposable
         var lower = _root.Dir("lower");
         await _root.ApplyAsync(new TarBuilder().Dir("bin").File("bin/tool", "binary", 0x9ed).ToArray(), target: lower);
         var upper = _root.Dir("upper");
-        await _root.ApplyAsync(new TarBuilder().Link("bin/tool", "bin/alias").ToArray(),
+        await _root.ApplyAsync(new TarBuilder().Link("bin/tool", "bin/alias", 0x9ed).ToArray(),
             new ApplyOptions { Mode = ApplyMode.OverlayDiff, LowerDirectories = [lower] }, upper);
         Assert.Equal("binary", File.ReadAllText(Path.Combine(upper, "bin/tool")));
         Assert.Equal(Identity(Path.Combine(upper, "bin/tool")), Identity(Path.Combine(upper, "bin/alias")));

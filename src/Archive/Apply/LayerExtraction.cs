@@ -280,16 +280,11 @@ internal sealed partial class LayerExtraction
             throw FileSystem.Error($"link to {NativePath.Display(entry.LinkName)} at", path, errno);
         }
 
-        // containerd chowns and times the link (so the shared inode) but, as its mode check looks the link
-        // name up outside the root, in effect never chmods it: the file entry's mode stands. A chown clears
-        // setuid/setgid even for root, so the mode is put back rather than lost.
+        // containerd 1.6 treats the link like any entry: chown, xattrs, then chmod with the link header's mode
+        // (so the shared inode takes it) unless the link is to a symlink, which has no mode; then times.
+        // Checked against containerd itself by the parity tests.
         FileSystem.TryLStat(path, out var status);
-        var isSymlink = FileSystem.IsSymlink(status);
-        ApplyMetadata(entry, path, isSymlink, chmod: false);
-        if (!isSymlink && FileSystem.TryLStat(path, out var after) == 0 && after.Mode != status.Mode)
-        {
-            FileSystem.Chmod(path, (uint)status.Mode & 0xfff);
-        }
+        ApplyMetadata(entry, path, FileSystem.IsSymlink(status));
     }
 
     /// <summary>containerd's hardlinkRootPath: the target's parent resolved inside the root, its last name not followed.</summary>
@@ -342,11 +337,11 @@ internal sealed partial class LayerExtraction
     }
 
     /// <summary>Owner, then xattrs, then mode (chown clears setuid, so chmod comes after), then times; never following a symlink.</summary>
-    private void ApplyMetadata(TarEntry entry, NativePath path, bool isSymlink, bool deferTimes = false, bool chmod = true)
+    private void ApplyMetadata(TarEntry entry, NativePath path, bool isSymlink, bool deferTimes = false)
     {
         FileSystem.LChown(path, CheckedId(entry.Uid, entry), CheckedId(entry.Gid, entry));
         SetXattrs(entry, path, -1, isSymlink);
-        if (chmod && !isSymlink)
+        if (!isSymlink)
         {
             FileSystem.Chmod(path, entry.Mode);
         }

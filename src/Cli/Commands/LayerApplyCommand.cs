@@ -65,7 +65,10 @@ public static class LayerApplyCommand
             return ExitCodes.Usage;
         }
 
-        using var loggerFactory = LoggerFactory.Create(builder => builder.AddSimpleConsole(o => o.SingleLine = true)
+        // Warnings go to stderr: stdout is for the result, whose last line scripts read as the diffID.
+        using var loggerFactory = LoggerFactory.Create(builder => builder
+            .AddSimpleConsole(o => o.SingleLine = true)
+            .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)
             .AddFilter(level => level >= LogLevel.Warning));
         await using var stream = new FileStream(layerFile.FullName, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16,
             FileOptions.SequentialScan);

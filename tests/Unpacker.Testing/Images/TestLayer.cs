@@ -26,6 +26,14 @@ public sealed record TestLayer(Descriptor Descriptor, byte[] Blob, byte[] Tar, D
         return new TestLayer(new Descriptor(mediaType, Digest.Compute(blob), blob.Length), blob, tar, Digest.Compute(tar));
     }
 
+    /// <summary>A layer from a tar the test wrote itself (e.g. with <see cref="TarBuilder"/>), gzip-compressed or plain.</summary>
+    public static TestLayer FromTar(byte[] tar, bool gzip = true)
+    {
+        var blob = gzip ? Gzip(tar) : tar;
+        var mediaType = gzip ? MediaTypes.OciLayerGzip : MediaTypes.OciLayer;
+        return new TestLayer(new Descriptor(mediaType, Digest.Compute(blob), blob.Length), blob, tar, Digest.Compute(tar));
+    }
+
     /// <summary>A layer of one file of random bytes: big enough to be interrupted mid-way.</summary>
     public static TestLayer Random(int size, string path = "data.bin") =>
         FromFiles(new Dictionary<string, byte[]> { [path] = System.Security.Cryptography.RandomNumberGenerator.GetBytes(size) });

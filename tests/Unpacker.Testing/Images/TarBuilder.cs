@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Unpacker.Archive.Tests.Support;
+namespace Unpacker.Testing.Images;
 
 /// <summary>One tar member as the tests want to write it, down to the raw header bytes when needed.</summary>
 public sealed record RawEntry
@@ -53,8 +53,9 @@ public sealed class TarBuilder
     public TarBuilder Symlink(string target, string name) =>
         Add(new RawEntry { Name = Bytes(name), Type = (byte)'2', LinkName = Bytes(target), Mode = 0x1ff });
 
-    public TarBuilder Link(string target, string name) =>
-        Add(new RawEntry { Name = Bytes(name), Type = (byte)'1', LinkName = Bytes(target) });
+    /// <summary>A hardlink entry; containerd applies its mode to the shared inode, so real archives repeat the file's.</summary>
+    public TarBuilder Link(string target, string name, int mode = 0x1a4) =>
+        Add(new RawEntry { Name = Bytes(name), Type = (byte)'1', LinkName = Bytes(target), Mode = mode });
 
     public TarBuilder Add(RawEntry entry)
     {

@@ -1,0 +1,56 @@
+using Unpacker.Testing;
+
+namespace Unpacker.ParityTests;
+
+/// <summary>
+/// A containerd of the test's own: <c>scripts/containerd.sh up</c> on a private directory (root, state, socket),
+/// so CI needs nothing running beforehand; stopped by its recorded PID and deleted on dispose.
+/// </summary>
+public sealed class ContainerdInstance : IAsyncDisposable
+{
+    public const string Namespace = "parity";
+
+    private readonly Dictionary<string, string> _environment;
+
+    private ContainerdInstance(string directory, string socket)
+    {
+        Directory = directory;
+        Socket = socket;
+        _environment = new() { ["UNPACKER_CONTAINERD_DIR"] = directory };
+    }
+
+    public string Directory { get; }
+
+    public string Socket { get; }
+
+    public static async Task<ContainerdInstance> StartAsync(CancellationToken cancellationToken = default)
+    {
+        var directory = Path.Combine(Path.GetTempPath(), $"unpacker-containerd-{Guid.NewGuid():N}");
+        var up = await ChildProcess.RunAsync(Script, ["up"], new Dictionary<string, string> { ["UNPACKER_CONTAINERD_DIR"] = directory }, cancellationToken);
+        up.EnsureSuccess("scripts/containerd.sh up (needs root and Debian's containerd package)");
+        return new ContainerdInstance(directory, up.Stdout.Trim().Split('\n')[^1]);
+    }
+
+    /// <summary><c>ctr</c> against this instance, in the test namespace; throws with its output when it fails.</summary>
+    public async Task<string> CtrAsync(params string[] arguments)
+    {
+        var result = await ChildProcess.RunAsync("ctr", ["--address", Socket, "--namespace", Namespace, .. arguments]);
+        return result.EnsureSuccess($"ctr {string.Join(' ', arguments)}").Stdout;
+    }
+
+    /// <summary>The directories of the native snapshotter's snapshots, by the numeric id it gave them in order of preparation.</summary>
+    public IReadOnlyList<string> NativeSnapshotDirectories() =>
+        System.IO.Directory.GetDirectories(Path.Combine(Directory, "root", "io.containerd.snapshotter.v1.native", "snapshots"))
+            .OrderBy(d => long.Parse(Path.GetFileName(d), System.Globalization.CultureInfo.InvariantCulture))
+            .ToList();
+
+    public async ValueTask DisposeAsync()
+    {
+        var down = await ChildProcess.RunAsync(Script, ["down"], _environment);
+        down.EnsureSuccess("scripts/containerd.sh down");
+        // Snapshots hold non-UTF-8 names, which .NET's Directory.Delete cannot address.
+        Native.FileSystem.RemoveAll(Native.NativePath.FromString(Directory));
+    }
+
+    private static string Script => Path.Combine(RepositoryPaths.Root, "scripts", "containerd.sh");
+}
