@@ -75,7 +75,7 @@ public sealed class ServiceStack : IAsyncDisposable
         await TestServers.RequireRegistryAsync();
         var postgres = options.Postgres ?? TestServers.PostgresWithSchema(prefix.Replace('-', '_'));
         var vhost = options.VirtualHost ?? await TestServers.CreateVirtualHostAsync(prefix);
-        var root = Path.Combine("/var/tmp/unpacker-tests", $"{prefix}-{Guid.NewGuid():N}");
+        var root = options.Root ?? Path.Combine("/var/tmp/unpacker-tests", $"{prefix}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(root);
 
         // The schema is applied once here, so the services starting side by side find it in place.
@@ -232,4 +232,7 @@ public sealed class ServiceStackOptions
 
     /// <summary>A virtual host on a RabbitMQ of the test's own; a fresh one on the shared server when null. The stack deletes it.</summary>
     public IsolatedVirtualHost? VirtualHost { get; init; }
+
+    /// <summary>A storage root of the test's choosing (e.g. inside a small tmpfs); a fresh directory when null. The stack deletes it.</summary>
+    public string? Root { get; init; }
 }

@@ -52,5 +52,12 @@ public sealed class StackListener : IAsyncDisposable
         }
     }
 
+    /// <summary>Sends a message straight to a queue of the stack (as any client with access to the broker could).</summary>
+    public async Task SendAsync(string queue, object message)
+    {
+        var endpoint = await _bus.GetSendEndpoint(new Uri($"queue:{queue}"));
+        await endpoint.Send(message);
+    }
+
     public ValueTask DisposeAsync() => new(_bus.StopAsync());
 }
