@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Unpacker.Applier.Diff;
 using Unpacker.Applier.Unpacking;
 using Unpacker.Contracts.Applying;
+using Unpacker.Contracts.Validation;
 using Unpacker.Hosting.Messaging;
 using Unpacker.Storage.Content;
 using Unpacker.Storage.Snapshots;
@@ -55,7 +56,14 @@ public static class ApplierRegistration
             {
                 endpoint.PrefetchCount = options.ConcurrentApplies;
                 endpoint.ConcurrentMessageLimit = options.ConcurrentApplies;
-                endpoint.UseMessageRetry(r => r.Exponential(5, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(200)));
+                // Anyone who can reach the queue can send to it: a command that breaks the contract (a snapshot key
+                // that is a path, a malformed digest) faults at once, never retried, never reaching the snapshotter.
+                endpoint.UseConsumeFilter(typeof(MessageValidationFilter<>), context);
+                endpoint.UseMessageRetry(r =>
+                {
+                    r.Ignore<MessageValidationException>();
+                    r.Exponential(5, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(200));
+                });
                 endpoint.UseInMemoryOutbox(context);
                 endpoint.ConfigureConsumer<ApplyLayerConsumer>(context);
                 endpoint.ConfigureConsumer<StatSnapshotConsumer>(context);

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Unpacker.Contracts.Applying;
 using Unpacker.Contracts.Fetching;
 using Unpacker.Contracts.Unpacking;
+using Unpacker.Contracts.Validation;
 using Unpacker.Hosting.Messaging;
 using Unpacker.Hosting.Persistence;
 using Unpacker.Saga.Claims;
@@ -79,6 +80,9 @@ public static class UnpackSagaRegistration
 
         protected override void ConfigureSaga(IReceiveEndpointConfigurator endpointConfigurator, ISagaConfigurator<UnpackState> sagaConfigurator, IRegistrationContext context)
         {
+            // Clients publish to this queue: a request that breaks the contract faults here, before retries and
+            // before a saga exists, instead of starting an unpack that could never finish.
+            endpointConfigurator.UseConsumeFilter(typeof(MessageValidationFilter<>), context);
             endpointConfigurator.UseMartenSagaPipeline(context);
 
             var partitioner = endpointConfigurator.CreatePartitioner(Environment.ProcessorCount * 4);

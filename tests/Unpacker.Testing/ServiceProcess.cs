@@ -13,13 +13,17 @@ public sealed partial class ServiceProcess : IAsyncDisposable
     private readonly ConcurrentQueue<string> _output = new();
     private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private ServiceProcess(string name, Process process)
+    private ServiceProcess(string name, Process process, string? workerId)
     {
         Name = name;
         _process = process;
+        WorkerId = workerId;
     }
 
     public string Name { get; }
+
+    /// <summary>The <c>UNPACKER_WORKER_ID</c> it was started with (what its results and leases are stamped with), if any.</summary>
+    public string? WorkerId { get; }
 
     public int ProcessId => _process.Id;
 
@@ -47,7 +51,7 @@ public sealed partial class ServiceProcess : IAsyncDisposable
         }
 
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
-        var service = new ServiceProcess(project, process);
+        var service = new ServiceProcess(project, process, environment?.GetValueOrDefault("UNPACKER_WORKER_ID"));
         process.OutputDataReceived += (_, e) => service.OnLine(e.Data);
         process.ErrorDataReceived += (_, e) => service.OnLine(e.Data);
         process.Exited += (_, _) => service._started.TrySetException(new InvalidOperationException(

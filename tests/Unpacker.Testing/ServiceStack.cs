@@ -23,12 +23,16 @@ public sealed class ServiceStack : IAsyncDisposable
     private readonly List<ServiceProcess> _processes = [];
     private IBusControl? _bus;
 
-    private ServiceStack(PostgresOptions postgres, IsolatedVirtualHost vhost, string root, DocumentStore store)
+    private readonly IReadOnlyDictionary<string, string> _extraEnvironment;
+    private int _started;
+
+    private ServiceStack(PostgresOptions postgres, IsolatedVirtualHost vhost, string root, DocumentStore store, IReadOnlyDictionary<string, string>? environment)
     {
         Postgres = postgres;
         VirtualHost = vhost;
         Root = root;
         Store = store;
+        _extraEnvironment = environment ?? new Dictionary<string, string>();
     }
 
     public PostgresOptions Postgres { get; }
@@ -41,33 +45,49 @@ public sealed class ServiceStack : IAsyncDisposable
 
     public IReadOnlyList<ServiceProcess> Processes => _processes;
 
-    public IReadOnlyDictionary<string, string> Environment => new Dictionary<string, string>(VirtualHost.Environment)
+    /// <summary>What every service process is started with: the stack's schema, vhost and root, plus the caller's extra settings.</summary>
+    public IReadOnlyDictionary<string, string> Environment
     {
-        ["UNPACKER_POSTGRES_SCHEMA"] = Postgres.Schema,
-        ["UNPACKER_ROOT"] = Root,
-    };
+        get
+        {
+            var environment = new Dictionary<string, string>(_extraEnvironment);
+            foreach (var (key, value) in VirtualHost.Environment)
+            {
+                environment[key] = value;
+            }
+
+            environment["UNPACKER_POSTGRES_SCHEMA"] = Postgres.Schema;
+            environment["UNPACKER_ROOT"] = Root;
+            return environment;
+        }
+    }
 
     /// <param name="environment">Extra variables for every service process (e.g. <c>OTEL_*</c>, <c>Telemetry__*</c>).</param>
-    public static async Task<ServiceStack> StartAsync(string prefix, int fetchers = 1, int appliers = 1, int sagas = 1, IReadOnlyDictionary<string, string>? environment = null)
+    public static Task<ServiceStack> StartAsync(string prefix, int fetchers = 1, int appliers = 1, int sagas = 1, IReadOnlyDictionary<string, string>? environment = null) =>
+        StartAsync(prefix, new ServiceStackOptions { Fetchers = fetchers, Appliers = appliers, Sagas = sagas, Environment = environment });
+
+    /// <summary>Starts a stack with extra settings for the services (e.g. short leases) or servers of the test's own.</summary>
+    public static async Task<ServiceStack> StartAsync(string prefix, ServiceStackOptions options)
     {
-        await TestServers.RequirePostgresAsync();
+        if (options.Postgres is null)
+        {
+            await TestServers.RequirePostgresAsync();
+        }
+
         await TestServers.RequireRegistryAsync();
-        var postgres = TestServers.PostgresWithSchema(prefix.Replace('-', '_'));
-        var vhost = await TestServers.CreateVirtualHostAsync(prefix);
-        var root = Path.Combine("/var/tmp/unpacker-tests", $"{prefix}-{Guid.NewGuid():N}");
+        var postgres = options.Postgres ?? TestServers.PostgresWithSchema(prefix.Replace('-', '_'));
+        var vhost = options.VirtualHost ?? await TestServers.CreateVirtualHostAsync(prefix);
+        var root = options.Root ?? Path.Combine("/var/tmp/unpacker-tests", $"{prefix}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(root);
 
         // The schema is applied once here, so the services starting side by side find it in place.
         var store = await UnpackerMarten.OpenStoreAsync(postgres, ContentMetadata.Register, SnapshotMetadata.Register, UnpackSagaRegistration.MartenContribution);
-        var stack = new ServiceStack(postgres, vhost, root, store);
+        var stack = new ServiceStack(postgres, vhost, root, store, options.Environment);
         try
         {
             await stack.StartBusAsync();
-            var starts = Enumerable.Repeat("Fetcher", fetchers).Concat(Enumerable.Repeat("Applier", appliers)).Concat(Enumerable.Repeat("Saga", sagas))
-                .Select((project, i) => ServiceProcess.StartAsync(project, new Dictionary<string, string>(stack.Environment.Concat(environment ?? new Dictionary<string, string>()))
-                {
-                    ["UNPACKER_WORKER_ID"] = $"{project.ToLowerInvariant()}-{i}",
-                }));
+            var starts = Enumerable.Repeat("Fetcher", options.Fetchers).Concat(Enumerable.Repeat("Applier", options.Appliers)).Concat(Enumerable.Repeat("Saga", options.Sagas))
+                .Select(stack.StartServiceAsync);
             stack._processes.AddRange(await Task.WhenAll(starts));
             return stack;
         }
@@ -78,29 +98,49 @@ public sealed class ServiceStack : IAsyncDisposable
         }
     }
 
+    /// <summary>Starts one more process of a service (e.g. to replace one a test killed), with a worker id of its own.</summary>
+    public async Task<ServiceProcess> StartAnotherAsync(string project)
+    {
+        var process = await StartServiceAsync(project);
+        _processes.Add(process);
+        return process;
+    }
+
+    /// <summary>Publishes an <see cref="UnpackRequested"/> and returns its <see cref="UnpackCompleted"/> or <see cref="UnpackFailed"/>.</summary>
+    public Task<object> UnpackAsync(ImageSource source, string snapshotter, TimeSpan? timeout = null) =>
+        UnpackAsync(NewRequest(source, snapshotter), timeout);
+
     /// <summary>
-    /// Publishes an <see cref="UnpackRequested"/> and returns its <see cref="UnpackCompleted"/> or <see cref="UnpackFailed"/>,
+    /// Publishes a request the test made (so it knows the unpack id while the unpack runs) and returns how it ended,
     /// under the client's <c>unpack</c> span (the root of the unpack's trace when the test listens to Unpacker.Client).
     /// </summary>
-    public async Task<object> UnpackAsync(ImageSource source, string snapshotter, TimeSpan? timeout = null)
+    public async Task<object> UnpackAsync(UnpackRequested request, TimeSpan? timeout = null)
     {
-        var unpackId = NewId.NextGuid();
-        var outcome = _outcomes.GetOrAdd(unpackId, _ => new TaskCompletionSource<object>(TaskCreationOptions.RunContinuationsAsynchronously));
-        var request = new UnpackRequested(unpackId, source, snapshotter, null, new Requester("test", System.Environment.MachineName, "integration-tests"), DateTimeOffset.UtcNow);
         using var span = UnpackClientTracing.StartUnpack(request);
+        _outcomes.GetOrAdd(request.UnpackId, _ => new TaskCompletionSource<object>(TaskCreationOptions.RunContinuationsAsynchronously));
         await _bus!.PublishUnpackAsync(request, span, CancellationToken.None);
+        var ended = await OutcomeAsync(request.UnpackId, timeout);
+        UnpackClientTracing.Ended(span, ended);
+        return ended;
+    }
+
+    /// <summary>The <see cref="UnpackCompleted"/> or <see cref="UnpackFailed"/> of an unpack published earlier.</summary>
+    public async Task<object> OutcomeAsync(Guid unpackId, TimeSpan? timeout = null)
+    {
+        var outcome = _outcomes.GetOrAdd(unpackId, _ => new TaskCompletionSource<object>(TaskCreationOptions.RunContinuationsAsynchronously));
         try
         {
-            var ended = await outcome.Task.WaitAsync(timeout ?? TimeSpan.FromMinutes(2));
-            UnpackClientTracing.Ended(span, ended);
-            return ended;
+            return await outcome.Task.WaitAsync(timeout ?? TimeSpan.FromMinutes(2));
         }
         catch (TimeoutException)
         {
             var logs = string.Join('\n', _processes.SelectMany(p => p.Output.TakeLast(30).Select(line => $"{p.Name}: {line}")));
-            throw new TimeoutException($"unpack {unpackId} of {source} did not end; last service output:\n{logs}");
+            throw new TimeoutException($"unpack {unpackId} did not end; last service output:\n{logs}");
         }
     }
+
+    public static UnpackRequested NewRequest(ImageSource source, string snapshotter) =>
+        new(NewId.NextGuid(), source, snapshotter, null, new Requester("test", System.Environment.MachineName, "integration-tests"), DateTimeOffset.UtcNow);
 
     public Task PublishAsync<T>(T message)
         where T : class => _bus!.Publish(message);
@@ -137,6 +177,12 @@ public sealed class ServiceStack : IAsyncDisposable
             Directory.Delete(Root, recursive: true);
         }
     }
+
+    private Task<ServiceProcess> StartServiceAsync(string project) =>
+        ServiceProcess.StartAsync(project, new Dictionary<string, string>(Environment)
+        {
+            ["UNPACKER_WORKER_ID"] = $"{project.ToLowerInvariant()}-{Interlocked.Increment(ref _started) - 1}",
+        });
 
     private async Task<IReadOnlyList<string>> NamesAsync(string snapshotter, SnapshotKind kind)
     {
@@ -176,4 +222,26 @@ public sealed class ServiceStack : IAsyncDisposable
         _outcomes.GetOrAdd(unpackId, _ => new TaskCompletionSource<object>(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult(outcome);
         return Task.CompletedTask;
     }
+}
+
+/// <summary>How many processes of each service a <see cref="ServiceStack"/> starts, with what extra settings, against which servers.</summary>
+public sealed class ServiceStackOptions
+{
+    public int Fetchers { get; init; } = 1;
+
+    public int Appliers { get; init; } = 1;
+
+    public int Sagas { get; init; } = 1;
+
+    /// <summary>Extra environment for every service (e.g. <c>Applier__LeaseDuration</c>); the stack's own settings win.</summary>
+    public IReadOnlyDictionary<string, string>? Environment { get; init; }
+
+    /// <summary>A PostgreSQL of the test's own (its port must then be in <see cref="Environment"/> too); the shared one when null.</summary>
+    public PostgresOptions? Postgres { get; init; }
+
+    /// <summary>A virtual host on a RabbitMQ of the test's own; a fresh one on the shared server when null. The stack deletes it.</summary>
+    public IsolatedVirtualHost? VirtualHost { get; init; }
+
+    /// <summary>A storage root of the test's choosing (e.g. inside a small tmpfs); a fresh directory when null. The stack deletes it.</summary>
+    public string? Root { get; init; }
 }

@@ -39,9 +39,14 @@ public static class TestServers
     public static async Task<IsolatedVirtualHost> CreateVirtualHostAsync(string prefix)
     {
         await RequireRabbitMqAsync();
-        var rabbit = RabbitMq;
+        return await CreateVirtualHostAsync(prefix, RabbitMq, RabbitMqManagementPort);
+    }
+
+    /// <summary>A virtual host of the test's own on a given RabbitMQ server (e.g. a private one a fault test restarts).</summary>
+    public static async Task<IsolatedVirtualHost> CreateVirtualHostAsync(string prefix, RabbitMqOptions rabbit, int managementPort)
+    {
         rabbit.VirtualHost = $"{prefix}-{Guid.NewGuid():N}";
-        var http = new HttpClient { BaseAddress = new Uri($"http://{rabbit.Host}:{RabbitMqManagementPort}/api/") };
+        var http = new HttpClient { BaseAddress = new Uri($"http://{rabbit.Host}:{managementPort}/api/") };
         http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue(
             "Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{rabbit.Username}:{rabbit.Password}")));
         var vhost = Uri.EscapeDataString(rabbit.VirtualHost);

@@ -1,0 +1,49 @@
+using Unpacker.Contracts.Oci;
+using Unpacker.Contracts.Unpacking;
+using Unpacker.ReliabilityTests.Support;
+using Unpacker.Saga.History;
+using Unpacker.Testing;
+
+namespace Unpacker.ReliabilityTests.Faults;
+
+/// <summary>kill -9 of an Applier while it extracts a layer, with a second Applier to take over.</summary>
+public sealed class ApplierCrashTests
+{
+    private const string Snapshotter = "native";
+
+    [Fact]
+    public async Task An_applier_killed_mid_layer_leaves_the_unpack_to_the_other_applier_and_its_snapshot_to_the_reaper()
+    {
+        await using var stack = await ServiceStack.StartAsync("rel-applier", new ServiceStackOptions { Fetchers = 2, Appliers = 2, Sagas = 2, Environment = FaultSettings.Environment });
+        var baseLayer = FaultImages.Base();
+        for (var trial = 1; trial <= 3; trial++)
+        {
+            var image = FaultImages.Trial(baseLayer, trial, bigLayerBytes: 48 * 1024 * 1024);
+            var request = ServiceStack.NewRequest(await FaultImages.PushAsync(image, "rel-applier"), Snapshotter);
+            var bigChainId = ChainId.Compute(image.DiffIds)[FaultImages.BigLayerIndex];
+            var outcome = stack.UnpackAsync(request, TimeSpan.FromMinutes(3));
+
+            // Mid-layer, deterministically: the saga sent the apply and an Applier holds a leased extract-… snapshot.
+            await stack.WaitForEventAsync<LayerApplyStarted>(request.UnpackId, e => e.LayerIndex == FaultImages.BigLayerIndex, TimeSpan.FromMinutes(1));
+            var extraction = await stack.WaitForActiveExtractionAsync(Snapshotter, request.UnpackId, bigChainId, TimeSpan.FromMinutes(1));
+            var victim = stack.Processes.Single(p => !p.HasExited && p.WorkerId == extraction.Lease!.Owner);
+            victim.KillHard();
+            var orphan = await stack.StatOrNullAsync(Snapshotter, extraction.Name);
+            Assert.True(orphan is { Kind: Storage.Snapshots.SnapshotKind.Active }, $"trial {trial}: {extraction.Name} must still be active after the kill (the kill was mid-layer)");
+
+            var completed = Assert.IsType<UnpackCompleted>(await outcome);
+            var history = await stack.HistoryAsync(request.UnpackId);
+            var commit = Assert.Single(history.OfType<LayerCommitted>(), c => c.LayerIndex == FaultImages.BigLayerIndex);
+            Assert.NotEqual(victim.WorkerId, commit.Worker.WorkerId);
+            Assert.NotEqual(extraction.Name, commit.Key);
+
+            RootFs.AssertIdentical(await RootFs.CleanRunAsync(image, stack.Root), await stack.ExportAsync(Snapshotter, completed.TopChainId));
+            await stack.AssertNothingLeftBehindAsync(Snapshotter, FaultSettings.LeaseDuration * 4);
+            Assert.Contains(stack.Processes.Where(p => p.Name == "Applier" && !p.HasExited).SelectMany(p => p.Output),
+                line => line.Contains("Reaped", StringComparison.Ordinal) && line.Contains(extraction.Name, StringComparison.Ordinal));
+            Assert.Empty(await stack.ChainIdsExtractedTwiceAsync());
+
+            await stack.StartAnotherAsync("Applier");
+        }
+    }
+}

@@ -1,0 +1,125 @@
+using Marten;
+using Unpacker.Contracts.Oci;
+using Unpacker.Saga.History;
+using Unpacker.Storage.Content;
+using Unpacker.Storage.Snapshots;
+using Unpacker.Testing;
+
+namespace Unpacker.ReliabilityTests.Support;
+
+/// <summary>What a reliability test asks of a running stack: an unpack's history, what is active, what was committed.</summary>
+public static class UnpackProbe
+{
+    private const string UnpackIdLabel = "unpacker.io/unpack-id";
+
+    public static async Task<IReadOnlyList<object>> HistoryAsync(this ServiceStack stack, Guid unpackId)
+    {
+        await using var session = stack.Store.QuerySession();
+        return (await session.Events.FetchStreamAsync(unpackId)).Select(e => e.Data).ToList();
+    }
+
+    /// <summary>Polls the unpack's stream until an event matches (deterministic "mid-step": the saga recorded that it started).</summary>
+    public static async Task<T> WaitForEventAsync<T>(this ServiceStack stack, Guid unpackId, Func<T, bool> predicate, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var match = (await stack.HistoryAsync(unpackId)).OfType<T>().FirstOrDefault(predicate);
+            if (match is not null)
+            {
+                return match;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"unpack {unpackId} recorded no {typeof(T).Name} within {timeout}: {Describe(await stack.HistoryAsync(unpackId))}");
+            }
+
+            await Task.Delay(25);
+        }
+    }
+
+    /// <summary>Polls the snapshotter until an active snapshot of the unpack for the chain ID appears, and returns it.</summary>
+    public static async Task<SnapshotInfo> WaitForActiveExtractionAsync(this ServiceStack stack, string snapshotter, Guid unpackId, Digest chainId, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        var store = Snapshotters.Create(snapshotter, stack.Root, stack.Store);
+        while (true)
+        {
+            await foreach (var info in store.WalkAsync([], CancellationToken.None))
+            {
+                if (info.Kind == SnapshotKind.Active && info.Name.EndsWith($" {chainId}", StringComparison.Ordinal)
+                    && info.Labels.GetValueOrDefault(UnpackIdLabel) == unpackId.ToString() && info.Lease is not null)
+                {
+                    return info;
+                }
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"no active extraction of {chainId} for unpack {unpackId} appeared within {timeout}");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
+    public static async Task<SnapshotInfo?> StatOrNullAsync(this ServiceStack stack, string snapshotter, string key)
+    {
+        await foreach (var info in Snapshotters.Create(snapshotter, stack.Root, stack.Store).WalkAsync([], CancellationToken.None))
+        {
+            if (info.Name == key)
+            {
+                return info;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Waits (up to a few leases) until no snapshot is active and no ingest is open; fails naming what is left.</summary>
+    public static async Task AssertNothingLeftBehindAsync(this ServiceStack stack, string snapshotter, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        var content = new ContentStore(new ContentStoreOptions { Root = stack.Root }, stack.Store);
+        while (true)
+        {
+            var active = await stack.ActiveAsync(snapshotter);
+            var ingests = new List<string>();
+            await foreach (var ingest in content.ListIngestsAsync(CancellationToken.None))
+            {
+                ingests.Add($"{ingest.Reference} at {ingest.Offset}/{ingest.Total}");
+            }
+
+            if (active.Count == 0 && ingests.Count == 0)
+            {
+                return;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"left behind after {timeout}: active snapshots [{string.Join(", ", active)}], ingests [{string.Join(", ", ingests)}]");
+            }
+
+            await Task.Delay(250);
+        }
+    }
+
+    /// <summary>Every chain ID extracted (not found present) more than once across all unpacks of the stack, from the events.</summary>
+    public static async Task<IReadOnlyList<string>> ChainIdsExtractedTwiceAsync(this ServiceStack stack)
+    {
+        await using var session = stack.Store.QuerySession();
+        var committed = await session.Events.QueryRawEventDataOnly<LayerCommitted>().ToListAsync();
+        var extracted = await session.Events.QueryRawEventDataOnly<LayerExtractedRecorded>().ToListAsync();
+
+        // A rebase-capable snapshotter records the extraction (LayerExtractedRecorded) and then an ordered commit
+        // of that work; a plain one records the commit of its own extraction (AlreadyPresent false).
+        var extractedChains = extracted.Select(e => e.ChainId).ToHashSet();
+        return committed.Where(c => !c.AlreadyPresent && !extractedChains.Contains(c.ChainId)).Select(c => c.ChainId)
+            .Concat(extracted.Select(e => e.ChainId))
+            .GroupBy(c => c).Where(g => g.Count() > 1).Select(g => $"{g.Key} ×{g.Count()}").ToList();
+    }
+
+    /// <summary>The history as one line per event, for failure messages.</summary>
+    public static string Describe(IEnumerable<object> history) => string.Join("\n  ", history.Select(e => e.ToString()).Prepend(string.Empty));
+}
