@@ -1,6 +1,8 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Unpacker.Contracts.Oci;
+using Unpacker.Testing;
+using Unpacker.Testing.Images;
 
 namespace Unpacker.Cli.Tests;
 
@@ -90,6 +92,11 @@ public sealed partial class PullCommandTests(CliStack cli) : IClassFixture<CliSt
         Assert.True(wait.ExitCode == 0, wait.Describe());
         Assert.StartsWith($"unpack {unpackId} completed in ", Assert.Single(wait.Stdout), StringComparison.Ordinal);
 
+        await using var replay = await CliProcess.RunAsync(cli.Environment, "wait", $"{unpackId}", "--json");
+        Assert.True(replay.ExitCode == 0, replay.Describe());
+        Assert.Contains("\"name\":\"UnpackStarted\"", replay.Stdout[0], StringComparison.Ordinal);
+        Assert.Equal("completed", JsonDocument.Parse(replay.Stdout[^1]).RootElement.GetProperty("status").GetString());
+
         await using var status = await CliProcess.RunAsync(cli.Environment, "status", $"{unpackId}");
         Assert.True(status.ExitCode == 0, status.Describe());
         Assert.Contains("status       completed", status.Stdout);
@@ -101,6 +108,18 @@ public sealed partial class PullCommandTests(CliStack cli) : IClassFixture<CliSt
         Assert.StartsWith("UNPACK ID", ls.Stdout[0], StringComparison.Ordinal);
         var row = Assert.Single(ls.Stdout, line => line.StartsWith($"{unpackId}", StringComparison.Ordinal));
         Assert.Matches($@"^{unpackId}\s+completed\s+\S+ \S+\s+\d+\.\ds\s+native\s+{Regex.Escape(reference)}$", row);
+    }
+
+    [Fact]
+    public async Task A_pull_of_a_tag_that_does_not_exist_fails_with_exit_1_and_one_line_naming_the_step()
+    {
+        var reference = $"{TestServers.Registry}/{TestRegistryPusher.UniqueRepository("cli-missing")}:nope";
+
+        await using var pull = await CliProcess.RunAsync(cli.Environment, "pull", reference);
+
+        Assert.True(pull.ExitCode == 1, pull.Describe());
+        var error = Assert.Single(pull.Stderr);
+        Assert.Matches(@"^unpacker: unpack [0-9a-f-]{36} failed after \d+\.\ds at resolve: .*" + Regex.Escape(reference), error);
     }
 
     [Fact]

@@ -4,12 +4,6 @@ using Npgsql;
 
 namespace Unpacker.Cli.Progress;
 
-/// <summary>The command line named something that does not exist or cannot be used (an unknown unpack id, a bad digest): exit code 2.</summary>
-public sealed class UsageException(string message) : Exception(message);
-
-/// <summary>A server the command needs did not answer; the message says which and what to do.</summary>
-public sealed class ServerUnreachableException(string message, Exception? inner = null) : Exception(message, inner);
-
 /// <summary>Turns what commands cannot go on from into one line on stderr that says what to do, and an exit code.</summary>
 public static class CliFailures
 {
