@@ -6,7 +6,7 @@ namespace Unpacker.Audit.Tests;
 
 /// <summary><c>unpacker replay</c> as a process: the recorded request runs again, and both streams say so.</summary>
 [Collection(AuditCollection.Name)]
-public sealed partial class ReplayCommandTests(AuditStack audit)
+public sealed class ReplayCommandTests(AuditStack audit)
 {
     [Fact]
     public async Task Replay_into_another_snapshotter_unpacks_the_image_again_as_a_new_unpack_linked_both_ways()
