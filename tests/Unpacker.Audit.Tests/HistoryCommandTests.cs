@@ -63,7 +63,7 @@ public sealed class HistoryCommandTests(AuditStack audit)
         Assert.Contains(byReference.Lines, l => l.StartsWith($"unpack {UnpackId}:", StringComparison.Ordinal));
         Assert.True(byConfig.ExitCode == 0, byConfig.ToString());
         Assert.Contains(UnpackId, byConfig.Lines.Select(l => JsonDocument.Parse(l).RootElement.GetProperty("unpackId").GetGuid()));
-        Assert.Equal(1, unknown.ExitCode);
+        Assert.Equal(2, unknown.ExitCode);
         Assert.Contains("no unpack of", unknown.Error, StringComparison.Ordinal);
     }
 

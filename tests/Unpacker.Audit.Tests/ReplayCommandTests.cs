@@ -47,7 +47,7 @@ public sealed class ReplayCommandTests(AuditStack audit)
 
         var result = await audit.CliAsync("replay", unknown.ToString(), "--detach");
 
-        Assert.Equal(1, result.ExitCode);
+        Assert.Equal(2, result.ExitCode);
         Assert.Contains($"no request of unpack {unknown}", result.Error, StringComparison.Ordinal);
     }
 }

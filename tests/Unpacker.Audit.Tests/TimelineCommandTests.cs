@@ -45,7 +45,7 @@ public sealed partial class TimelineCommandTests(AuditStack audit)
 
         var result = await audit.CliAsync("timeline", Guid.NewGuid().ToString(), "-o", page);
 
-        Assert.Equal(1, result.ExitCode);
+        Assert.Equal(2, result.ExitCode);
         Assert.Contains("no unpack", result.Error, StringComparison.Ordinal);
         Assert.False(File.Exists(page));
     }

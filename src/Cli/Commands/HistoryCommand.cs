@@ -41,7 +41,7 @@ public static class HistoryCommand
         if (unpacks.Count == 0)
         {
             Console.Error.WriteLine($"unpacker: no unpack of '{target}' is recorded; pass an unpack id, the image reference as it was pulled, or its config digest, and check UNPACKER_POSTGRES_* points at the right database");
-            return ExitCodes.Failed;
+            return ExitCodes.Usage;
         }
 
         if (point is not null)

@@ -39,7 +39,7 @@ public static class ReplayCommand
         if (recorded is null)
         {
             Console.Error.WriteLine($"unpacker: no request of unpack {original} is recorded; find ids with 'unpacker history <image-ref>'");
-            return ExitCodes.Failed;
+            return ExitCodes.Usage;
         }
 
         var (source, labels, originalSnapshotter) = recorded.Value;

@@ -28,7 +28,7 @@ public static class TimelineCommand
         if (summary is null)
         {
             Console.Error.WriteLine($"unpacker: no unpack {unpackId} is recorded; find ids with 'unpacker history <image-ref>'");
-            return ExitCodes.Failed;
+            return ExitCodes.Usage;
         }
 
         var timeline = UnpackTimeline.From(summary, events);
