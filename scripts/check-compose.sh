@@ -17,7 +17,8 @@ for dockerfile in $(docker-compose -f docker-compose.yml config | sed -n 's/^ *d
 done
 
 # The optional observability profile: valid with the profile on, its mounted configs exist and parse, and
-# Prometheus scrapes each service at the port the services listen on.
+# Prometheus scrapes each service at the port the services listen on. (python3-yaml comes with Debian's
+# docker-compose, which is written in Python.)
 docker-compose -f docker-compose.yml --profile observability config -q
 log "docker-compose.yml is valid with --profile observability"
 for config in $(docker-compose -f docker-compose.yml --profile observability config | sed -n 's#^ *- *\(\./deploy/[^:]*\|/[^:]*/deploy/[^:]*\):.*#\1#p' | sort -u); do
