@@ -38,10 +38,14 @@ public sealed class ContainerdInstance : IAsyncDisposable
         return result.EnsureSuccess($"ctr {string.Join(' ', arguments)}").Stdout;
     }
 
-    /// <summary>The directories of the native snapshotter's snapshots, by the numeric id it gave them in order of preparation.</summary>
-    public IReadOnlyList<string> NativeSnapshotDirectories() =>
-        System.IO.Directory.GetDirectories(Path.Combine(Directory, "root", "io.containerd.snapshotter.v1.native", "snapshots"))
+    /// <summary>
+    /// The directories of a snapshotter's snapshots, by the numeric id it gave them in order of preparation: the whole
+    /// tree for native, the diff (upper) dir for overlayfs.
+    /// </summary>
+    public IReadOnlyList<string> SnapshotDirectories(string snapshotter) =>
+        System.IO.Directory.GetDirectories(Path.Combine(Directory, "root", $"io.containerd.snapshotter.v1.{snapshotter}", "snapshots"))
             .OrderBy(d => long.Parse(Path.GetFileName(d), System.Globalization.CultureInfo.InvariantCulture))
+            .Select(d => snapshotter == "overlayfs" ? Path.Combine(d, "fs") : d)
             .ToList();
 
     public async ValueTask DisposeAsync()

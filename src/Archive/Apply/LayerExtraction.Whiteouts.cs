@@ -77,7 +77,7 @@ internal sealed partial class LayerExtraction
         }
     }
 
-    /// <summary>Overlay diff mode: a parent created implicitly takes mode, owner, times and xattrs from the nearest lower dir holding it.</summary>
+    /// <summary>Overlay diff mode: a parent created implicitly takes mode, owner, times and xattrs from the nearest lower dir holding it (containerd's mkparent).</summary>
     private void CopyLowerDirectoryAttributes(NativePath path)
     {
         if (_lowers.Length == 0)
@@ -106,10 +106,10 @@ internal sealed partial class LayerExtraction
                 continue;
             }
 
+            // The children about to be created then bump its mtime, and it stays bumped, as containerd leaves it and
+            // as the kernel's overlay would after a copy-up: the merged view shows a directory changed by this layer
+            // (checked against containerd by the parity tests).
             CopyAttributes(lowerPath, path, status, isSymlink: false);
-
-            // Children about to be created would bump its mtime: put the lower dir's times back at the end.
-            _directoryTimes.Add((path, ToTimespec(status.AccessTime), ToTimespec(status.ModifyTime)));
             return;
         }
     }
@@ -226,6 +226,13 @@ internal sealed partial class LayerExtraction
         FileSystem.LChown(destination, status.Uid, status.Gid);
         foreach (var (name, value) in FileSystem.ListXattrs(source))
         {
+            if (name.AsSpan().StartsWith("trusted.overlay."u8))
+            {
+                // overlayfs's own markers belong to the lower layer: a copied opaque marker would hide, in the merged
+                // view, what the layers between wrote there. The kernel's copy-up and containerd leave them too.
+                continue;
+            }
+
             var errno = FileSystem.TrySetXattr(destination, -1, name, value);
             if (errno != 0 && errno != Libc.EOPNOTSUPP && !(isSymlink && errno == Libc.EPERM))
             {
