@@ -9,6 +9,7 @@ public sealed class FakeRegistry : IAsyncDisposable
     private readonly HttpListener _listener = new();
     private readonly Task _serving;
     private readonly int _status;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _authorizations = new();
     private int _requests;
 
     public FakeRegistry(HttpStatusCode status)
@@ -25,6 +26,9 @@ public sealed class FakeRegistry : IAsyncDisposable
     public string Address => $"127.0.0.1:{Port}";
 
     public int Requests => Volatile.Read(ref _requests);
+
+    /// <summary>The Authorization headers clients sent (to prove credentials were offered).</summary>
+    public IEnumerable<string> Authorizations => _authorizations;
 
     public async ValueTask DisposeAsync()
     {
@@ -47,6 +51,11 @@ public sealed class FakeRegistry : IAsyncDisposable
         {
             var context = await _listener.GetContextAsync();
             Interlocked.Increment(ref _requests);
+            if (context.Request.Headers["Authorization"] is { } authorization)
+            {
+                _authorizations.Enqueue(authorization);
+            }
+
             context.Response.StatusCode = _status;
             if (_status == (int)HttpStatusCode.Unauthorized)
             {
