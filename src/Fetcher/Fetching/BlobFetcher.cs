@@ -92,6 +92,13 @@ public sealed class BlobFetcher
             {
                 return new BlobFetchResult(blob, AlreadyPresent: true, transferred.Bytes);
             }
+            catch (IOException full) when (FetchFailures.IsDiskFull(full))
+            {
+                // The partial blob holds the space the next request needs, and a full disk will not let it finish:
+                // drop it rather than keep it for a resume (found by the reliability suite's disk-full test).
+                await AbandonAsync(writer);
+                throw;
+            }
             catch (ContentDigestMismatchException mismatch)
             {
                 // The store verified the bytes, found them wrong and discarded the ingest: the next round starts from zero.
@@ -103,6 +110,21 @@ public sealed class BlobFetcher
             _logger.LogInformation("Fetched {Digest} ({Size} bytes, {Transferred} transferred) from {Source}", blob.Digest.ToString(), blob.Size, transferred.Bytes, source.Name);
             return new BlobFetchResult(blob, AlreadyPresent: false, transferred.Bytes);
         }
+    }
+
+    private async Task AbandonAsync(IContentWriter writer)
+    {
+        try
+        {
+            await writer.DisposeAsync();
+        }
+        catch (IOException full) when (FetchFailures.IsDiskFull(full))
+        {
+            // Saving the ingest's status needs space too; the ingest is removed next either way.
+            _logger.LogDebug(full, "Could not save the status of {Reference} on a full disk", writer.Reference);
+        }
+
+        await _store.AbortAsync(writer.Reference, CancellationToken.None);
     }
 
     private async Task<IContentWriter?> OpenWriterAsync(Descriptor blob, CancellationToken cancellationToken)
