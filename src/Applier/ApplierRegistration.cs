@@ -34,6 +34,7 @@ public static class ApplierRegistration
         if (options.ReaperInterval > TimeSpan.Zero)
         {
             services.AddSnapshotReaper(new SnapshotReaperOptions { Interval = options.ReaperInterval, OrphanGrace = options.OrphanGrace });
+            services.AddSingleton<ISnapshotReapListener, ReapedExtractionPublisher>();
         }
 
         return services;

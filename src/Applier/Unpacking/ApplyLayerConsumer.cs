@@ -46,7 +46,7 @@ public sealed class ApplyLayerConsumer(
         {
             logger.LogInformation("{ChainId} is already committed", name);
             ApplierTelemetry.Ended(layerSpan, Outcomes.AlreadyPresent);
-            await context.Publish(Applied(command, alreadyPresent: true, key: null, result: null, started));
+            await context.Publish(Applied(context, alreadyPresent: true, key: null, result: null, started));
             return;
         }
 
@@ -67,7 +67,7 @@ public sealed class ApplyLayerConsumer(
                 logger.LogInformation("Prepare of {Key} conflicted", key);
                 prepare?.SetTag(UnpackAttributes.Outcome, Outcomes.Conflicted);
                 ApplierTelemetry.Ended(layerSpan, Outcomes.Conflicted);
-                await context.Publish(new SnapshotPrepareConflicted(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId, key, worker.Stamp()));
+                await context.Publish(new SnapshotPrepareConflicted(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId, key, worker.Stamp(context)));
                 return;
             }
             catch (StorageException exception)
@@ -75,7 +75,7 @@ public sealed class ApplyLayerConsumer(
                 var failure = ApplyFailures.Classify(exception);
                 prepare.RecordFailure(exception, failure.Kind);
                 ApplierTelemetry.Failed(layerSpan, failure.Kind, exception.Message, exception);
-                await context.Publish(Failed(command, failure, $"failed to prepare extraction snapshot {key}: {exception.Message}"));
+                await context.Publish(Failed(context, failure, $"failed to prepare extraction snapshot {key}: {exception.Message}"));
                 return;
             }
         }
@@ -109,7 +109,7 @@ public sealed class ApplyLayerConsumer(
                     apply.RecordFailure(FailureKind.InvalidContent, reason);
                     ApplierTelemetry.Failed(layerSpan, FailureKind.InvalidContent, reason);
                     await snapshotter.RemoveAsync(key, CancellationToken.None);
-                    await context.Publish(Failed(command, FailureKind.InvalidContent, reason));
+                    await context.Publish(Failed(context, FailureKind.InvalidContent, reason));
                     return;
                 }
             }
@@ -122,7 +122,7 @@ public sealed class ApplyLayerConsumer(
                 await snapshotter.RenewLeaseAsync(key, new SnapshotLease(worker.WorkerId, options.ExtractedLeaseDuration), cancellationToken);
                 ApplierTelemetry.Ended(layerSpan, Outcomes.Done);
                 await context.Publish(new LayerExtracted(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId, result.DiffId, key,
-                    result.UncompressedSize, result.EntryCount, Stopwatch.GetElapsedTime(started), worker.Stamp()));
+                    result.UncompressedSize, result.EntryCount, Stopwatch.GetElapsedTime(started), worker.Stamp(context)));
                 return;
             }
 
@@ -133,7 +133,7 @@ public sealed class ApplyLayerConsumer(
             }
 
             ApplierTelemetry.Ended(layerSpan, Outcomes.Done);
-            await context.Publish(Applied(command, alreadyPresent: false, key, result, started));
+            await context.Publish(Applied(context, alreadyPresent: false, key, result, started));
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
@@ -141,7 +141,7 @@ public sealed class ApplyLayerConsumer(
             var failure = ApplyFailures.Classify(exception);
             ApplierTelemetry.Failed(layerSpan, failure.Kind, exception.Message, exception);
             await snapshotter.RemoveAsync(key, CancellationToken.None);
-            await context.Publish(Failed(command, failure, $"applying layer {command.LayerIndex} ({command.Layer.Digest}) failed: {exception.Message}"));
+            await context.Publish(Failed(context, failure, $"applying layer {command.LayerIndex} ({command.Layer.Digest}) failed: {exception.Message}"));
         }
         catch (OperationCanceledException)
         {
@@ -165,13 +165,19 @@ public sealed class ApplyLayerConsumer(
             cancellationToken);
     }
 
-    private LayerApplied Applied(ApplyLayer command, bool alreadyPresent, string? key, ApplyResult? result, long started) =>
-        new(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId, command.DiffId, alreadyPresent, key,
-            result?.UncompressedSize ?? 0, result?.EntryCount ?? 0, Stopwatch.GetElapsedTime(started), worker.Stamp());
+    private LayerApplied Applied(ConsumeContext<ApplyLayer> context, bool alreadyPresent, string? key, ApplyResult? result, long started)
+    {
+        var command = context.Message;
+        return new(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId, command.DiffId, alreadyPresent, key,
+            result?.UncompressedSize ?? 0, result?.EntryCount ?? 0, Stopwatch.GetElapsedTime(started), worker.Stamp(context));
+    }
 
-    private LayerApplyFailed Failed(ApplyLayer command, (FailureKind Kind, bool Retryable) failure, string reason) =>
-        new(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId, failure.Kind, reason, failure.Retryable, worker.Stamp());
+    private LayerApplyFailed Failed(ConsumeContext<ApplyLayer> context, (FailureKind Kind, bool Retryable) failure, string reason)
+    {
+        var command = context.Message;
+        return new(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId, failure.Kind, reason, failure.Retryable, worker.Stamp(context));
+    }
 
-    private LayerApplyFailed Failed(ApplyLayer command, FailureKind kind, string reason) => Failed(command, (kind, false), reason);
+    private LayerApplyFailed Failed(ConsumeContext<ApplyLayer> context, FailureKind kind, string reason) => Failed(context, (kind, false), reason);
 
 }

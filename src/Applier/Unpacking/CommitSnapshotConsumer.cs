@@ -36,13 +36,13 @@ public sealed class CommitSnapshotConsumer(Snapshotters snapshotters, WorkerIden
             var (kind, retryable) = ApplyFailures.Classify(exception);
             ApplierTelemetry.Failed(span, kind, exception.Message, exception);
             await context.Publish(new LayerApplyFailed(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId, kind,
-                $"committing layer {command.LayerIndex} as {name} failed: {exception.Message}", retryable, worker.Stamp()));
+                $"committing layer {command.LayerIndex} as {name} failed: {exception.Message}", retryable, worker.Stamp(context)));
             return;
         }
 
         ApplierTelemetry.Ended(span, committedByUs ? Outcomes.Done : Outcomes.AlreadyPresent);
         await context.Publish(new LayerApplied(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId, command.DiffId,
-            AlreadyPresent: !committedByUs, command.Key, 0, 0, Stopwatch.GetElapsedTime(started), worker.Stamp()));
+            AlreadyPresent: !committedByUs, command.Key, 0, 0, Stopwatch.GetElapsedTime(started), worker.Stamp(context)));
     }
 
     private async Task<bool> CommitOnceAsync(ISnapshotter snapshotter, string name, CommitSnapshot command, CancellationToken cancellationToken)

@@ -25,6 +25,6 @@ public sealed class StatSnapshotConsumer(Snapshotters snapshotters, WorkerIdenti
         }
 
         await context.Publish(new SnapshotStatReported(
-            request.UnpackId, request.LayerIndex, request.Attempt, request.Snapshotter, request.ChainId, committed, worker.Stamp()));
+            request.UnpackId, request.LayerIndex, request.Attempt, request.Snapshotter, request.ChainId, committed, worker.Stamp(context)));
     }
 }

@@ -53,7 +53,7 @@ public sealed class FetchBlobConsumer(
                 failure.Kind,
                 failure.Reason);
             await context.Publish(
-                new BlobFetchFailed(command.UnpackId, command.LayerIndex, command.Attempt, command.Blob.Digest, failure.Kind, failure.Reason, failure.Retryable, worker.Stamp()),
+                new BlobFetchFailed(command.UnpackId, command.LayerIndex, command.Attempt, command.Blob.Digest, failure.Kind, failure.Reason, failure.Retryable, worker.Stamp(context)),
                 cancellationToken);
             return;
         }
@@ -68,7 +68,7 @@ public sealed class FetchBlobConsumer(
                 result.AlreadyPresent,
                 result.BytesTransferred,
                 time.GetElapsedTime(started),
-                worker.Stamp()),
+                worker.Stamp(context)),
             cancellationToken);
     }
 

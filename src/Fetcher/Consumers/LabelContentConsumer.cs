@@ -27,11 +27,11 @@ public sealed class LabelContentConsumer(IContentStore content, WorkerIdentity w
         {
             logger.LogWarning("Cannot label {Digest}: {Reason}", command.Digest.ToString(), exception.Message);
             await context.Publish(new ContentLabelFailed(command.UnpackId, command.LayerIndex, command.Attempt, command.Digest, FailureKind.NotFound,
-                $"cannot label {command.Digest}: it is not in the content store", Retryable: false, worker.Stamp()));
+                $"cannot label {command.Digest}: it is not in the content store", Retryable: false, worker.Stamp(context)));
             return;
         }
 
         logger.LogInformation("Labelled {Digest} with {Labels}", command.Digest.ToString(), string.Join(", ", command.Labels.Select(l => $"{l.Key}={l.Value}")));
-        await context.Publish(new ContentLabelled(command.UnpackId, command.LayerIndex, command.Attempt, command.Digest, worker.Stamp()));
+        await context.Publish(new ContentLabelled(command.UnpackId, command.LayerIndex, command.Attempt, command.Digest, worker.Stamp(context)));
     }
 }

@@ -36,7 +36,7 @@ public sealed class ResolveImageConsumer(ImageResolver resolver, WorkerIdentity 
                 command.Source.ToString(),
                 failure.Kind,
                 failure.Reason);
-            await context.Publish(new ImageResolveFailed(command.UnpackId, command.Attempt, failure.Kind, failure.Reason, failure.Retryable, worker.Stamp()), cancellationToken);
+            await context.Publish(new ImageResolveFailed(command.UnpackId, command.Attempt, failure.Kind, failure.Reason, failure.Retryable, worker.Stamp(context)), cancellationToken);
             return;
         }
 
@@ -52,7 +52,7 @@ public sealed class ResolveImageConsumer(ImageResolver resolver, WorkerIdentity 
                 image.DiffIds,
                 image.Platform,
                 time.GetElapsedTime(started),
-                worker.Stamp()),
+                worker.Stamp(context)),
             cancellationToken);
     }
 }

@@ -1,3 +1,4 @@
+using MassTransit;
 using Unpacker.Contracts;
 
 namespace Unpacker.Hosting.Diagnostics;
@@ -6,4 +7,8 @@ public static class WorkerStampExtensions
 {
     /// <summary>The stamp a worker puts on the results it reports.</summary>
     public static WorkerStamp Stamp(this WorkerIdentity worker) => new(worker.Service, worker.WorkerId, worker.Host);
+
+    /// <summary>The stamp for the results of the message in <paramref name="context"/>, saying whether the broker redelivered it.</summary>
+    public static WorkerStamp Stamp(this WorkerIdentity worker, ConsumeContext context) =>
+        worker.Stamp() with { Redelivered = context.ReceiveContext.Redelivered };
 }

@@ -73,6 +73,9 @@ public sealed record LayerCommitted(
 
 public sealed record ContentLabelRecorded(int? LayerIndex, int Attempt, Digest Digest, IReadOnlyDictionary<string, string> Labels, WorkerStamp Worker);
 
+/// <summary>An Applier's reaper removed an extraction snapshot of this unpack whose lease ran out (its worker died or hung).</summary>
+public sealed record ExtractionSnapshotReapedRecorded(int? LayerIndex, Digest? ChainId, string Key, string? LeaseOwner, DateTimeOffset? LeaseExpiredAt, WorkerStamp Worker);
+
 public sealed record StepRedriven(string Step, int? LayerIndex, int Attempt, int Redrives, string Why);
 
 public sealed record StaleReplyIgnored(string Reply, int? LayerIndex, int Attempt, int CurrentAttempt);

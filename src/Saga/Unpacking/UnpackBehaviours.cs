@@ -19,6 +19,9 @@ public static class UnpackBehaviours
     public static EventActivityBinder<UnpackState, ImageResolveFailed> FailResolve(this EventActivityBinder<UnpackState, ImageResolveFailed> binder, UnpackRules rules) =>
         binder.Then(rules.ImageResolveFailed);
 
+    public static EventActivityBinder<UnpackState, ExtractionSnapshotReaped> RecordReaped(this EventActivityBinder<UnpackState, ExtractionSnapshotReaped> binder, UnpackRules rules) =>
+        binder.Then(rules.SnapshotReaped);
+
     public static EventActivityBinder<UnpackState, SnapshotStatReported> RecordStat(this EventActivityBinder<UnpackState, SnapshotStatReported> binder, UnpackRules rules) =>
         binder.Then(rules.SnapshotStatted);
 

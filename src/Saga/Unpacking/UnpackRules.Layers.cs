@@ -13,6 +13,14 @@ namespace Unpacker.Saga.Unpacking;
 /// <summary>The replies about one layer: stat, fetch, extract, commit, prepare conflict, label.</summary>
 public sealed partial class UnpackRules
 {
+    /// <summary>Recorded in any state, also after the unpack ended: the reaper often runs after another worker took the layer over.</summary>
+    public void SnapshotReaped(BehaviorContext<UnpackState, ExtractionSnapshotReaped> context)
+    {
+        var reaped = context.Message;
+        int? layerIndex = context.Saga.Layers.FirstOrDefault(l => l.ChainId == reaped.ChainId) is { } layer ? layer.Index : null;
+        context.Record(new ExtractionSnapshotReapedRecorded(layerIndex, reaped.ChainId, reaped.Key, reaped.LeaseOwner, reaped.LeaseExpiredAt, reaped.Worker));
+    }
+
     public void SnapshotStatted(BehaviorContext<UnpackState, SnapshotStatReported> context)
     {
         var (saga, stat) = (context.Saga, context.Message);

@@ -30,6 +30,7 @@ public sealed class UnpackStateMachine : MassTransitStateMachine<UnpackState>
         Event(() => ApplyFailed, e => Reply(e, x => x.Message.UnpackId));
         Event(() => PrepareConflicted, e => Reply(e, x => x.Message.UnpackId));
         Event(() => Labelled, e => Reply(e, x => x.Message.UnpackId));
+        Event(() => Reaped, e => Reply(e, x => x.Message.UnpackId));
         Event(() => LabelFailed, e => Reply(e, x => x.Message.UnpackId));
         Event(() => ResolveFaulted, e => Reply(e, x => x.Message.Message.UnpackId));
         Event(() => StatFaulted, e => Reply(e, x => x.Message.Message.UnpackId));
@@ -67,7 +68,11 @@ public sealed class UnpackStateMachine : MassTransitStateMachine<UnpackState>
             When(Cancelled).CancelUnpack(rules).Conclude(rules, Completed, Failed),
             Ignore(Requested));
 
-        // Kept for history (never deleted); whatever arrives late is recorded nowhere and changes nothing.
+        // The reaper removing a dead worker's snapshot is history whenever it happens, and changes nothing else.
+        During(Resolving, Unpacking, Completed, Failed,
+            When(Reaped).RecordReaped(rules));
+
+        // Kept for history (never deleted); whatever else arrives late is recorded nowhere and changes nothing.
         During(Completed, Failed,
             Ignore(Requested), Ignore(Cancelled), Ignore(Woken), Ignore(Resolved), Ignore(ResolveFailed), Ignore(Statted),
             Ignore(Fetched), Ignore(FetchFailed), Ignore(Extracted), Ignore(Applied), Ignore(ApplyFailed), Ignore(PrepareConflicted),
@@ -114,6 +119,8 @@ public sealed class UnpackStateMachine : MassTransitStateMachine<UnpackState>
     public Event<ContentLabelled> Labelled { get; private set; } = null!;
 
     public Event<ContentLabelFailed> LabelFailed { get; private set; } = null!;
+
+    public Event<ExtractionSnapshotReaped> Reaped { get; private set; } = null!;
 
     public Event<Fault<ResolveImage>> ResolveFaulted { get; private set; } = null!;
 

@@ -5,7 +5,12 @@ using Microsoft.Extensions.Logging;
 namespace Unpacker.Storage.Snapshots;
 
 /// <summary>Runs the <see cref="SnapshotReaper"/> in a service every <see cref="SnapshotReaperOptions.Interval"/>.</summary>
-public sealed partial class SnapshotReaperService(Snapshotters snapshotters, SnapshotReaperOptions options, ILogger<SnapshotReaperService> logger, TimeProvider? time = null)
+public sealed partial class SnapshotReaperService(
+    Snapshotters snapshotters,
+    SnapshotReaperOptions options,
+    IEnumerable<ISnapshotReapListener> listeners,
+    ILogger<SnapshotReaperService> logger,
+    TimeProvider? time = null)
     : BackgroundService
 {
     private readonly SnapshotReaper _reaper = new(snapshotters.All, time);
@@ -22,6 +27,14 @@ public sealed partial class SnapshotReaperService(Snapshotters snapshotters, Sna
                     if (report.RemovedSnapshots.Count + report.RemovedDirectories.Count > 0)
                     {
                         LogReaped(report.Snapshotter, report.RemovedSnapshots, report.RemovedDirectories);
+                    }
+
+                    foreach (var reaped in report.Reaped)
+                    {
+                        foreach (var listener in listeners)
+                        {
+                            await listener.ReapedAsync(report.Snapshotter, reaped, stoppingToken);
+                        }
                     }
                 }
             }

@@ -214,13 +214,13 @@ public abstract class SnapshotterBase : ISnapshotter
                 .ToListAsync(cancellationToken);
         }
 
-        var removedSnapshots = new List<string>();
+        var reaped = new List<ReapedSnapshot>();
         foreach (var record in expired)
         {
             // Only while still expired: an owner that renewed (or committed) meanwhile keeps its snapshot.
             if (await RemoveAsync(record.Key, now, cancellationToken))
             {
-                removedSnapshots.Add(record.Key);
+                reaped.Add(new ReapedSnapshot(record.Key, record.Labels, record.Owner, record.LeaseExpiresAt));
             }
         }
 
@@ -243,7 +243,7 @@ public abstract class SnapshotterBase : ISnapshotter
             }
         }
 
-        return new ReapReport(Name, removedSnapshots, removedDirectories);
+        return new ReapReport(Name, reaped, removedDirectories);
     }
 
     /// <summary>Fills the new snapshot's directory (it does not exist yet); <paramref name="parent"/> is committed or null.</summary>
@@ -520,4 +520,10 @@ public abstract class SnapshotterBase : ISnapshotter
 }
 
 /// <summary>What one reaper pass removed from one snapshotter.</summary>
-public sealed record ReapReport(string Snapshotter, IReadOnlyList<string> RemovedSnapshots, IReadOnlyList<string> RemovedDirectories);
+public sealed record ReapReport(string Snapshotter, IReadOnlyList<ReapedSnapshot> Reaped, IReadOnlyList<string> RemovedDirectories)
+{
+    public IReadOnlyList<string> RemovedSnapshots => [.. Reaped.Select(r => r.Key)];
+}
+
+/// <summary>An uncommitted snapshot removed because its lease expired: whose it was and what it was labelled with.</summary>
+public sealed record ReapedSnapshot(string Key, IReadOnlyDictionary<string, string> Labels, string? LeaseOwner, DateTimeOffset? LeaseExpiredAt);

@@ -36,12 +36,17 @@ public sealed class ApplierCrashTests
             var commit = Assert.Single(history.OfType<LayerCommitted>(), c => c.LayerIndex == FaultImages.BigLayerIndex);
             Assert.NotEqual(victim.WorkerId, commit.Worker.WorkerId);
             Assert.NotEqual(extraction.Name, commit.Key);
+            Assert.True(commit.Worker.Redelivered, $"trial {trial}: the layer's commit must say its ApplyLayer was redelivered from the killed Applier");
 
             RootFs.AssertIdentical(await RootFs.CleanRunAsync(image, stack.Root), await stack.ExportAsync(Snapshotter, completed.TopChainId));
             await stack.AssertNothingLeftBehindAsync(Snapshotter, FaultSettings.LeaseDuration * 4);
             Assert.Contains(stack.Processes.Where(p => p.Name == "Applier" && !p.HasExited).SelectMany(p => p.Output),
                 line => line.Contains("Reaped", StringComparison.Ordinal) && line.Contains(extraction.Name, StringComparison.Ordinal));
             Assert.Empty(await stack.ChainIdsExtractedTwiceAsync());
+
+            // The history tells the reap too, with whose lease ran out.
+            var reaped = await stack.WaitForEventAsync<ExtractionSnapshotReapedRecorded>(request.UnpackId, e => e.Key == extraction.Name, TimeSpan.FromMinutes(1));
+            Assert.Equal((FaultImages.BigLayerIndex, victim.WorkerId), (reaped.LayerIndex, reaped.LeaseOwner));
 
             await stack.StartAnotherAsync("Applier");
         }

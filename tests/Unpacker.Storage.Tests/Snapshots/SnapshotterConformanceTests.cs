@@ -548,6 +548,9 @@ public abstract class SnapshotterConformanceTests : SnapshotterTestBase
 
         Assert.Equal(new SnapshotLeaseInfo("worker-2", time.GetUtcNow() + TimeSpan.FromSeconds(40)), renewed.Lease);
         Assert.Equal(["dead-worker"], report.RemovedSnapshots);
+        var reaped = Assert.Single(report.Reaped);
+        Assert.Equal("worker-1", reaped.LeaseOwner);
+        Assert.Equal(Opt.Labels!["containerd.io/gc.root"], reaped.Labels["containerd.io/gc.root"]);
         Assert.Empty(report.RemovedDirectories);
         Assert.Equal(["committed", "live-worker", "no-lease"], (await WalkAsync()).Select(i => i.Name).Order(StringComparer.Ordinal));
         Assert.Equal(3, FileTreeNames(snapshotter.Layout.SnapshotsDirectory).Count);

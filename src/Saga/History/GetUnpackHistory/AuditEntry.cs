@@ -32,9 +32,12 @@ public sealed record AuditEntry(
         var fact = Describe(e.Data);
         return new AuditEntry(
             e.StreamId, e.Version, e.Sequence, e.Timestamp, e.EventType.Name, fact.Layer, fact.Attempt,
-            fact.Worker?.WorkerId ?? recordedBy, fact.Worker?.Host ?? recordedOn, recordedBy,
+            WorkerName(fact.Worker) ?? recordedBy, fact.Worker?.Host ?? recordedOn, recordedBy,
             fact.Duration, fact.Reason, fact.Details, e.CorrelationId, e.CausationId, e.Data);
     }
+
+    // A step a worker took over from one that died mid-step says so next to the worker's name.
+    private static string? WorkerName(WorkerStamp? worker) => worker is null ? null : worker.Redelivered ? $"{worker.WorkerId} (redelivered)" : worker.WorkerId;
 
     private sealed record Fact(string Details, int? Layer = null, int? Attempt = null, WorkerStamp? Worker = null, TimeSpan? Duration = null, string? Reason = null);
 
@@ -67,6 +70,9 @@ public sealed record AuditEntry(
             c.LayerIndex, c.Attempt, c.Worker, c.Duration, c.AlreadyPresent ? "the chain ID was already committed" : null),
         ContentLabelRecorded l => new(
             $"{l.Digest} labelled {string.Join(", ", l.Labels.Select(p => $"{p.Key}={p.Value}"))}", l.LayerIndex, l.Attempt, l.Worker),
+        ExtractionSnapshotReapedRecorded r => new(
+            $"{r.Key} reaped: the lease of {r.LeaseOwner ?? "its worker"} ran out at {r.LeaseExpiredAt:O}", r.LayerIndex, Worker: r.Worker,
+            Reason: "the worker that prepared it stopped renewing its lease (it died or hung mid-layer)"),
         StepRedriven r => new($"{r.Step} re-driven (re-drive {r.Redrives})", r.LayerIndex, r.Attempt, Reason: r.Why),
         StaleReplyIgnored s => new($"{s.Reply} ignored", s.LayerIndex, s.Attempt,
             Reason: $"reply to attempt {s.Attempt} while attempt {s.CurrentAttempt} is current"),
