@@ -6,5 +6,5 @@ public sealed class TelemetryOptions
     public const string Section = "Telemetry";
 
     /// <summary>How often the disk usage of the content store and the snapshotters is measured (a walk of their trees).</summary>
-    public TimeSpan DiskUsageInterval { get; set; } = TimeSpan.FromMinutes(1);
+    public TimeSpan DiskUsageInterval { get; set; } = TimeSpan.FromMinutes(5);
 }
