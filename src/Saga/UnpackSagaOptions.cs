@@ -11,6 +11,13 @@ public sealed class UnpackSagaOptions
     /// <summary>Layers extracted at once per unpack when the snapshotter can rebase (commits stay in layer order).</summary>
     public int MaxAppliesInFlight { get; set; } = 3;
 
+    /// <summary>
+    /// Layers one <c>ApplyLayer</c> may carry as an apply run when the snapshotter cannot rebase: consecutive layers
+    /// whose blobs are fetched go to one Applier together, which applies each onto the one before it without a round
+    /// trip through the saga in between. 1 sends every layer on its own.
+    /// </summary>
+    public int MaxLayersPerApply { get; set; } = 32;
+
     /// <summary>Snapshot-prepare tries per layer before the unpack fails (containerd uses 3).</summary>
     public int MaxPrepareAttempts { get; set; } = 3;
 

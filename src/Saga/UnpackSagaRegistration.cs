@@ -34,7 +34,7 @@ public static class UnpackSagaRegistration
         [
             typeof(UnpackStarted), typeof(ImageResolveSent), typeof(ImageResolutionRecorded), typeof(ChainComputed),
             typeof(History.SnapshotStatted), typeof(LayerSkipped), typeof(BlobFetchStarted), typeof(BlobFetchFinished),
-            typeof(ExtractionAwaited), typeof(LayerApplyStarted), typeof(LayerExtractedRecorded), typeof(LayerCommitStarted),
+            typeof(ExtractionAwaited), typeof(LayerApplyStarted), typeof(LayerApplyWithdrawn), typeof(LayerExtractedRecorded), typeof(LayerCommitStarted),
             typeof(SnapshotPrepareConflictRecorded), typeof(PrepareRetryScheduled), typeof(LayerCommitted), typeof(ContentLabelRecorded), typeof(StepRedriven), typeof(StaleReplyIgnored), typeof(ExtractionSnapshotReapedRecorded),
             typeof(UnpackSucceeded), typeof(UnpackFailureRecorded), typeof(UnpackCancelled), typeof(UnpackReplayed),
         ]);

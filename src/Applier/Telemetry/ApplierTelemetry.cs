@@ -25,9 +25,9 @@ public static class ApplierTelemetry
     private static readonly Counter<long> Bytes = Meter.CreateCounter<long>("unpacker.layer.apply.bytes", "By", "Uncompressed bytes of layers applied");
     private static readonly Histogram<double> Throughput = Meter.CreateHistogram<double>("unpacker.layer.apply.throughput", "MiBy/s", "Uncompressed MiB per second of each layer apply", tags: null, advice: Buckets.MebibytesPerSecond);
 
-    public static Activity? StartUnpackLayer(ConsumeContext<ApplyLayer> context)
+    /// <summary>One layer's span; each layer of an apply run has its own, beneath the one consumed message.</summary>
+    public static Activity? StartUnpackLayer(ConsumeContext<ApplyLayer> context, ApplyLayer command)
     {
-        var command = context.Message;
         var span = Source.StartConsumerSpan("unpackLayer", context, command.UnpackId);
         if (span is not null)
         {

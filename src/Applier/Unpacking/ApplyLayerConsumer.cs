@@ -17,6 +17,8 @@ namespace Unpacker.Applier.Unpacking;
 /// One layer, containerd's way: Stat the chain ID (committed: present), Prepare <c>extract-&lt;unique&gt; &lt;chainID&gt;</c>
 /// under a lease, apply the layer into it, verify the diffID, Commit under the chain ID (taken: remove ours,
 /// success). Any failure removes the prepared snapshot, so nothing partial is committed. Safe to redeliver.
+/// An apply run (<see cref="ApplyLayer.Following"/>) does the same for each following layer onto the one before it,
+/// replying for each as it ends, and stops at the first layer that does not commit.
 /// </summary>
 public sealed class ApplyLayerConsumer(
     Snapshotters snapshotters,
@@ -28,7 +30,18 @@ public sealed class ApplyLayerConsumer(
 {
     public async Task Consume(ConsumeContext<ApplyLayer> context)
     {
-        var command = context.Message;
+        foreach (var command in context.Message.Layers())
+        {
+            if (!await ApplyAsync(context, command))
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Applies one layer and replies; true when the layer ended committed (by us or before us).</summary>
+    private async Task<bool> ApplyAsync(ConsumeContext<ApplyLayer> context, ApplyLayer command)
+    {
         var cancellationToken = context.CancellationToken;
         var started = Stopwatch.GetTimestamp();
         using var scope = logger.BeginScope(new Dictionary<string, object>
@@ -39,15 +52,15 @@ public sealed class ApplyLayerConsumer(
             ["ChainId"] = command.ChainId.ToString(),
         });
 
-        using var layerSpan = ApplierTelemetry.StartUnpackLayer(context);
+        using var layerSpan = ApplierTelemetry.StartUnpackLayer(context, command);
         var snapshotter = snapshotters.Get(command.Snapshotter);
         var name = command.ChainId.ToString();
         if (await SnapshotCommits.IsCommittedAsync(snapshotter, name, cancellationToken))
         {
             logger.LogInformation("{ChainId} is already committed", name);
             ApplierTelemetry.Ended(layerSpan, Outcomes.AlreadyPresent);
-            await context.Publish(Applied(context, alreadyPresent: true, key: null, result: null, started));
-            return;
+            await ReplyAsync(context, Applied(context, command, alreadyPresent: true, key: null, result: null, started));
+            return true;
         }
 
         var key = ExtractionKey.New(command.ChainId);
@@ -67,16 +80,16 @@ public sealed class ApplyLayerConsumer(
                 logger.LogInformation("Prepare of {Key} conflicted", key);
                 prepare?.SetTag(UnpackAttributes.Outcome, Outcomes.Conflicted);
                 ApplierTelemetry.Ended(layerSpan, Outcomes.Conflicted);
-                await context.Publish(new SnapshotPrepareConflicted(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId, key, worker.Stamp(context)));
-                return;
+                await ReplyAsync(context, new SnapshotPrepareConflicted(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId, key, worker.Stamp(context)));
+                return false;
             }
             catch (StorageException exception)
             {
                 var failure = ApplyFailures.Classify(exception);
                 prepare.RecordFailure(exception, failure.Kind);
                 ApplierTelemetry.Failed(layerSpan, failure.Kind, exception.Message, exception);
-                await context.Publish(Failed(context, failure, $"failed to prepare extraction snapshot {key}: {exception.Message}"));
-                return;
+                await ReplyAsync(context, Failed(context, command, failure, $"failed to prepare extraction snapshot {key}: {exception.Message}"));
+                return false;
             }
         }
 
@@ -91,7 +104,7 @@ public sealed class ApplyLayerConsumer(
                 {
                     await using (new LeaseKeeper(snapshotter, key, lease, logger, cancellationToken))
                     {
-                        result = await differ.ApplyAsync(command.Layer, snapshotter, mounts, cancellationToken, (read, ct) => PublishProgressAsync(context, read, ct));
+                        result = await differ.ApplyAsync(command.Layer, snapshotter, mounts, cancellationToken, (read, ct) => PublishProgressAsync(context, command, read, ct));
                     }
                 }
                 catch (Exception exception) when (exception is not OperationCanceledException)
@@ -109,8 +122,8 @@ public sealed class ApplyLayerConsumer(
                     apply.RecordFailure(FailureKind.InvalidContent, reason);
                     ApplierTelemetry.Failed(layerSpan, FailureKind.InvalidContent, reason);
                     await snapshotter.RemoveAsync(key, CancellationToken.None);
-                    await context.Publish(Failed(context, FailureKind.InvalidContent, reason));
-                    return;
+                    await ReplyAsync(context, Failed(context, command, FailureKind.InvalidContent, reason));
+                    return false;
                 }
             }
 
@@ -121,9 +134,9 @@ public sealed class ApplyLayerConsumer(
                 // snapshot waits under a longer lease, which the reaper honours and a dead saga lets expire.
                 await snapshotter.RenewLeaseAsync(key, new SnapshotLease(worker.WorkerId, options.ExtractedLeaseDuration), cancellationToken);
                 ApplierTelemetry.Ended(layerSpan, Outcomes.Done);
-                await context.Publish(new LayerExtracted(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId, result.DiffId, key,
+                await ReplyAsync(context, new LayerExtracted(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId, result.DiffId, key,
                     result.UncompressedSize, result.EntryCount, Stopwatch.GetElapsedTime(started), worker.Stamp(context)));
-                return;
+                return false;
             }
 
             using (var commit = ApplierTelemetry.StartStep("commit", key))
@@ -133,7 +146,8 @@ public sealed class ApplyLayerConsumer(
             }
 
             ApplierTelemetry.Ended(layerSpan, Outcomes.Done);
-            await context.Publish(Applied(context, alreadyPresent: false, key, result, started));
+            await ReplyAsync(context, Applied(context, command, alreadyPresent: false, key, result, started));
+            return true;
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
@@ -141,7 +155,8 @@ public sealed class ApplyLayerConsumer(
             var failure = ApplyFailures.Classify(exception);
             ApplierTelemetry.Failed(layerSpan, failure.Kind, exception.Message, exception);
             await snapshotter.RemoveAsync(key, CancellationToken.None);
-            await context.Publish(Failed(context, failure, $"applying layer {command.LayerIndex} ({command.Layer.Digest}) failed: {exception.Message}"));
+            await ReplyAsync(context, Failed(context, command, failure, $"applying layer {command.LayerIndex} ({command.Layer.Digest}) failed: {exception.Message}"));
+            return false;
         }
         catch (OperationCanceledException)
         {
@@ -151,33 +166,36 @@ public sealed class ApplyLayerConsumer(
     }
 
     // Progress goes straight to the bus: the endpoint's outbox would hold it until the apply is over.
-    private Task PublishProgressAsync(ConsumeContext<ApplyLayer> context, long read, CancellationToken cancellationToken)
-    {
-        var command = context.Message;
-        return bus.Publish(
+    private Task PublishProgressAsync(ConsumeContext<ApplyLayer> context, ApplyLayer command, long read, CancellationToken cancellationToken) =>
+        bus.Publish(
             new LayerApplyProgressed(command.UnpackId, command.LayerIndex, command.Attempt, command.ChainId, read, command.Layer.Size, worker.Stamp()),
-            publish =>
-            {
-                publish.ConversationId = context.ConversationId;
-                publish.InitiatorId = context.MessageId;
-                publish.CorrelationId = context.CorrelationId;
-            },
+            publish => Linked(publish, context),
             cancellationToken);
+
+    /// <summary>
+    /// A single layer's reply leaves through the endpoint's outbox, when the message is consumed. In an apply run each
+    /// layer's reply leaves at once, so the saga records the commit and labels the blob while the next layer is
+    /// applied; a redelivered run finds those layers committed and replies again, which the saga ignores as stale.
+    /// </summary>
+    private Task ReplyAsync<T>(ConsumeContext<ApplyLayer> context, T reply)
+        where T : class =>
+        context.Message.Following is { Count: > 0 }
+            ? bus.Publish(reply, publish => Linked(publish, context), context.CancellationToken)
+            : context.Publish(reply);
+
+    private static void Linked(PublishContext publish, ConsumeContext context)
+    {
+        publish.ConversationId = context.ConversationId;
+        publish.InitiatorId = context.MessageId;
+        publish.CorrelationId = context.CorrelationId;
     }
 
-    private LayerApplied Applied(ConsumeContext<ApplyLayer> context, bool alreadyPresent, string? key, ApplyResult? result, long started)
-    {
-        var command = context.Message;
-        return new(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId, command.DiffId, alreadyPresent, key,
+    private LayerApplied Applied(ConsumeContext context, ApplyLayer command, bool alreadyPresent, string? key, ApplyResult? result, long started) =>
+        new(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId, command.DiffId, alreadyPresent, key,
             result?.UncompressedSize ?? 0, result?.EntryCount ?? 0, Stopwatch.GetElapsedTime(started), worker.Stamp(context));
-    }
 
-    private LayerApplyFailed Failed(ConsumeContext<ApplyLayer> context, (FailureKind Kind, bool Retryable) failure, string reason)
-    {
-        var command = context.Message;
-        return new(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId, failure.Kind, reason, failure.Retryable, worker.Stamp(context));
-    }
+    private LayerApplyFailed Failed(ConsumeContext context, ApplyLayer command, (FailureKind Kind, bool Retryable) failure, string reason) =>
+        new(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId, failure.Kind, reason, failure.Retryable, worker.Stamp(context));
 
-    private LayerApplyFailed Failed(ConsumeContext<ApplyLayer> context, FailureKind kind, string reason) => Failed(context, (kind, false), reason);
-
+    private LayerApplyFailed Failed(ConsumeContext context, ApplyLayer command, FailureKind kind, string reason) => Failed(context, command, (kind, false), reason);
 }

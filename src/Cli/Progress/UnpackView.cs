@@ -130,7 +130,9 @@ public sealed class UnpackView(Guid unpackId)
             case ExtractionAwaited awaited:
                 return Set(awaited.LayerIndex, LayerState.Waiting, $"another unpack ({awaited.OwnerUnpackId}) is extracting it");
             case LayerApplyStarted apply:
-                return Begin(apply.LayerIndex, LayerState.Applying, apply.Attempt, _ => { });
+                return Begin(apply.LayerIndex, LayerState.Applying, apply.Attempt, layer => layer.Note = apply.After is { } after ? $"after layer {after}, on the same Applier" : null);
+            case LayerApplyWithdrawn withdrawn:
+                return Set(withdrawn.LayerIndex, LayerState.Fetched, $"apply withdrawn: {withdrawn.Why}");
             case PrepareRetryScheduled retry:
                 return Set(retry.LayerIndex, LayerState.Waiting, $"prepare conflict {retry.Conflicts}; tries again at {retry.DueAt:HH:mm:ss}");
             case LayerExtractedRecorded extracted:

@@ -21,5 +21,37 @@ public sealed record ApplyLayer(
     IReadOnlyDictionary<string, string>? Labels,
     bool Rebase)
 {
+    /// <summary>
+    /// An apply run (never with <see cref="Rebase"/>): the layers that follow this one in the chain, whose blobs are
+    /// already in the content store. The Applier applies each onto the one before it as soon as that one is
+    /// committed, replying for every layer on its own, and stops at the first that does not commit. One command
+    /// for a run of layers keeps the saga's round trip off the path between two layers.
+    /// </summary>
+    public IReadOnlyList<ChainedLayer>? Following { get; init; }
+
     public static string QueueName(string snapshotter) => $"apply-{snapshotter}";
+
+    /// <summary>The run as the Applier works it: this command's layer, then each following layer as a command onto the one before it.</summary>
+    public IEnumerable<ApplyLayer> Layers()
+    {
+        yield return this with { Following = null };
+        var parent = ChainId;
+        foreach (var next in Following ?? [])
+        {
+            yield return this with
+            {
+                LayerIndex = next.LayerIndex,
+                Attempt = next.Attempt,
+                Layer = next.Layer,
+                DiffId = next.DiffId,
+                ChainId = next.ChainId,
+                ParentChainId = parent,
+                Following = null,
+            };
+            parent = next.ChainId;
+        }
+    }
 }
+
+/// <summary>One layer of an apply run: its parent is the layer before it in the run (the first one's is the command's layer).</summary>
+public sealed record ChainedLayer(int LayerIndex, int Attempt, Descriptor Layer, Digest DiffId, Digest ChainId);

@@ -33,6 +33,7 @@ public static class MessageValidator
                 errors.Digest(apply.DiffId, nameof(apply.DiffId));
                 errors.Digest(apply.ChainId, nameof(apply.ChainId));
                 errors.Labels(apply.Labels, nameof(apply.Labels));
+                Following(apply, errors);
                 break;
             case CommitSnapshot commit:
                 errors.Id(commit.UnpackId, nameof(commit.UnpackId));
@@ -101,6 +102,32 @@ public static class MessageValidator
         for (var i = 0; i < source.Layers.Count; i++)
         {
             errors.Descriptor(source.Layers[i], $"Source.Layers[{i}]", MediaTypes.IsLayer, "a layer media type");
+        }
+    }
+
+    /// <summary>An apply run: consecutive layers after the command's own, never with a rebase (whose commits the saga orders).</summary>
+    private static void Following(ApplyLayer apply, ValidationErrors errors)
+    {
+        if (apply.Following is not { Count: > 0 } following)
+        {
+            return;
+        }
+
+        errors.Require(!apply.Rebase, nameof(apply.Following), "an apply run cannot rebase: each layer is applied onto the one before it");
+        for (var i = 0; i < following.Count; i++)
+        {
+            var layer = following[i];
+            var field = $"{nameof(apply.Following)}[{i}]";
+            if (layer is null)
+            {
+                errors.Add(field, "missing");
+                continue;
+            }
+
+            errors.Require(layer.LayerIndex == apply.LayerIndex + i + 1, $"{field}.LayerIndex", $"{layer.LayerIndex} does not follow layer {apply.LayerIndex + i} in the chain");
+            errors.Descriptor(layer.Layer, $"{field}.Layer", MediaTypes.IsLayer, "a layer media type");
+            errors.Digest(layer.DiffId, $"{field}.DiffId");
+            errors.Digest(layer.ChainId, $"{field}.ChainId");
         }
     }
 

@@ -49,7 +49,14 @@ public sealed record BlobFetchFinished(int LayerIndex, int Attempt, Digest Diges
 
 public sealed record ExtractionAwaited(int LayerIndex, Digest ChainId, Guid OwnerUnpackId, DateTimeOffset LeaseUntil);
 
-public sealed record LayerApplyStarted(int LayerIndex, int Attempt, Digest ChainId, Digest? ParentChainId, string Queue);
+public sealed record LayerApplyStarted(int LayerIndex, int Attempt, Digest ChainId, Digest? ParentChainId, string Queue)
+{
+    /// <summary>In an apply run: the layer whose commit this one waits for on the same Applier (null: the run's first layer).</summary>
+    public int? After { get; init; }
+}
+
+/// <summary>A layer of an apply run that the Applier will not reach (the run stopped before it, or was sent again): it goes back to waiting for its turn.</summary>
+public sealed record LayerApplyWithdrawn(int LayerIndex, int Attempt, string Why);
 
 public sealed record LayerExtractedRecorded(int LayerIndex, int Attempt, Digest ChainId, string Key, long UncompressedSize, long Entries, TimeSpan Duration, WorkerStamp Worker);
 

@@ -36,19 +36,31 @@ internal sealed class UnpackCommands(UnpackSagaOptions options, TimeProvider clo
     }
 
     /// <summary>
-    /// Without <paramref name="rebase"/> the parent is committed before this is sent (chain order); with it, the
-    /// layer is extracted without a parent and committed later by <see cref="CommitAsync"/>.
+    /// Without <paramref name="rebase"/> the parent of the run's first layer is committed before this is sent (chain
+    /// order), and every further layer of <paramref name="run"/> is applied onto the one before it by the same Applier;
+    /// with it, one layer is extracted without a parent and committed later by <see cref="CommitAsync"/>.
     /// </summary>
-    public async Task ApplyAsync(BehaviorContext<UnpackState> context, LayerProgress layer, bool rebase)
+    public async Task ApplyAsync(BehaviorContext<UnpackState> context, IReadOnlyList<LayerProgress> run, bool rebase)
     {
         var saga = context.Saga;
-        var parent = ParentOf(saga, layer);
-        layer.Snapshot = SnapshotPhase.Applying;
-        var attempt = layer.SnapshotStep.Begin(Now, options.ApplyTimeout);
         var queue = ApplyLayer.QueueName(saga.Snapshotter);
-        context.Record(new LayerApplyStarted(layer.Index, attempt, layer.ChainId, parent, queue));
+        for (var i = 0; i < run.Count; i++)
+        {
+            var layer = run[i];
+            layer.Snapshot = SnapshotPhase.Applying;
+
+            // A later layer's turn comes after every layer before it in the run, each allowed the full timeout; its
+            // deadline is brought forward to one timeout when its parent's commit is recorded.
+            var attempt = layer.SnapshotStep.Begin(Now, options.ApplyTimeout * (i + 1));
+            context.Record(new LayerApplyStarted(layer.Index, attempt, layer.ChainId, ParentOf(saga, layer), queue) { After = i == 0 ? null : run[i - 1].Index });
+        }
+
+        var head = run[0];
         await SendAsync(context, queue, new ApplyLayer(
-            saga.CorrelationId, layer.Index, attempt, saga.Snapshotter, layer.Blob, layer.DiffId, layer.ChainId, parent, saga.Labels, rebase));
+            saga.CorrelationId, head.Index, head.SnapshotStep.Attempt, saga.Snapshotter, head.Blob, head.DiffId, head.ChainId, ParentOf(saga, head), saga.Labels, rebase)
+        {
+            Following = run.Count > 1 ? [.. run.Skip(1).Select(l => new ChainedLayer(l.Index, l.SnapshotStep.Attempt, l.Blob, l.DiffId, l.ChainId))] : null,
+        });
     }
 
     public async Task CommitAsync(BehaviorContext<UnpackState> context, LayerProgress layer)

@@ -43,7 +43,7 @@ public sealed partial class UnpackRules
         else if (saga.Layers.FirstOrDefault(l => !l.IsSettled) is { Snapshot: SnapshotPhase.Missing, Fetch.Status: StepStatus.Done } next
             && await _claims.TryClaimAsync(context, next, Now))
         {
-            await _commands.ApplyAsync(context, next, rebase: false);
+            await _commands.ApplyAsync(context, await ClaimRunAsync(context, next), rebase: false);
         }
 
         if (saga.Layers.All(l => l.IsSettled && l.Label.Status is StepStatus.Done or StepStatus.NotNeeded) && saga.ConfigLabel.Status == StepStatus.NotStarted)
@@ -69,7 +69,7 @@ public sealed partial class UnpackRules
 
             if (await _claims.TryClaimAsync(context, layer, Now))
             {
-                await _commands.ApplyAsync(context, layer, rebase: true);
+                await _commands.ApplyAsync(context, [layer], rebase: true);
                 inFlight++;
             }
         }
@@ -77,6 +77,49 @@ public sealed partial class UnpackRules
         if (saga.Layers.FirstOrDefault(l => !l.IsSettled) is { Snapshot: SnapshotPhase.Extracted } next)
         {
             await _commands.CommitAsync(context, next);
+        }
+    }
+
+    /// <summary>
+    /// The apply run starting at <paramref name="head"/> (already claimed): the layers after it whose blobs are in the
+    /// content store and whose extraction this unpack can claim, up to the bound. It ends at the first layer that
+    /// cannot join (not fetched yet, settled, or extracted by another unpack, which it then waits for).
+    /// </summary>
+    private async Task<IReadOnlyList<LayerProgress>> ClaimRunAsync(BehaviorContext<UnpackState> context, LayerProgress head)
+    {
+        var saga = context.Saga;
+        var run = new List<LayerProgress> { head };
+        for (var i = head.Index + 1; i < saga.Layers.Count && run.Count < options.MaxLayersPerApply; i++)
+        {
+            var layer = saga.Layers[i];
+            if (layer is not { Snapshot: SnapshotPhase.Missing, Fetch.Status: StepStatus.Done } || !await _claims.TryClaimAsync(context, layer, Now))
+            {
+                break;
+            }
+
+            run.Add(layer);
+        }
+
+        return run;
+    }
+
+    /// <summary>
+    /// The layers of an apply run behind <paramref name="stopped"/> that its Applier will not reach go back to
+    /// waiting for their turn (they keep their claims, so the next run takes them again).
+    /// </summary>
+    private void WithdrawFollowers(BehaviorContext<UnpackState> context, LayerProgress stopped, string why)
+    {
+        var saga = context.Saga;
+        if (CanRebase(saga))
+        {
+            return;
+        }
+
+        foreach (var layer in saga.Layers.Skip(stopped.Index + 1).Where(l => l.Snapshot == SnapshotPhase.Applying))
+        {
+            layer.Snapshot = SnapshotPhase.Missing;
+            layer.SnapshotStep.Withdraw();
+            context.Record(new LayerApplyWithdrawn(layer.Index, layer.SnapshotStep.Attempt, why));
         }
     }
 

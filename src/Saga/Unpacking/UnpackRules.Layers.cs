@@ -117,6 +117,13 @@ public sealed partial class UnpackRules
 
         layer.Snapshot = SnapshotPhase.Committed;
         layer.AlreadyPresent = applied.AlreadyPresent;
+        if (!CanRebase(context.Saga) && layer.Index + 1 < context.Saga.Layers.Count
+            && context.Saga.Layers[layer.Index + 1] is { Snapshot: SnapshotPhase.Applying } following)
+        {
+            // The next layer of an apply run starts now on the same Applier: from now on it has one timeout.
+            following.SnapshotStep.DueAt = Now + options.ApplyTimeout;
+        }
+
         context.Record(new LayerCommitted(
             layer.Index, applied.Attempt, applied.ChainId, applied.DiffId, applied.AlreadyPresent, applied.Key, applied.UncompressedSize, applied.Entries, applied.Duration, applied.Worker));
 
@@ -135,6 +142,7 @@ public sealed partial class UnpackRules
         }
 
         layer.SnapshotStep.Finish();
+        WithdrawFollowers(context, layer, $"the apply run stopped at layer {layer.Index}, which failed");
         await _claims.ReleaseAsync(context, layer);
         Fail(context, "apply", layer.Index, failed.Kind,
             $"layer {layer.Index} ({layer.Blob.Digest}, chain {layer.ChainId}) could not be applied to {failed.Snapshotter} ({failed.Worker.WorkerId} on {failed.Worker.Host}): {failed.Reason}",
@@ -154,6 +162,7 @@ public sealed partial class UnpackRules
 
         layer.PrepareConflicts++;
         context.Record(new SnapshotPrepareConflictRecorded(layer.Index, conflict.Attempt, layer.ChainId, conflict.Key, layer.PrepareConflicts, conflict.Worker));
+        WithdrawFollowers(context, layer, $"the apply run stopped at layer {layer.Index}, whose prepare conflicted");
         await _commands.StatAsync(context, layer);
     }
 

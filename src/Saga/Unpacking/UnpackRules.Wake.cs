@@ -60,12 +60,22 @@ public sealed partial class UnpackRules
                 }
 
                 break;
-            case SnapshotPhase.Applying when IsOverdue(layer.SnapshotStep, now):
+            case SnapshotPhase.Applying when IsOverdue(layer.SnapshotStep, now) && CanRebase(context.Saga):
+                if (await RedriveAsync(context, layer.SnapshotStep, "apply", layer.Index, "the Applier pool", applyQueue) && await _claims.TryClaimAsync(context, layer, now))
+                {
+                    await _commands.ApplyAsync(context, [layer], rebase: true);
+                }
+
+                break;
+
+            // Only the first unsettled layer is re-driven: a later one of the same apply run goes with it.
+            case SnapshotPhase.Applying when IsOverdue(layer.SnapshotStep, now) && context.Saga.Layers.First(l => !l.IsSettled) == layer:
                 if (await RedriveAsync(context, layer.SnapshotStep, "apply", layer.Index, "the Applier pool", applyQueue))
                 {
+                    WithdrawFollowers(context, layer, $"the apply run is sent again from layer {layer.Index}");
                     if (await _claims.TryClaimAsync(context, layer, now))
                     {
-                        await _commands.ApplyAsync(context, layer, CanRebase(context.Saga));
+                        await _commands.ApplyAsync(context, await ClaimRunAsync(context, layer), rebase: false);
                     }
                 }
 

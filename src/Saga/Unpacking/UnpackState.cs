@@ -85,6 +85,13 @@ public sealed class Step
         DueAt = null;
     }
 
+    /// <summary>Takes back a request that will not be answered (a layer of an apply run that stopped before it).</summary>
+    public void Withdraw()
+    {
+        Status = StepStatus.NotStarted;
+        DueAt = null;
+    }
+
     public void NotNeeded()
     {
         Status = StepStatus.NotNeeded;

@@ -16,7 +16,11 @@ public sealed class WorkerScript
 
     public ConcurrentDictionary<Digest, bool> Committed { get; } = new();
 
+    /// <summary>Every command a worker handled; each layer of an apply run counts as an <see cref="ApplyLayer"/> of its own.</summary>
     public ConcurrentQueue<object> Commands { get; } = new();
+
+    /// <summary>Every <see cref="ApplyLayer"/> message as the Applier pool received it (an apply run is one).</summary>
+    public ConcurrentQueue<ApplyLayer> Runs { get; } = new();
 
     public Func<ResolveImage, object[]?> Resolve { get; set; } = _ => null;
 
@@ -88,10 +92,20 @@ public class FakeApplier(WorkerScript script) : IConsumer<ApplyLayer>, IConsumer
         return FakeReplies.PublishAsync(context, replies);
     }
 
-    public Task Consume(ConsumeContext<ApplyLayer> context)
+    /// <summary>Like the Applier: each layer of a run in turn (recorded as a command of its own), stopping at the first that does not commit.</summary>
+    public async Task Consume(ConsumeContext<ApplyLayer> context)
     {
-        script.Commands.Enqueue(context.Message);
-        return FakeReplies.PublishAsync(context, script.Apply(context.Message) ?? script.DefaultApply(context.Message));
+        script.Runs.Enqueue(context.Message);
+        foreach (var layer in context.Message.Layers())
+        {
+            script.Commands.Enqueue(layer);
+            var replies = script.Apply(layer) ?? script.DefaultApply(layer);
+            await FakeReplies.PublishAsync(context, replies);
+            if (!replies.OfType<LayerApplied>().Any(r => r.LayerIndex == layer.LayerIndex))
+            {
+                return;
+            }
+        }
     }
 
     public Task Consume(ConsumeContext<StatSnapshot> context)

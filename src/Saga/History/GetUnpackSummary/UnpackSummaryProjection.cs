@@ -100,6 +100,13 @@ public sealed partial class UnpackSummaryProjection : SingleStreamProjection<Unp
         row.Why = null;
     }
 
+    public static void Apply(UnpackSummary summary, LayerApplyWithdrawn withdrawn)
+    {
+        var row = Row(summary, withdrawn.LayerIndex);
+        row.State = LayerStates.Fetched;
+        row.Why = withdrawn.Why;
+    }
+
     public static void Apply(UnpackSummary summary, LayerExtractedRecorded extracted)
     {
         summary.BytesUncompressed += extracted.UncompressedSize;

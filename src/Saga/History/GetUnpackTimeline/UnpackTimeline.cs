@@ -58,6 +58,7 @@ internal sealed class TimelineBuilder(int layers)
     private readonly List<TimelineBar>[] _bars = [.. Enumerable.Range(0, layers).Select(_ => new List<TimelineBar>())];
     private readonly List<TimelineMark>[] _marks = [.. Enumerable.Range(0, layers).Select(_ => new List<TimelineMark>())];
     private readonly Dictionary<(int Layer, string Step), (int Attempt, DateTimeOffset Start)> _open = [];
+    private readonly Dictionary<int, (int After, int Attempt)> _queued = [];
 
     public void Add(IEvent e)
     {
@@ -81,8 +82,16 @@ internal sealed class TimelineBuilder(int layers)
                 Close(f.LayerIndex, "fetch", at, f.Worker.WorkerId, BarOutcomes.Done,
                     f.AlreadyPresent ? "already in the content store" : $"{f.BytesTransferred:N0} bytes in {f.Duration.TotalMilliseconds:N0} ms");
                 break;
+            case LayerApplyStarted { After: { } after } a:
+                // Queued behind the layer before it on the same Applier: its bar starts when that layer's commit is recorded.
+                _queued[a.LayerIndex] = (after, a.Attempt);
+                break;
             case LayerApplyStarted a:
                 Open(a.LayerIndex, "apply", a.Attempt, at);
+                break;
+            case LayerApplyWithdrawn w:
+                _queued.Remove(w.LayerIndex);
+                Mark(w.LayerIndex, "retry", at, $"apply withdrawn: {w.Why}");
                 break;
             case LayerExtractedRecorded x:
                 Close(x.LayerIndex, "apply", at, x.Worker.WorkerId, BarOutcomes.Done, $"extracted {x.UncompressedSize:N0} bytes in {x.Duration.TotalMilliseconds:N0} ms");
@@ -94,6 +103,11 @@ internal sealed class TimelineBuilder(int layers)
                 var step = _open.ContainsKey((c.LayerIndex, "commit")) ? "commit" : "apply";
                 Close(c.LayerIndex, step, at, c.Worker.WorkerId, BarOutcomes.Done,
                     c.AlreadyPresent ? "chain ID already committed" : $"committed {c.UncompressedSize:N0} bytes in {c.Duration.TotalMilliseconds:N0} ms");
+                if (_queued.Remove(c.LayerIndex + 1, out var next) && next.After == c.LayerIndex)
+                {
+                    Open(c.LayerIndex + 1, "apply", next.Attempt, at);
+                }
+
                 break;
             case SnapshotPrepareConflictRecorded c:
                 Close(c.LayerIndex, "apply", at, c.Worker.WorkerId, BarOutcomes.Conflict, $"prepare key {c.Key} was taken");
