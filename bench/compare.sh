@@ -7,8 +7,7 @@
 # BENCH_REPS interleaved repetitions, times:
 #   - Unpacker end to end (`unpacker pull`: registry → Fetcher → Applier → commit, through RabbitMQ and PostgreSQL)
 #     with the native and the overlayfs snapshotter (Release build, services started by scripts/workers.sh);
-#   - containerd `ctr images pull` with the same snapshotters (scripts/containerd.sh; content and snapshots wiped
-#     between repetitions);
+#   - containerd `ctr images pull` with the same snapshotters (scripts/containerd.sh);
 #   - `pigz -dc | tar -x` per layer (the practical limit), and `unpacker layer apply` per layer against `tar -xzf`;
 #   - the orchestration overhead per layer (the 30-layer image minus a 1-layer image minus the layers' own apply
 #     time as the Appliers report it), ten concurrent unpacks sharing a base against one, and each service's peak RSS.
@@ -24,11 +23,16 @@ size_mb=${BENCH_SIZE_MB:-300}
 reps=${BENCH_REPS:-3}
 small_layers=${BENCH_SMALL_LAYERS:-30}
 batch=${BENCH_BATCH:-10}
-work=${BENCH_WORK:-/var/tmp/unpacker-bench}
+work=${BENCH_WORK:-/var/tmp/unpacker-bench-$(date +%Y%m%d%H%M%S)}
 out=${BENCH_OUT:-$repo/docs/benchmarks.md}
 run_id=$(date +%Y%m%d%H%M%S)$$
 
-rm -rf "$work"
+# Nothing is deleted until the run is over. On ext4 without a journal (this machine's work dir), a new inode is
+# never one deleted in the last minutes: after a large delete every file creation scans past the freed inodes,
+# and creating files became 4-8× slower in the kernel for minutes (seen with perf: ext4's recently_deleted), for
+# tar and containerd as much as for us. So every repetition unpacks images of its own (each layer carries a
+# marker file, so every digest and chain ID is new) into fresh directories, and the clean-up waits for the end.
+[[ ! -e "$work" ]] || die "$work exists; point BENCH_WORK at a new directory"
 mkdir -p "$work"/{images,results,dest}
 export UNPACKER_STATE_DIR="$work/state" UNPACKER_ROOT="$work/root" UNPACKER_CONTAINERD_DIR="$work/containerd"
 export UNPACKER_POSTGRES_SCHEMA="bench_$run_id" UNPACKER_RABBITMQ_VHOST="bench-$run_id" UNPACKER_CONFIGURATION=Release
@@ -75,34 +79,49 @@ python3 "$here/lib/images.py" tar "$images/l1.tar" "$third" usr/lib/x86_64-linux
 python3 "$here/lib/images.py" tar "$images/l2.tar" "$third" usr/share
 python3 "$here/lib/images.py" tar "$images/l3.tar" "$third" usr/include usr/lib/python3.11 usr/lib/gcc usr/lib/dotnet
 large_layers=(l1 l2 l3)
-for l in "${large_layers[@]}"; do
-  pigz -6 -c "$images/$l.tar" >"$images/$l.tar.gz"
-  zstd -q -3 -T0 -c "$images/$l.tar" >"$images/$l.tar.zst"
-done
 gz=application/vnd.oci.image.layer.v1.tar+gzip
 zst=application/vnd.oci.image.layer.v1.tar+zstd
 push() { local name=$1; shift; python3 "$here/lib/images.py" push "$registry" "bench/$name:$run_id" "$images/$name.json" "$@"; }
-push large-gzip $(for l in "${large_layers[@]}"; do echo "$images/$l.tar $images/$l.tar.gz $gz"; done)
-push large-zstd $(for l in "${large_layers[@]}"; do echo "$images/$l.tar $images/$l.tar.zst $zst"; done)
 
-log "building a ${small_layers}-layer image of small trees, a 1-layer image, and ${batch} images sharing a base"
-small_args=()
-i=0
+log "building a ${small_layers}-layer image of small trees and a base of ${batch} images"
+small=()
 for doc in $(ls /usr/share/doc | head -"$small_layers"); do
-  python3 "$here/lib/images.py" tar "$images/s$i.tar" 1 "usr/share/doc/$doc"
-  pigz -6 -c "$images/s$i.tar" >"$images/s$i.tar.gz"
-  small_args+=("$images/s$i.tar" "$images/s$i.tar.gz" "$gz")
-  i=$((i + 1))
+  python3 "$here/lib/images.py" tar "$images/s${#small[@]}.tar" 1 "usr/share/doc/$doc"
+  small+=("s${#small[@]}")
 done
-push many-small "${small_args[@]}"
-push one-small "${small_args[@]:0:3}"
 python3 "$here/lib/images.py" tar "$images/base.tar" $((third < 60 ? third : 60)) usr/lib/python3.11 usr/include
-pigz -6 -c "$images/base.tar" >"$images/base.tar.gz"
-for ((b = 0; b < batch; b++)); do
-  python3 "$here/lib/images.py" tag "$images/top$b.tar" "$b"
-  pigz -6 -c "$images/top$b.tar" >"$images/top$b.tar.gz"
-  push "batch$b" "$images/base.tar" "$images/base.tar.gz" "$gz" "$images/top$b.tar" "$images/top$b.tar.gz" "$gz"
-done
+
+# variant V LAYER...: copies of the layers with a marker file naming V appended, compressed with pigz (and zstd
+# for the large ones); every digest and chain ID differs from every other variant's.
+variant() {
+  local v=$1; shift
+  mkdir -p "$images/mark-$v/etc"
+  echo "$run_id $v" >"$images/mark-$v/etc/bench-variant"
+  for l; do
+    cp "$images/$l.tar" "$images/$l-$v.tar"
+    tar -rf "$images/$l-$v.tar" -C "$images/mark-$v" etc/bench-variant
+    pigz -6 -c "$images/$l-$v.tar" >"$images/$l-$v.tar.gz"
+  done
+}
+args_of() { local v=$1 ext=$2 type=$3; shift 3; for l; do echo "$images/$l-$v.tar $images/$l-$v.$ext $type"; done; }
+
+# images V: every image one repetition (or the warm-up) unpacks, as variant V, pushed to the registry.
+images_for() {
+  local v=$1 b
+  variant "$v" "${large_layers[@]}" "${small[@]}" base
+  for l in "${large_layers[@]}"; do zstd -q -3 -T0 -c "$images/$l-$v.tar" >"$images/$l-$v.tar.zst"; done
+  push "large-gzip-$v" $(args_of "$v" tar.gz "$gz" "${large_layers[@]}")
+  push "large-zstd-$v" $(args_of "$v" tar.zst "$zst" "${large_layers[@]}")
+  push "many-small-$v" $(args_of "$v" tar.gz "$gz" "${small[@]}")
+  push "one-small-$v" $(args_of "$v" tar.gz "$gz" "${small[0]}")
+  variant "$v-alone" base
+  python3 "$here/lib/images.py" tag "$images/top-alone-$v.tar" "alone-$v"; pigz -6 -c "$images/top-alone-$v.tar" >"$images/top-alone-$v.tar.gz"
+  push "batch-alone-$v" $(args_of "$v-alone" tar.gz "$gz" base) "$images/top-alone-$v.tar" "$images/top-alone-$v.tar.gz" "$gz"
+  for ((b = 0; b < batch; b++)); do
+    python3 "$here/lib/images.py" tag "$images/top$b-$v.tar" "$b-$v"; pigz -6 -c "$images/top$b-$v.tar" >"$images/top$b-$v.tar.gz"
+    push "batch$b-$v" $(args_of "$v" tar.gz "$gz" base) "$images/top$b-$v.tar" "$images/top$b-$v.tar.gz" "$gz"
+  done
+}
 
 field() { python3 -c "import json,sys; v=json.load(open(sys.argv[1]))[sys.argv[2]]; print(' '.join(v) if isinstance(v, list) else v)" "$images/$1.json" "$2"; }
 bytes_of() { field "$1" uncompressed; }
@@ -116,26 +135,6 @@ timed() {
   cat "$work/time" >>"$work/results/$label"
 }
 
-# Removes what an unpack made, so the next repetition fetches and applies everything again: children before
-# parents (a shared base once, after every child), then the blobs.
-unpacker_clean() {
-  local snapshotter=$1; shift
-  local image k ids tops=() bases=() blobs=()
-  for image; do
-    read -ra ids <<<"$(field "$image" chain_ids)"
-    for ((k = ${#ids[@]} - 1; k >= 1; k--)); do tops+=("${ids[k]}"); done
-    bases+=("${ids[0]}")
-    read -ra ids <<<"$(field "$image" layers)"
-    blobs+=("${ids[@]}" "$(field "$image" config)" "$(field "$image" manifest)")
-  done
-  local unique_tops unique_bases
-  unique_tops=$(printf '%s\n' "${tops[@]}" | awk 'NF && !seen[$0]++')
-  unique_bases=$(printf '%s\n' "${bases[@]}" | awk '!seen[$0]++')
-  if [[ -n "$unique_tops" ]]; then unpacker snapshots rm "$snapshotter" $unique_tops >>"$work/clean.log" 2>&1 || true; fi
-  unpacker snapshots rm "$snapshotter" $unique_bases >>"$work/clean.log" 2>&1 || true
-  unpacker content rm $(printf '%s\n' "${blobs[@]}" | sort -u) >>"$work/clean.log" 2>&1 || true
-}
-
 unpacker_pull() { # LABEL SNAPSHOTTER IMAGE
   timed "$1" dotnet "$cli" pull "$(field "$3" reference)" --snapshotter "$2" --timeout 1800
   head -1 "$work/out" | awk '{print $2}' | tr -d ':' >"$work/last-unpack"
@@ -143,93 +142,102 @@ unpacker_pull() { # LABEL SNAPSHOTTER IMAGE
 
 containerd_peak=0
 ctr_pull() { # LABEL SNAPSHOTTER IMAGE
-  socket=$("$repo/scripts/containerd.sh" wipe 2>/dev/null)
   timed "$1" ctr --address "$socket" --namespace bench images pull --plain-http --snapshotter "$2" "$(field "$3" reference)"
   local hwm; hwm=$(awk '/VmHWM/ {print $2}' "/proc/$(cat "$UNPACKER_CONTAINERD_DIR/containerd.pid")/status")
   ((hwm > containerd_peak)) && containerd_peak=$hwm || true
 }
 
-layers_of() { for l in "$@"; do printf '%s ' "$images/$l"; done; }
+# extract LABEL COMMAND LAYER...: runs "COMMAND BLOB DIR" for each layer in order, into a directory of its own.
+extract() {
+  local label=$1 command=$2; shift 2
+  local dest="$work/dest/$label-$r"
+  mkdir -p "$dest"
+  timed "$label" sh -c 'c=$1 d=$2; shift 2; for b; do eval "$c"; done' sh "$command" "$dest" "$@"
+}
+layers_of() { local v=$1 ext=$2; shift 2; for l; do printf '%s ' "$images/$l-$v.$ext"; done; }
 
-# The Appliers' own time (Stat, Prepare, apply, Commit, as the LayerCommitted events report it) for every layer but
-# the first of the last unpack, in seconds: the layer work that the orchestration overhead is measured against.
+# From the last unpack's history: the Appliers' own time (Stat, Prepare, apply, Commit as each LayerCommitted
+# reports it) for every layer but the first, in seconds; and the time on the critical path between two layers
+# that was not an Applier's (the commit of layer k recorded, minus the commit of layer k-1, minus layer k's own
+# time), averaged over those layers, in milliseconds.
 apply_seconds() {
   unpacker history "$(cat "$work/last-unpack")" --json | python3 -c '
 import json, sys
-total = 0.0
+from datetime import datetime
+def seconds(span):
+    h, m, s = span.split(":")
+    return int(h) * 3600 + int(m) * 60 + float(s)
+commits = {}
 for line in sys.stdin:
-    if not line.startswith("{"):
-        continue
-    event = json.loads(line)
-    data = event.get("data") or {}
-    if event.get("type", "").replace("_", "").lower() == "layercommitted" and data.get("layerIndex", 0) > 0:
-        h, m, s = data["duration"].split(":")
-        total += int(h) * 3600 + int(m) * 60 + float(s)
-print(f"{total:.3f}")'
+    if line.startswith("{"):
+        e = json.loads(line)
+        if e.get("event") == "LayerCommitted":
+            commits[e["layerIndex"]] = (datetime.fromisoformat(e["timestamp"]), seconds(e["duration"]))
+work = sum(d for i, (_, d) in commits.items() if i > 0)
+gaps = [((commits[i][0] - commits[i - 1][0]).total_seconds() - commits[i][1]) for i in sorted(commits) if i > 0 and i - 1 in commits]
+print(f"{work:.3f} {1000 * sum(gaps) / max(len(gaps), 1):.1f}")'
 }
 
+hwm() { local f="$UNPACKER_STATE_DIR/pids/$1-1.pid"; awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$(cat "$f")/status"; }
+
 # --- warm-up --------------------------------------------------------------------------------------
+log "building and pushing the warm-up's images"
+images_for w
 log "warm-up (not recorded)"
-unpacker_pull warmup native one-small; unpacker_clean native one-small
-unpacker_pull warmup overlayfs one-small; unpacker_clean overlayfs one-small
-ctr_pull warmup native one-small
+unpacker_pull warmup native one-small-w
+unpacker_pull warmup overlayfs large-gzip-w
+ctr_pull warmup native one-small-w
 
 # --- repetitions ----------------------------------------------------------------------------------
 for ((r = 1; r <= reps; r++)); do
+  log "building and pushing repetition $r's images"
+  images_for "$r"
+  sync; sleep 5
   log "repetition $r/$reps"
-  for sn in native overlayfs; do
-    unpacker_pull "unpacker-$sn" "$sn" large-gzip; unpacker_clean "$sn" large-gzip
-    ctr_pull "containerd-$sn" "$sn" large-gzip
-  done
-  unpacker_pull unpacker-zstd native large-zstd; unpacker_clean native large-zstd
-  ctr_pull containerd-zstd native large-zstd
+  unpacker_pull unpacker-native native "large-gzip-$r"
+  ctr_pull containerd-native native "large-gzip-$r"
+  unpacker_pull unpacker-overlayfs overlayfs "large-gzip-$r"
+  ctr_pull containerd-overlayfs overlayfs "large-gzip-$r"
+  unpacker_pull unpacker-zstd native "large-zstd-$r"
+  ctr_pull containerd-zstd native "large-zstd-$r"
+  ((r > 1)) || applier_large_mb=$(hwm applier)
 
-  rm -rf "$work/dest"; mkdir "$work/dest"
-  timed pigz-tar sh -c 'for b; do pigz -dc "$b" | tar -x -C "$0"; done' "$work/dest" $(layers_of l1.tar.gz l2.tar.gz l3.tar.gz)
-  rm -rf "$work/dest"; mkdir "$work/dest"
-  timed tar-xzf sh -c 'for b; do tar -xzf "$b" -C "$0"; done' "$work/dest" $(layers_of l1.tar.gz l2.tar.gz l3.tar.gz)
-  rm -rf "$work/dest"; mkdir "$work/dest"
-  timed layer-apply sh -c 'for b; do dotnet "$0" layer apply "$b" "$1" >/dev/null; done' "$cli" "$work/dest" $(layers_of l1.tar.gz l2.tar.gz l3.tar.gz)
-  rm -rf "$work/dest"; mkdir "$work/dest"
-  timed tar-zstd sh -c 'for b; do tar --zstd -xf "$b" -C "$0"; done' "$work/dest" $(layers_of l1.tar.zst l2.tar.zst l3.tar.zst)
-  rm -rf "$work/dest"; mkdir "$work/dest"
-  timed layer-apply-zstd sh -c 'for b; do dotnet "$0" layer apply "$b" "$1" >/dev/null; done' "$cli" "$work/dest" $(layers_of l1.tar.zst l2.tar.zst l3.tar.zst)
-  rm -rf "$work/dest"; mkdir "$work/dest"
+  extract pigz-tar 'pigz -dc "$b" | tar -x -C "$d"' $(layers_of "$r" tar.gz "${large_layers[@]}")
+  extract tar-xzf 'tar -xzf "$b" -C "$d"' $(layers_of "$r" tar.gz "${large_layers[@]}")
+  extract layer-apply "dotnet $cli layer apply \"\$b\" \"\$d\" >/dev/null" $(layers_of "$r" tar.gz "${large_layers[@]}")
+  extract tar-zstd 'tar --zstd -xf "$b" -C "$d"' $(layers_of "$r" tar.zst "${large_layers[@]}")
+  extract layer-apply-zstd "dotnet $cli layer apply \"\$b\" \"\$d\" >/dev/null" $(layers_of "$r" tar.zst "${large_layers[@]}")
 
-  unpacker_pull unpacker-many-small native many-small
+  unpacker_pull unpacker-many-small native "many-small-$r"
   apply_seconds >>"$work/results/many-small-apply"
-  unpacker_clean native many-small
-  unpacker_pull unpacker-one-small native one-small; unpacker_clean native one-small
-  ctr_pull containerd-many-small native many-small
+  unpacker_pull unpacker-one-small native "one-small-$r"
+  ctr_pull containerd-many-small native "many-small-$r"
 
-  unpacker_pull unpacker-batch-one native batch0; unpacker_clean native batch0
-  batch_images=(); for ((b = 0; b < batch; b++)); do batch_images+=("batch$b"); done
+  unpacker_pull unpacker-batch-one native "batch-alone-$r"
   timed unpacker-batch-concurrent sh -c 'for ref; do dotnet "$0" pull "$ref" --snapshotter native --timeout 1800 & done; wait' "$cli" \
-    $(for i in "${batch_images[@]}"; do field "$i" reference; done)
-  unpacker_clean native "${batch_images[@]}"
+    $(for ((b = 0; b < batch; b++)); do field "batch$b-$r" reference; done)
 done
 
 # --- report ---------------------------------------------------------------------------------------
-median() { awk '{print $1}' "$work/results/$1" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+median() { awk -v c="${2:-1}" '{print $c}' "$work/results/$1" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 peak_kb() { awk '{print $2}' "$work/results/$1" | sort -n | tail -1; }
 mbps() { awk -v b="$1" -v s="$2" 'BEGIN {printf "%.1f", b / 1048576 / s}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
-hwm() { local f="$UNPACKER_STATE_DIR/pids/$1-1.pid"; awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$(cat "$f")/status"; }
 
-large_bytes=$(bytes_of large-gzip)
+large_bytes=$(bytes_of large-gzip-1)
 entries=$(for l in "${large_layers[@]}"; do tar -tf "$images/$l.tar"; done | wc -l)
 symlinks=$(for l in "${large_layers[@]}"; do tar -tvf "$images/$l.tar"; done | grep -c '^l' || true)
 hardlinks=$(for l in "${large_layers[@]}"; do tar -tvf "$images/$l.tar"; done | grep -c '^h' || true)
-gz_mb=$(du -cm "$images"/l?.tar.gz | tail -1 | cut -f1)
-zst_mb=$(du -cm "$images"/l?.tar.zst | tail -1 | cut -f1)
-small_bytes=$(bytes_of many-small)
+gz_mb=$(du -cm "$images"/l?-1.tar.gz | tail -1 | cut -f1)
+zst_mb=$(du -cm "$images"/l?-1.tar.zst | tail -1 | cut -f1)
+small_bytes=$(bytes_of many-small-1)
 
 un=$(median unpacker-native); cn=$(median containerd-native)
 uo=$(median unpacker-overlayfs); co=$(median containerd-overlayfs)
 uz=$(median unpacker-zstd); cz=$(median containerd-zstd)
 pt=$(median pigz-tar); tx=$(median tar-xzf); la=$(median layer-apply); tz=$(median tar-zstd); laz=$(median layer-apply-zstd)
 ums=$(median unpacker-many-small); uos=$(median unpacker-one-small); cms=$(median containerd-many-small)
-msa=$(median many-small-apply)
+msa=$(median many-small-apply); gap_ms=$(median many-small-apply 2)
 overhead_ms=$(awk -v m="$ums" -v o="$uos" -v a="$msa" -v n="$small_layers" 'BEGIN {printf "%.0f", (m - o - a) / (n - 1) * 1000}')
 b1=$(median unpacker-batch-one); bc=$(median unpacker-batch-concurrent)
 
@@ -244,10 +252,11 @@ scripts/services.sh up          # PostgreSQL, RabbitMQ, the registry (and contai
 BENCH_SIZE_MB=$size_mb BENCH_REPS=$reps bench/compare.sh     # writes this file
 \`\`\`
 
-**Noise.** The machine has $(nproc) cores and was shared with four other agents building and running tests while
-this ran (load average $load_before at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end). Every figure is the
-median of $reps repetitions with the tools interleaved inside each repetition, after a warm-up round; ratios taken
-within one run are more trustworthy than absolute times.
+**Noise.** The machine has $(nproc) cores (load average $load_before at the start, $(cut -d' ' -f1-3 /proc/loadavg) at
+the end). Every figure is the median of $reps repetitions with the tools interleaved inside each repetition, after a
+warm-up round. Each repetition unpacks images of its own into fresh directories and nothing is deleted until the
+end: on this machine's ext4 (no journal) deleting a large tree makes every file creation in the next minutes several
+times slower in the kernel, which made earlier runs vary by up to 3×.
 
 ## Machine and versions
 - CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores; memory $(awk '/MemTotal/ {printf "%.1f GB", $2 / 1048576}' /proc/meminfo); kernel $(uname -r); file system of the work dir: $(stat -f -c %T "$work")
@@ -258,7 +267,7 @@ within one run are more trustworthy than absolute times.
 - **large**: three layers (/usr/lib/x86_64-linux-gnu, /usr/share, /usr/include + python + gcc), $((large_bytes / 1048576)) MB
   uncompressed, $entries entries ($symlinks symlinks, $hardlinks hardlinks); gzip -6 (pigz) $gz_mb MB, zstd -3 $zst_mb MB
 - **many-small**: $small_layers layers, one /usr/share/doc package each, $((small_bytes / 1024)) KB in all; **one-small**: its first layer alone
-- **batch**: $batch images sharing a $(($(bytes_of batch0) / 1048576)) MB base layer, each with a one-file top layer
+- **batch**: $batch images sharing a $(($(bytes_of batch0-1) / 1048576)) MB base layer, each with a one-file top layer
 
 ## End to end: registry → committed snapshots (seconds, median)
 | image | snapshotter | Unpacker \`unpacker pull\` | containerd \`ctr images pull\` | Unpacker / containerd (target ≤ 0.8) |
@@ -287,12 +296,15 @@ Peak RSS of \`unpacker layer apply\`: $(($(peak_kb layer-apply) / 1024)) MB (gzi
 ## Orchestration, concurrency, memory
 - **Orchestration overhead per layer: ${overhead_ms} ms** (target ≤ 5 ms): (many-small $ums s − one-small $uos s − the
   Appliers' own time for the other $((small_layers - 1)) layers, $msa s, as their \`LayerCommitted\` events report it:
-  Stat, Prepare (the native snapshotter copies the parent), apply, Commit) / $((small_layers - 1)). What is left is
-  messaging and the saga: saga → Fetcher → saga → Applier → saga through RabbitMQ, each step a PostgreSQL transaction.
+  Stat, Prepare (the native snapshotter copies the parent), apply, Commit) / $((small_layers - 1)).
+  Measured on the critical path instead: **${gap_ms} ms per layer** between one layer's commit and the next one's
+  (the commits' recorded times apart, minus the next layer's own Applier time; median of the repetitions' means).
 - **$batch concurrent unpacks sharing a base**: $batch \`unpacker pull\` at once took $bc s, one alone $b1 s
   ($(ratio "$bc" "$b1")× the time of one for $batch× the images; the shared base is fetched and extracted once).
-- **Peak RSS over the whole run** (VmHWM): Fetcher $(hwm fetcher) MB, Applier $(hwm applier) MB, Saga $(hwm saga) MB;
-  containerd $((containerd_peak / 1024)) MB (target: Applier ≤ 256 MB while applying the largest layer).
+- **Applier peak RSS while applying the large image's layers** (VmHWM after the first repetition's large unpacks):
+  **$applier_large_mb MB** (target ≤ 256 MB; layers are streamed, so it does not grow with a layer's size).
+- **Peak RSS over the whole run** (VmHWM, the ten concurrent unpacks included): Fetcher $(hwm fetcher) MB, Applier
+  $(hwm applier) MB, Saga $(hwm saga) MB; containerd $((containerd_peak / 1024)) MB.
 REPORT
 cat "$here/levers.md" >>"$out"
 log "wrote $out"
