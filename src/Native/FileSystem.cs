@@ -20,6 +20,33 @@ public static unsafe class FileSystem
         }
     }
 
+    /// <summary>fstat through statx on an open descriptor; returns the errno (0 on success).</summary>
+    public static int TryFStat(int fd, out Libc.Statx status)
+    {
+        byte empty = 0;
+        fixed (Libc.Statx* s = &status)
+        {
+            return Libc.StatX(fd, &empty, Libc.AtEmptyPath, Libc.StatxBasicStats, s) == 0 ? 0 : LastErrno;
+        }
+    }
+
+    /// <summary>
+    /// The process's file mode creation mask, read from <c>/proc/self/status</c> (reading it with umask(2) would change
+    /// it for every thread for a moment); null where the kernel does not say.
+    /// </summary>
+    public static uint? ProcessUmask()
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+        {
+            if (line.StartsWith("Umask:", StringComparison.Ordinal))
+            {
+                return Convert.ToUInt32(line["Umask:".Length..].Trim(), 8);
+            }
+        }
+
+        return null;
+    }
+
     public static bool IsDirectory(in Libc.Statx status) => (status.Mode & Libc.S_IFMT) == Libc.S_IFDIR;
 
     public static bool IsSymlink(in Libc.Statx status) => (status.Mode & Libc.S_IFMT) == Libc.S_IFLNK;

@@ -12,6 +12,7 @@ public static unsafe partial class Libc
 
     public const int AtFdCwd = -100;
     public const int AtSymlinkNoFollow = 0x100;
+    public const int AtEmptyPath = 0x1000;
     public const int AtRemoveDir = 0x200;
     public const uint StatxBasicStats = 0x7ff;
 

@@ -25,6 +25,8 @@ public sealed class GnuTarComparisonTests : IDisposable
             open(j(b"empty"), "wb").close()
             open(j(b"setuid"), "wb").write(b"#!/bin/sh\n"); os.chmod(j(b"setuid"), 0o4755)
             open(j(b"setgid"), "wb").write(b"x"); os.chmod(j(b"setgid"), 0o2711)
+            for name, mode in [(b"world-writable", 0o666), (b"everyone", 0o777), (b"read-only", 0o444), (b"no-access", 0o000)]:
+                open(j(name), "wb").write(name); os.chmod(j(name), mode)
             open(j(b"big"), "wb").write(os.urandom(3 * 1024 * 1024 + 17))
             open(j(b"caf\xe9-latin1"), "wb").write(b"not utf-8 name")
             os.symlink(b"/etc/passwd", j(b"abs-link"))
@@ -72,6 +74,9 @@ public sealed class GnuTarComparisonTests : IDisposable
         Assert.Equal(0x9edu, FileChecks.Mode(_root.In("setuid")));
         Assert.Equal(0x5c9u, FileChecks.Mode(_root.In("setgid")));
         Assert.Equal(0x3ffu, FileChecks.Mode(_root.In("sticky")));
+
+        // Modes the process's umask would take bits from, and modes with no write bit, all kept exactly.
+        Assert.Equal((0x1b6u, 0x1ffu, 0x124u, 0u), (FileChecks.Mode(_root.In("world-writable")), FileChecks.Mode(_root.In("everyone")), FileChecks.Mode(_root.In("read-only")), FileChecks.Mode(_root.In("no-access"))));
         var owned = FileChecks.LStat(_root.In("owned"));
         Assert.Equal((3000000u, 4000000u), (owned.Uid, owned.Gid));
     }

@@ -14,6 +14,9 @@ internal sealed partial class LayerExtraction
     private const int WriteChunk = 1 << 20;
 
     private readonly NativePath _root;
+
+    // Read at each apply: the mask a created file's permission bits lose.
+    private readonly uint? _umask = FileSystem.ProcessUmask();
     private readonly ApplyMode _mode;
     private readonly NativePath[] _lowers;
     private readonly ILogger? _logger;
@@ -192,11 +195,13 @@ internal sealed partial class LayerExtraction
 
     private void CreateRegularFile(TarEntry entry, NativePath path, TarReader reader)
     {
-        var fd = FileSystem.TryCreateExclusive(path, 0x180);
+        // Created with its permission bits (the umask may take some away; chmod below puts them back).
+        var permissions = entry.Mode & 0x1FF;
+        var fd = FileSystem.TryCreateExclusive(path, permissions);
         if (fd == -Libc.EEXIST)
         {
             RemoveExisting(path);
-            fd = FileSystem.TryCreateExclusive(path, 0x180);
+            fd = FileSystem.TryCreateExclusive(path, permissions);
         }
 
         if (fd < 0)
@@ -221,9 +226,20 @@ internal sealed partial class LayerExtraction
                 }
             }
 
-            FileSystem.FChown(fd, CheckedId(entry.Uid, entry), CheckedId(entry.Gid, entry), path);
+            // containerd's order, chown → xattrs → chmod, leaving out the calls that would change nothing (most
+            // files: created by root as root's, with their permission bits): two system calls fewer per file.
+            var (uid, gid) = (CheckedId(entry.Uid, entry), CheckedId(entry.Gid, entry));
+            if (FileSystem.TryFStat(fd, out var created) != 0 || created.Uid != uid || created.Gid != gid)
+            {
+                FileSystem.FChown(fd, uid, gid, path);
+            }
+
             SetXattrs(entry, path, fd, isSymlink: false);
-            FileSystem.FChmod(fd, entry.Mode, path);
+            if (NeedsChmodAfterCreate(entry.Mode))
+            {
+                FileSystem.FChmod(fd, entry.Mode, path);
+            }
+
             var (access, modify) = EntryTimes.For(entry);
             FileSystem.SetTimes(fd, access, modify, path);
         }
@@ -232,6 +248,12 @@ internal sealed partial class LayerExtraction
             FileSystem.Close(fd);
         }
     }
+
+    /// <summary>
+    /// A file created with mode &amp; 0777 has its final mode unless the mode has setuid, setgid or sticky bits (which a
+    /// chown may also clear) or the umask took some of its bits away (or the umask is unknown).
+    /// </summary>
+    private bool NeedsChmodAfterCreate(uint mode) => (mode & 0xE00) != 0 || _umask is not { } umask || (mode & umask & 0x1FF) != 0;
 
     private static void WriteSparse(TarEntry entry, IReadOnlyList<(long Offset, long Length)> map, int fd, NativePath path, TarReader reader)
     {
