@@ -65,6 +65,16 @@ public sealed class ApplyRunTests
     }
 
     [Fact]
+    public void A_stat_of_many_layers_is_valid_and_rejects_a_malformed_layer_naming_it()
+    {
+        var stat = new StatSnapshot(Guid.NewGuid(), 0, 1, "native", _chainIds[0]) { More = [new LayerStatRequest(1, 1, _chainIds[1]), new LayerStatRequest(2, 1, _chainIds[2])] };
+        Assert.Empty(MessageValidator.Validate(stat));
+
+        var error = Assert.Single(MessageValidator.Validate(stat with { More = [stat.More![0], stat.More[1] with { LayerIndex = -1 }] }));
+        Assert.Contains("More[1].LayerIndex", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_run_layer_of_a_config_media_type_is_rejected()
     {
         var command = Run(0, 2);

@@ -6,25 +6,27 @@ using Unpacker.Storage.Snapshots;
 
 namespace Unpacker.Applier.Unpacking;
 
-/// <summary>Answers whether a chain ID is committed in a snapshotter: how the saga finds the first layer that needs work.</summary>
+/// <summary>
+/// Answers whether chain IDs are committed in a snapshotter: how the saga finds the first layer that needs work.
+/// A request for many layers (<see cref="StatSnapshot.More"/>) gets one reply with every answer.
+/// </summary>
 public sealed class StatSnapshotConsumer(Snapshotters snapshotters, WorkerIdentity worker) : IConsumer<StatSnapshot>
 {
     public async Task Consume(ConsumeContext<StatSnapshot> context)
     {
         var request = context.Message;
         var snapshotter = snapshotters.Get(request.Snapshotter);
-        bool committed;
-        try
+        var committed = await SnapshotCommits.IsCommittedAsync(snapshotter, request.ChainId.ToString(), context.CancellationToken);
+        var more = new List<LayerStat>();
+        foreach (var layer in request.More ?? [])
         {
-            var info = await snapshotter.StatAsync(request.ChainId.ToString(), context.CancellationToken);
-            committed = info.Kind == SnapshotKind.Committed;
-        }
-        catch (NotFoundException)
-        {
-            committed = false;
+            more.Add(new LayerStat(layer.LayerIndex, layer.Attempt, layer.ChainId, await SnapshotCommits.IsCommittedAsync(snapshotter, layer.ChainId.ToString(), context.CancellationToken)));
         }
 
         await context.Publish(new SnapshotStatReported(
-            request.UnpackId, request.LayerIndex, request.Attempt, request.Snapshotter, request.ChainId, committed, worker.Stamp(context)));
+            request.UnpackId, request.LayerIndex, request.Attempt, request.Snapshotter, request.ChainId, committed, worker.Stamp(context))
+        {
+            More = request.More is null ? null : more,
+        });
     }
 }

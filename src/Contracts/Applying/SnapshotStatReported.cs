@@ -10,4 +10,11 @@ public sealed record SnapshotStatReported(
     string Snapshotter,
     Digest ChainId,
     bool Committed,
-    WorkerStamp Worker);
+    WorkerStamp Worker)
+{
+    /// <summary>The answers for the request's <see cref="StatSnapshot.More"/>, in the same order.</summary>
+    public IReadOnlyList<LayerStat>? More { get; init; }
+}
+
+/// <summary>Whether one more chain ID of a <see cref="StatSnapshot"/> is committed.</summary>
+public sealed record LayerStat(int LayerIndex, int Attempt, Digest ChainId, bool Committed);

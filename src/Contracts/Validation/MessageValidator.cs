@@ -46,6 +46,20 @@ public static class MessageValidator
                 errors.Id(stat.UnpackId, nameof(stat.UnpackId));
                 errors.SnapshotterName(stat.Snapshotter, nameof(stat.Snapshotter));
                 errors.Digest(stat.ChainId, nameof(stat.ChainId));
+                for (var i = 0; i < (stat.More?.Count ?? 0); i++)
+                {
+                    var more = stat.More![i];
+                    var field = $"{nameof(stat.More)}[{i}]";
+                    if (more is null)
+                    {
+                        errors.Add(field, "missing");
+                        continue;
+                    }
+
+                    errors.Require(more.LayerIndex is >= 0 and < ValidationErrors.MaxLayers, $"{field}.LayerIndex", $"{more.LayerIndex} is out of range");
+                    errors.Digest(more.ChainId, $"{field}.ChainId");
+                }
+
                 break;
         }
 

@@ -27,6 +27,23 @@ internal sealed class UnpackCommands(UnpackSagaOptions options, TimeProvider clo
         await SendAsync(context, ApplyLayer.QueueName(saga.Snapshotter), new StatSnapshot(saga.CorrelationId, layer.Index, attempt, saga.Snapshotter, layer.ChainId));
     }
 
+    /// <summary>The first look at an image: one request for every layer's chain ID, answered in one reply.</summary>
+    public async Task StatAllAsync(BehaviorContext<UnpackState> context, IReadOnlyList<LayerProgress> layers)
+    {
+        var saga = context.Saga;
+        foreach (var layer in layers)
+        {
+            layer.Snapshot = SnapshotPhase.Statting;
+            layer.SnapshotStep.Begin(Now, options.StatTimeout);
+        }
+
+        var head = layers[0];
+        await SendAsync(context, ApplyLayer.QueueName(saga.Snapshotter), new StatSnapshot(saga.CorrelationId, head.Index, head.SnapshotStep.Attempt, saga.Snapshotter, head.ChainId)
+        {
+            More = layers.Count > 1 ? [.. layers.Skip(1).Select(l => new LayerStatRequest(l.Index, l.SnapshotStep.Attempt, l.ChainId))] : null,
+        });
+    }
+
     public async Task FetchAsync(BehaviorContext<UnpackState> context, LayerProgress layer)
     {
         var saga = context.Saga;

@@ -21,19 +21,31 @@ public sealed partial class UnpackRules
         context.Record(new ExtractionSnapshotReapedRecorded(layerIndex, reaped.ChainId, reaped.Key, reaped.LeaseOwner, reaped.LeaseExpiredAt, reaped.Worker));
     }
 
+    /// <summary>One answer, or (the first look at an image) the answers for every layer in one reply.</summary>
     public void SnapshotStatted(BehaviorContext<UnpackState, SnapshotStatReported> context)
     {
-        var (saga, stat) = (context.Saga, context.Message);
-        if (FindLayer(context, stat.LayerIndex, nameof(SnapshotStatReported)) is not { } layer
-            || IsStale(context, layer.SnapshotStep, stat.Attempt, nameof(SnapshotStatReported), layer.Index)
+        var stat = context.Message;
+        SnapshotStatted(context, stat.LayerIndex, stat.Attempt, stat.Committed, stat.Worker);
+        foreach (var more in stat.More ?? [])
+        {
+            SnapshotStatted(context, more.LayerIndex, more.Attempt, more.Committed, stat.Worker);
+        }
+    }
+
+    private void SnapshotStatted(BehaviorContext<UnpackState, SnapshotStatReported> context, int layerIndex, int attempt, bool committed, WorkerStamp worker)
+    {
+        var saga = context.Saga;
+        if (saga.Failure is not null
+            || FindLayer(context, layerIndex, nameof(SnapshotStatReported)) is not { } layer
+            || IsStale(context, layer.SnapshotStep, attempt, nameof(SnapshotStatReported), layer.Index)
             || layer.Snapshot != SnapshotPhase.Statting)
         {
             return;
         }
 
         layer.SnapshotStep.Finish();
-        context.Record(new History.SnapshotStatted(layer.Index, stat.Attempt, layer.ChainId, stat.Committed, stat.Worker));
-        if (stat.Committed)
+        context.Record(new History.SnapshotStatted(layer.Index, attempt, layer.ChainId, committed, worker));
+        if (committed)
         {
             layer.Snapshot = SnapshotPhase.Skipped;
             layer.Fetch.NotNeeded();
@@ -48,7 +60,7 @@ public sealed partial class UnpackRules
                 Fail(context, "prepare", layer.Index, FailureKind.Unavailable,
                     $"failed to prepare extraction snapshot for layer {layer.Index} (chain {layer.ChainId}) in {saga.Snapshotter}: " +
                     $"the prepare key was taken {layer.PrepareConflicts} times and the chain ID is still not committed; another process may be extracting it, retry the unpack later",
-                    stat.Worker);
+                    worker);
                 return;
             }
 

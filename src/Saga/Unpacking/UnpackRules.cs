@@ -98,11 +98,8 @@ public sealed partial class UnpackRules(UnpackSagaOptions options, TimeProvider 
         saga.Layers = [.. image.Layers.Select((blob, i) => new LayerProgress { Index = i, Blob = blob, DiffId = image.DiffIds[i], ChainId = chain[i] })];
         context.Record(new ChainComputed(chain, chain[^1]));
 
-        // Ask for every chain ID at once; whichever is committed needs neither fetch nor apply.
-        foreach (var layer in saga.Layers)
-        {
-            await _commands.StatAsync(context, layer);
-        }
+        // Ask for every chain ID at once, in one request; whichever is committed needs neither fetch nor apply.
+        await _commands.StatAllAsync(context, saga.Layers);
     }
 
     public void ImageResolveFailed(BehaviorContext<UnpackState, ImageResolveFailed> context)

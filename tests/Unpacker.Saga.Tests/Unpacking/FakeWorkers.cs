@@ -35,7 +35,10 @@ public sealed class WorkerScript
     public object[] DefaultResolve(ResolveImage command) => [Images[command.UnpackId].Resolved(command.UnpackId, command.Attempt)];
 
     public object[] DefaultStat(StatSnapshot command) =>
-        [new SnapshotStatReported(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId, Committed.ContainsKey(command.ChainId), TestImage.Applier)];
+        [new SnapshotStatReported(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId, Committed.ContainsKey(command.ChainId), TestImage.Applier)
+        {
+            More = command.More?.Select(m => new LayerStat(m.LayerIndex, m.Attempt, m.ChainId, Committed.ContainsKey(m.ChainId))).ToList(),
+        }];
 
     public object[] DefaultApply(ApplyLayer command)
     {

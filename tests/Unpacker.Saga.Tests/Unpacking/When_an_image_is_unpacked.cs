@@ -89,6 +89,13 @@ public sealed class When_an_image_is_unpacked
         Assert.Equal([2], host.Workers.Sent<ApplyLayer>().Select(a => a.LayerIndex));
         var history = await host.HistoryAsync(id);
         Assert.Equal([0, 1], history.OfType<LayerSkipped>().Select(s => s.LayerIndex));
+
+        // The first look asks for every chain ID in one request, answered in one reply.
+        var stat = Assert.Single(host.Workers.Sent<StatSnapshot>());
+        Assert.Equal((0, image.ChainIds[0]), (stat.LayerIndex, stat.ChainId));
+        Assert.Equal([1, 2], stat.More!.Select(m => m.LayerIndex));
+        Assert.Equal(image.ChainIds.Skip(1), stat.More!.Select(m => m.ChainId));
+        Assert.Equal([0, 1, 2], history.OfType<SnapshotStatted>().Select(s => s.LayerIndex));
     }
 
     [Fact]
