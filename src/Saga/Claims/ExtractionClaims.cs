@@ -52,6 +52,25 @@ internal sealed class ExtractionClaims(UnpackSagaOptions options)
         return false;
     }
 
+    /// <summary>
+    /// Extends this unpack's claim on a layer whose turn in an apply run has just come (claims are taken for the whole
+    /// run when it is sent, so a long run would otherwise outlive its later layers' leases). A claim another unpack
+    /// took over meanwhile stays theirs: both extractions commit the same chain ID, and the second commit finds it done.
+    /// </summary>
+    public async Task RenewAsync(BehaviorContext<UnpackState> context, LayerProgress layer, DateTimeOffset now)
+    {
+        var saga = context.Saga;
+        var session = context.Session();
+        var claim = await session.LoadAsync<ExtractionClaim>(ExtractionClaim.KeyOf(saga.Snapshotter, layer.ChainId), context.CancellationToken);
+        if (claim is null || claim.Owner != saga.CorrelationId)
+        {
+            return;
+        }
+
+        claim.LeaseUntil = now + options.ApplyTimeout + options.StatTimeout;
+        session.Update(claim);
+    }
+
     /// <summary>Drops this unpack's claim on the layer (if it holds it) and wakes the unpacks that waited for it.</summary>
     public async Task ReleaseAsync(BehaviorContext<UnpackState> context, LayerProgress layer)
     {

@@ -132,8 +132,10 @@ public sealed partial class UnpackRules
         if (!CanRebase(context.Saga) && layer.Index + 1 < context.Saga.Layers.Count
             && context.Saga.Layers[layer.Index + 1] is { Snapshot: SnapshotPhase.Applying } following)
         {
-            // The next layer of an apply run starts now on the same Applier: from now on it has one timeout.
+            // The next layer of an apply run starts now on the same Applier: from now on it has one timeout, and its
+            // extraction claim one lease.
             following.SnapshotStep.DueAt = Now + options.ApplyTimeout;
+            await _claims.RenewAsync(context, following, Now);
         }
 
         context.Record(new LayerCommitted(

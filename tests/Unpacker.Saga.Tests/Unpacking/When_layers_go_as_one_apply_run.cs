@@ -1,4 +1,5 @@
 using Unpacker.Contracts.Applying;
+using Unpacker.Saga.Claims;
 using Unpacker.Saga.History;
 using Unpacker.Saga.Unpacking;
 
@@ -66,26 +67,42 @@ public sealed class When_layers_go_as_one_apply_run
     }
 
     [Fact]
-    public async Task Should_give_a_following_layer_one_timeout_from_its_parents_commit()
+    public async Task Should_give_a_following_layer_one_timeout_and_one_claim_lease_from_its_parents_commit()
     {
         await using var host = await UnpackSagaHost.StartAsync();
         var image = TestImage.Create(layers: 3);
         var id = Guid.NewGuid();
 
-        // Layer 1 commits; layer 2, next in the same run, never answers.
-        host.Workers.Apply = a => a.LayerIndex == 2 ? [] : null;
+        // Layer 1 is held until the clock has moved on; layer 2, next in the same run, never answers.
+        var layerOne = new TaskCompletionSource<ApplyLayer>(TaskCreationOptions.RunContinuationsAsynchronously);
+        host.Workers.Apply = a => a.LayerIndex == 2 || (a.LayerIndex == 1 && layerOne.TrySetResult(a)) ? [] : null;
         await host.RequestAsync(id, image);
         var first = await HoldFirstLayerUntilAllFetchedAsync(host, id, 3);
         await host.PublishAsync(host.Workers.DefaultApply(first)[0]);
 
         // Sent behind layer 1, layer 2 may wait a timeout for layer 1 and one for itself.
+        var sentAt = host.Clock.GetUtcNow();
         var queued = await host.WaitForSagaAsync(id, s => s.Layers[2].Snapshot == SnapshotPhase.Applying);
-        var now = host.Clock.GetUtcNow();
-        Assert.Contains(queued.Layers[2].SnapshotStep.DueAt, new DateTimeOffset?[] { now + (host.Options.ApplyTimeout * 2), now + host.Options.ApplyTimeout });
+        Assert.Equal(sentAt + (host.Options.ApplyTimeout * 2), queued.Layers[2].SnapshotStep.DueAt);
+        var claimAtSend = await ClaimAsync(host, image.ChainIds[2]);
 
+        host.Clock.Advance(TimeSpan.FromMinutes(5));
+        var one = await layerOne.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await host.PublishAsync(host.Workers.DefaultApply(one)[0]);
         var runningAlone = await host.WaitForSagaAsync(id, s => s.Layers[1].Snapshot == SnapshotPhase.Committed);
+
+        var committedAt = host.Clock.GetUtcNow();
         Assert.Equal(SnapshotPhase.Applying, runningAlone.Layers[2].Snapshot);
-        Assert.Equal(now + host.Options.ApplyTimeout, runningAlone.Layers[2].SnapshotStep.DueAt);
+        Assert.Equal(committedAt + host.Options.ApplyTimeout, runningAlone.Layers[2].SnapshotStep.DueAt);
+        var claim = await ClaimAsync(host, image.ChainIds[2]);
+        Assert.Equal(id, claim.Owner);
+        Assert.Equal(claimAtSend.LeaseUntil + TimeSpan.FromMinutes(5), claim.LeaseUntil);
+    }
+
+    private static async Task<ExtractionClaim> ClaimAsync(UnpackSagaHost host, Contracts.Oci.Digest chainId)
+    {
+        await using var session = host.Store.QuerySession();
+        return (await session.LoadAsync<ExtractionClaim>(ExtractionClaim.KeyOf("native", chainId)))!;
     }
 
     [Fact]
