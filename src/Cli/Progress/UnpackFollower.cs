@@ -94,6 +94,12 @@ public sealed class UnpackFollower(IDocumentStore store, UnpackView view, Unpack
             {
                 while (progress.TryRead(out var message))
                 {
+                    if (ProgressFeed.IsEnd(message))
+                    {
+                        // The saga has ended the unpack: the stream has its last events now.
+                        return;
+                    }
+
                     if (!Fold(message))
                     {
                         _ahead[Key(message)] = message;

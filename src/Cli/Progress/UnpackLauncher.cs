@@ -43,9 +43,23 @@ public sealed class UnpackLauncher
             using var store = await CliSettings.OpenStoreAsync();
             var source = await describe(store, cancellationToken);
 
-            // Byte counts are only worth hearing when someone watches them.
-            var feed = detach || mode == OutputMode.Quiet ? null : new ProgressFeed(unpackId);
-            var bus = await StartBusAsync(feed, cancellationToken);
+            // Byte counts are only worth hearing when someone watches them; the end is worth hearing at once.
+            var feed = detach ? null : new ProgressFeed(unpackId, bytes: mode != OutputMode.Quiet);
+
+            // The first stream read of a process is slow (Marten's query paths start cold): it runs while the bus starts.
+            var warm = detach ? Task.CompletedTask : WarmUpAsync(store, unpackId, cancellationToken);
+            var starting = StartBusAsync(feed, cancellationToken);
+            try
+            {
+                await Task.WhenAll(warm, starting);
+            }
+            catch when (starting.IsCompletedSuccessfully)
+            {
+                await starting.Result.StopAsync(CancellationToken.None);
+                throw;
+            }
+
+            var bus = starting.Result;
             try
             {
                 var requester = new Requester(Environment.UserName, Environment.MachineName, client);
@@ -118,6 +132,15 @@ public sealed class UnpackLauncher
                     $"unpack {view.UnpackId} did not end within {timeout.TotalSeconds:0}s and goes on in the background; 'unpacker wait {view.UnpackId}' follows it again");
                 return ExitCodes.Failed;
         }
+    }
+
+    /// <summary>Reads the (not yet started) unpack's stream and saga once, as the follower will.</summary>
+    private static async Task WarmUpAsync(IDocumentStore store, Guid unpackId, CancellationToken cancellationToken)
+    {
+        await Task.Yield();
+        await using var session = store.QuerySession();
+        await session.Events.FetchStreamAsync(unpackId, token: cancellationToken);
+        await session.LoadAsync<Saga.Unpacking.UnpackState>(unpackId, cancellationToken);
     }
 
     // The client's unpack span says how the unpack ended as far as this command saw it (it may stop following early).
