@@ -6,7 +6,7 @@
 # image, and a batch of images sharing a base; pushes them to the local registry. Then, with a warm-up round and
 # BENCH_REPS interleaved repetitions, times:
 #   - Unpacker end to end (`unpacker pull`: registry → Fetcher → Applier → commit, through RabbitMQ and PostgreSQL)
-#     with the native and the overlayfs snapshotter (Release build, services started by scripts/workers.sh);
+#     with the native and the overlayfs snapshotter (Release, published ReadyToRun, services started by scripts/workers.sh);
 #   - containerd `ctr images pull` with the same snapshotters (scripts/containerd.sh);
 #   - `pigz -dc | tar -x` per layer (the practical limit), and `unpacker layer apply` per layer against `tar -xzf`;
 #   - the orchestration overhead per layer (the 30-layer image minus a 1-layer image minus the layers' own apply
@@ -40,7 +40,10 @@ source "$repo/scripts/lib/env.sh"
 registry="$UNPACKER_REGISTRY_HOST:$UNPACKER_REGISTRY_PORT"
 management="http://$UNPACKER_RABBITMQ_HOST:$UNPACKER_RABBITMQ_MANAGEMENT_PORT/api"
 rabbit_auth="$UNPACKER_RABBITMQ_USER:$UNPACKER_RABBITMQ_PASSWORD"
-cli="$repo/src/Cli/bin/Release/net10.0/unpacker.dll"
+# Published ReadyToRun, as the Dockerfiles publish them: without it every CLI command spends about half a second
+# compiling Marten's, Npgsql's and MassTransit's code before it does anything.
+export UNPACKER_PUBLISH_DIR="$work/bin"
+cli="$UNPACKER_PUBLISH_DIR/cli/unpacker.dll"
 unpacker() { dotnet "$cli" "$@"; }
 
 cleanup() {
@@ -60,9 +63,10 @@ for tool in pigz zstd psql ctr; do command -v "$tool" >/dev/null || die "$tool i
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- build and start ------------------------------------------------------------------------------
-log "building Release (CLI and the three services)"
+log "publishing Release, ReadyToRun (CLI and the three services)"
 for project in Cli Fetcher Applier Saga; do
-  dotnet build -c Release "$repo/src/$project/Unpacker.$project.csproj" -v quiet -nologo >/dev/null
+  dotnet publish -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true "$repo/src/$project/Unpacker.$project.csproj" \
+    -o "$UNPACKER_PUBLISH_DIR/${project,,}" -v quiet -nologo >/dev/null
 done
 curl -fsS -u "$rabbit_auth" -X PUT "$management/vhosts/$UNPACKER_RABBITMQ_VHOST" >/dev/null
 curl -fsS -u "$rabbit_auth" -X PUT -H 'content-type: application/json' -d '{"configure":".*","write":".*","read":".*"}' \
@@ -109,9 +113,11 @@ args_of() { local v=$1 ext=$2 type=$3; shift 3; for l; do echo "$images/$l-$v.ta
 images_for() {
   local v=$1 b
   variant "$v" "${large_layers[@]}" "${small[@]}" base
-  for l in "${large_layers[@]}"; do zstd -q -3 -T0 -c "$images/$l-$v.tar" >"$images/$l-$v.tar.zst"; done
+  # The zstd image has layers of its own too: with the gzip image's diffIDs its chain IDs would be committed already.
+  variant "$v-zstd" "${large_layers[@]}"
+  for l in "${large_layers[@]}"; do zstd -q -3 -T0 -c "$images/$l-$v-zstd.tar" >"$images/$l-$v-zstd.tar.zst"; done
   push "large-gzip-$v" $(args_of "$v" tar.gz "$gz" "${large_layers[@]}")
-  push "large-zstd-$v" $(args_of "$v" tar.zst "$zst" "${large_layers[@]}")
+  push "large-zstd-$v" $(args_of "$v-zstd" tar.zst "$zst" "${large_layers[@]}")
   push "many-small-$v" $(args_of "$v" tar.gz "$gz" "${small[@]}")
   push "one-small-$v" $(args_of "$v" tar.gz "$gz" "${small[0]}")
   variant "$v-alone" base
@@ -205,8 +211,8 @@ for ((r = 1; r <= reps; r++)); do
   extract pigz-tar 'pigz -dc "$b" | tar -x -C "$d"' $(layers_of "$r" tar.gz "${large_layers[@]}")
   extract tar-xzf 'tar -xzf "$b" -C "$d"' $(layers_of "$r" tar.gz "${large_layers[@]}")
   extract layer-apply "dotnet $cli layer apply \"\$b\" \"\$d\" >/dev/null" $(layers_of "$r" tar.gz "${large_layers[@]}")
-  extract tar-zstd 'tar --zstd -xf "$b" -C "$d"' $(layers_of "$r" tar.zst "${large_layers[@]}")
-  extract layer-apply-zstd "dotnet $cli layer apply \"\$b\" \"\$d\" >/dev/null" $(layers_of "$r" tar.zst "${large_layers[@]}")
+  extract tar-zstd 'tar --zstd -xf "$b" -C "$d"' $(layers_of "$r-zstd" tar.zst "${large_layers[@]}")
+  extract layer-apply-zstd "dotnet $cli layer apply \"\$b\" \"\$d\" >/dev/null" $(layers_of "$r-zstd" tar.zst "${large_layers[@]}")
 
   unpacker_pull unpacker-many-small native "many-small-$r"
   apply_seconds >>"$work/results/many-small-apply"
@@ -229,7 +235,7 @@ entries=$(for l in "${large_layers[@]}"; do tar -tf "$images/$l.tar"; done | wc 
 symlinks=$(for l in "${large_layers[@]}"; do tar -tvf "$images/$l.tar"; done | grep -c '^l' || true)
 hardlinks=$(for l in "${large_layers[@]}"; do tar -tvf "$images/$l.tar"; done | grep -c '^h' || true)
 gz_mb=$(du -cm "$images"/l?-1.tar.gz | tail -1 | cut -f1)
-zst_mb=$(du -cm "$images"/l?-1.tar.zst | tail -1 | cut -f1)
+zst_mb=$(du -cm "$images"/l?-1-zstd.tar.zst | tail -1 | cut -f1)
 small_bytes=$(bytes_of many-small-1)
 
 un=$(median unpacker-native); cn=$(median containerd-native)
@@ -261,7 +267,7 @@ times slower in the kernel, which made earlier runs vary by up to 3×.
 ## Machine and versions
 - CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores; memory $(awk '/MemTotal/ {printf "%.1f GB", $2 / 1048576}' /proc/meminfo); kernel $(uname -r); file system of the work dir: $(stat -f -c %T "$work")
 - .NET $(dotnet --version); $(containerd --version | cut -d' ' -f1,3); $(tar --version | head -1); pigz $(pigz --version 2>&1 | cut -d' ' -f2); zstd $(zstd --version | grep -o 'v[0-9.]*'); PostgreSQL 15, RabbitMQ 3.10, docker-registry on loopback
-- Unpacker: Release build, one Fetcher, one Applier, one Saga process (\`scripts/workers.sh\`)
+- Unpacker: Release, published ReadyToRun (as the Dockerfiles publish it); one Fetcher, one Applier, one Saga process (\`scripts/workers.sh\`)
 
 ## Images (built from this machine's files by \`bench/lib/images.py\`)
 - **large**: three layers (/usr/lib/x86_64-linux-gnu, /usr/share, /usr/include + python + gcc), $((large_bytes / 1048576)) MB

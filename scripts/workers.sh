@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts (up) or stops (down) the Fetcher, Applier and Saga services as separate background processes,
-# built in Debug (UNPACKER_CONFIGURATION=Release for the benchmarks), with logs and PIDs under $UNPACKER_STATE_DIR.
+# built in Debug (UNPACKER_CONFIGURATION=Release, or UNPACKER_PUBLISH_DIR for published builds), with logs and PIDs
+# under $UNPACKER_STATE_DIR.
 # `up fetcher=2` starts two Fetchers.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/env.sh"
@@ -10,6 +11,8 @@ start() {
   project="$(tr '[:lower:]' '[:upper:]' <<<"${service:0:1}")${service:1}"
   local configuration="${UNPACKER_CONFIGURATION:-Debug}"
   local dll="$UNPACKER_REPO/src/$project/bin/$configuration/net10.0/Unpacker.$project.dll"
+  # Published builds (the benchmarks publish ReadyToRun, as the Dockerfiles do) live in $UNPACKER_PUBLISH_DIR/<service>.
+  [[ -z "${UNPACKER_PUBLISH_DIR:-}" ]] || dll="$UNPACKER_PUBLISH_DIR/$service/Unpacker.$project.dll"
   [[ -f "$dll" ]] || die "$dll is not built: run 'dotnet build Services.sln -c $configuration'"
   for ((i = 1; i <= count; i++)); do
     local name="$service-$i" pidfile="$pids/$service-$i.pid" logfile="$logs/$service-$i.log"
