@@ -43,10 +43,13 @@ expected=$(sha256sum "$work/layer.tar" | cut -d' ' -f1)
 rm -f "$work/layer.tar" "$work/small.tar"
 
 # run LABEL COMMAND...: one timed run into a fresh $work/dest; appends "seconds rss_kb" to $work/LABEL.
+# The previous runs' trees are moved aside, not deleted, until the end: on ext4 without a journal, file creation
+# is several times slower for minutes after a large delete (bench/levers.md), which would time the file system.
+n=0
 run() {
   local label=$1
   shift
-  rm -rf "$work/dest"
+  if [ -d "$work/dest" ]; then n=$((n + 1)); mv "$work/dest" "$work/done-$n"; fi
   mkdir "$work/dest"
   sync
   /usr/bin/time -f "%e %M" -o "$work/time" "$@" >"$work/out" 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
