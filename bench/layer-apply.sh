@@ -5,6 +5,7 @@
 #
 #   bench/layer-apply.sh                       # defaults
 #   BENCH_SOURCES="/usr/lib /usr/share" BENCH_RUNS=5 bench/layer-apply.sh
+#   BENCH_KEEP=1 keeps the work dir (its trees are large: deleting them slows file creation for minutes, see bench/levers.md)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -12,16 +13,17 @@ repo=$(dirname "$here")
 runs=${BENCH_RUNS:-3}
 sources=${BENCH_SOURCES:-"/usr/lib/python3.11 /usr/include /usr/lib/gcc"}
 work=${BENCH_WORK:-$(mktemp -d /tmp/unpacker-bench.XXXXXX)}
-trap 'rm -rf "$work"' EXIT
+trap '[ -n "${BENCH_KEEP:-}" ] || rm -rf "$work"' EXIT
 
 need() { command -v "$1" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "$2" >/dev/null; }; }
 need pigz pigz
 need zstd zstd
 [ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
 
-echo "building unpacker (Release)..." >&2
-dotnet build -c Release "$repo/src/Cli/Unpacker.Cli.csproj" -v quiet -nologo >/dev/null
-unpacker="$repo/src/Cli/bin/Release/net10.0/unpacker.dll"
+# Published ReadyToRun, as the Dockerfiles ship it: each run is a new process, and JIT would otherwise add ~0.2 s.
+echo "publishing unpacker (Release, ReadyToRun)..." >&2
+dotnet publish -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true "$repo/src/Cli/Unpacker.Cli.csproj" -o "$work/cli" -v quiet -nologo >/dev/null
+unpacker="$work/cli/unpacker.dll"
 
 echo "making layers from: $sources" >&2
 rel=$(for s in $sources; do printf '%s ' "${s#/}"; done)
