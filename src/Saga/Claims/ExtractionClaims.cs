@@ -18,7 +18,7 @@ internal sealed class ExtractionClaims(UnpackSagaOptions options)
         var session = context.Session();
         var id = ExtractionClaim.KeyOf(saga.Snapshotter, layer.ChainId);
         var claim = await session.LoadAsync<ExtractionClaim>(id, context.CancellationToken);
-        var lease = now + options.ApplyTimeout + options.StatTimeout;
+        var lease = LeaseFrom(now);
         if (claim is null)
         {
             session.Insert(new ExtractionClaim { Id = id, Owner = saga.CorrelationId, LeaseUntil = lease });
@@ -67,9 +67,12 @@ internal sealed class ExtractionClaims(UnpackSagaOptions options)
             return;
         }
 
-        claim.LeaseUntil = now + options.ApplyTimeout + options.StatTimeout;
+        claim.LeaseUntil = LeaseFrom(now);
         session.Update(claim);
     }
+
+    /// <summary>How long a claim holds: an apply's timeout and a stat's, so the owner's re-drive comes before another unpack may take over.</summary>
+    private DateTimeOffset LeaseFrom(DateTimeOffset now) => now + options.ApplyTimeout + options.StatTimeout;
 
     /// <summary>Drops this unpack's claim on the layer (if it holds it) and wakes the unpacks that waited for it.</summary>
     public async Task ReleaseAsync(BehaviorContext<UnpackState> context, LayerProgress layer)

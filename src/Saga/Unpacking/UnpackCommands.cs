@@ -19,16 +19,10 @@ internal sealed class UnpackCommands(UnpackSagaOptions options, TimeProvider clo
         await SendAsync(context, ResolveImage.QueueName, new ResolveImage(saga.CorrelationId, attempt, saga.Source));
     }
 
-    public async Task StatAsync(BehaviorContext<UnpackState> context, LayerProgress layer)
-    {
-        var saga = context.Saga;
-        layer.Snapshot = SnapshotPhase.Statting;
-        var attempt = layer.SnapshotStep.Begin(Now, options.StatTimeout);
-        await SendAsync(context, ApplyLayer.QueueName(saga.Snapshotter), new StatSnapshot(saga.CorrelationId, layer.Index, attempt, saga.Snapshotter, layer.ChainId));
-    }
+    public Task StatAsync(BehaviorContext<UnpackState> context, LayerProgress layer) => StatAsync(context, [layer]);
 
-    /// <summary>The first look at an image: one request for every layer's chain ID, answered in one reply.</summary>
-    public async Task StatAllAsync(BehaviorContext<UnpackState> context, IReadOnlyList<LayerProgress> layers)
+    /// <summary>One request for the chain IDs of <paramref name="layers"/> (the first look at an image asks for all), answered in one reply.</summary>
+    public async Task StatAsync(BehaviorContext<UnpackState> context, IReadOnlyList<LayerProgress> layers)
     {
         var saga = context.Saga;
         foreach (var layer in layers)

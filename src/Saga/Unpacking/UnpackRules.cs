@@ -99,7 +99,7 @@ public sealed partial class UnpackRules(UnpackSagaOptions options, TimeProvider 
         context.Record(new ChainComputed(chain, chain[^1]));
 
         // Ask for every chain ID at once, in one request; whichever is committed needs neither fetch nor apply.
-        await _commands.StatAllAsync(context, saga.Layers);
+        await _commands.StatAsync(context, saga.Layers);
     }
 
     public void ImageResolveFailed(BehaviorContext<UnpackState, ImageResolveFailed> context)
