@@ -26,6 +26,7 @@ public static class ApplierRegistration
         services.AddContentStore(new ContentStoreOptions { Root = fullRoot });
         services.AddSnapshotters(fullRoot);
         services.AddSingleton<MountApplier>();
+        services.AddSingleton<BlobLabels>();
         foreach (var snapshotter in options.Snapshotters)
         {
             services.AddSingleton(new SelfConfiguredEndpoint(ApplyLayer.QueueName(snapshotter)));

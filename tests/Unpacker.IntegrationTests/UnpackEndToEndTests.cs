@@ -47,6 +47,17 @@ public sealed class UnpackEndToEndTests
         Assert.Equal("layer two\n", await File.ReadAllTextAsync(Path.Combine(tree, "app/new.txt")));
         Assert.Equal("changed in layer three\n", await File.ReadAllTextAsync(Path.Combine(tree, "data/keep")));
         Assert.Equal("#!/bin/sh\n", await File.ReadAllTextAsync(Path.Combine(tree, "usr/bin/tool")));
+
+        // containerd's labels: each layer blob names its diffID (set by the Applier after the commit), the config the top snapshot.
+        var content = new ContentStore(new ContentStoreOptions { Root = stack.Root }, stack.Store);
+        for (var i = 0; i < image.Layers.Count; i++)
+        {
+            var info = await content.InfoAsync(image.Layers[i].Descriptor.Digest, CancellationToken.None);
+            Assert.Equal(image.DiffIds[i].ToString(), info.Labels["containerd.io/uncompressed"]);
+        }
+
+        var config = await content.InfoAsync(image.Config.Digest, CancellationToken.None);
+        Assert.Equal(completed.TopChainId.ToString(), config.Labels[$"containerd.io/gc.ref.snapshot.{snapshotter}"]);
     }
 
     [Fact]

@@ -23,6 +23,7 @@ namespace Unpacker.Applier.Unpacking;
 public sealed class ApplyLayerConsumer(
     Snapshotters snapshotters,
     MountApplier differ,
+    BlobLabels blobLabels,
     IBus bus,
     WorkerIdentity worker,
     ApplierOptions options,
@@ -30,17 +31,28 @@ public sealed class ApplyLayerConsumer(
 {
     public async Task Consume(ConsumeContext<ApplyLayer> context)
     {
-        foreach (var command in context.Message.Layers())
+        var replies = new RunReplies(context, bus, logger);
+        try
         {
-            if (!await ApplyAsync(context, command))
+            foreach (var command in context.Message.Layers())
             {
-                return;
+                if (!await ApplyAsync(context, command, replies))
+                {
+                    break;
+                }
             }
         }
+        catch (Exception exception)
+        {
+            await replies.SettleAfterFailureAsync(exception);
+            throw;
+        }
+
+        await replies.ConfirmedAsync();
     }
 
     /// <summary>Applies one layer and replies; true when the layer ended committed (by us or before us).</summary>
-    private async Task<bool> ApplyAsync(ConsumeContext<ApplyLayer> context, ApplyLayer command)
+    private async Task<bool> ApplyAsync(ConsumeContext<ApplyLayer> context, ApplyLayer command, RunReplies replies)
     {
         var cancellationToken = context.CancellationToken;
         var started = Stopwatch.GetTimestamp();
@@ -59,7 +71,10 @@ public sealed class ApplyLayerConsumer(
         {
             logger.LogInformation("{ChainId} is already committed", name);
             ApplierTelemetry.Ended(layerSpan, Outcomes.AlreadyPresent);
-            await ReplyAsync(context, Applied(context, command, alreadyPresent: true, key: null, result: null, started));
+            await replies.SendAsync(Applied(context, command, alreadyPresent: true, key: null, result: null, started) with
+            {
+                BlobLabels = await blobLabels.LabelCommittedAsync(command, cancellationToken),
+            });
             return true;
         }
 
@@ -80,7 +95,7 @@ public sealed class ApplyLayerConsumer(
                 logger.LogInformation("Prepare of {Key} conflicted", key);
                 prepare?.SetTag(UnpackAttributes.Outcome, Outcomes.Conflicted);
                 ApplierTelemetry.Ended(layerSpan, Outcomes.Conflicted);
-                await ReplyAsync(context, new SnapshotPrepareConflicted(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId, key, worker.Stamp(context)));
+                await replies.SendAsync(new SnapshotPrepareConflicted(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId, key, worker.Stamp(context)));
                 return false;
             }
             catch (StorageException exception)
@@ -88,7 +103,7 @@ public sealed class ApplyLayerConsumer(
                 var failure = ApplyFailures.Classify(exception);
                 prepare.RecordFailure(exception, failure.Kind);
                 ApplierTelemetry.Failed(layerSpan, failure.Kind, exception.Message, exception);
-                await ReplyAsync(context, Failed(context, command, failure, $"failed to prepare extraction snapshot {key}: {exception.Message}"));
+                await replies.SendAsync(Failed(context, command, failure, $"failed to prepare extraction snapshot {key}: {exception.Message}"));
                 return false;
             }
         }
@@ -122,7 +137,7 @@ public sealed class ApplyLayerConsumer(
                     apply.RecordFailure(FailureKind.InvalidContent, reason);
                     ApplierTelemetry.Failed(layerSpan, FailureKind.InvalidContent, reason);
                     await snapshotter.RemoveAsync(key, CancellationToken.None);
-                    await ReplyAsync(context, Failed(context, command, FailureKind.InvalidContent, reason));
+                    await replies.SendAsync(Failed(context, command, FailureKind.InvalidContent, reason));
                     return false;
                 }
             }
@@ -134,7 +149,7 @@ public sealed class ApplyLayerConsumer(
                 // snapshot waits under a longer lease, which the reaper honours and a dead saga lets expire.
                 await snapshotter.RenewLeaseAsync(key, new SnapshotLease(worker.WorkerId, options.ExtractedLeaseDuration), cancellationToken);
                 ApplierTelemetry.Ended(layerSpan, Outcomes.Done);
-                await ReplyAsync(context, new LayerExtracted(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId, result.DiffId, key,
+                await replies.SendAsync(new LayerExtracted(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId, result.DiffId, key,
                     result.UncompressedSize, result.EntryCount, Stopwatch.GetElapsedTime(started), worker.Stamp(context)));
                 return false;
             }
@@ -145,8 +160,9 @@ public sealed class ApplyLayerConsumer(
                 commit?.SetTag(UnpackAttributes.Outcome, committedByUs ? Outcomes.Done : Outcomes.AlreadyPresent);
             }
 
+            var labelled = await blobLabels.LabelCommittedAsync(command, cancellationToken);
             ApplierTelemetry.Ended(layerSpan, Outcomes.Done);
-            await ReplyAsync(context, Applied(context, command, alreadyPresent: false, key, result, started));
+            await replies.SendAsync(Applied(context, command, alreadyPresent: false, key, result, started) with { BlobLabels = labelled });
             return true;
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
@@ -155,7 +171,7 @@ public sealed class ApplyLayerConsumer(
             var failure = ApplyFailures.Classify(exception);
             ApplierTelemetry.Failed(layerSpan, failure.Kind, exception.Message, exception);
             await snapshotter.RemoveAsync(key, CancellationToken.None);
-            await ReplyAsync(context, Failed(context, command, failure, $"applying layer {command.LayerIndex} ({command.Layer.Digest}) failed: {exception.Message}"));
+            await replies.SendAsync(Failed(context, command, failure, $"applying layer {command.LayerIndex} ({command.Layer.Digest}) failed: {exception.Message}"));
             return false;
         }
         catch (OperationCanceledException)
@@ -169,26 +185,8 @@ public sealed class ApplyLayerConsumer(
     private Task PublishProgressAsync(ConsumeContext<ApplyLayer> context, ApplyLayer command, long read, CancellationToken cancellationToken) =>
         bus.Publish(
             new LayerApplyProgressed(command.UnpackId, command.LayerIndex, command.Attempt, command.ChainId, read, command.Layer.Size, worker.Stamp()),
-            publish => Linked(publish, context),
+            publish => RunReplies.Linked(publish, context),
             cancellationToken);
-
-    /// <summary>
-    /// A single layer's reply leaves through the endpoint's outbox, when the message is consumed. In an apply run each
-    /// layer's reply leaves at once, so the saga records the commit and labels the blob while the next layer is
-    /// applied; a redelivered run finds those layers committed and replies again, which the saga ignores as stale.
-    /// </summary>
-    private Task ReplyAsync<T>(ConsumeContext<ApplyLayer> context, T reply)
-        where T : class =>
-        context.Message.Following is { Count: > 0 }
-            ? bus.Publish(reply, publish => Linked(publish, context), context.CancellationToken)
-            : context.Publish(reply);
-
-    private static void Linked(PublishContext publish, ConsumeContext context)
-    {
-        publish.ConversationId = context.ConversationId;
-        publish.InitiatorId = context.MessageId;
-        publish.CorrelationId = context.CorrelationId;
-    }
 
     private LayerApplied Applied(ConsumeContext context, ApplyLayer command, bool alreadyPresent, string? key, ApplyResult? result, long started) =>
         new(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId, command.DiffId, alreadyPresent, key,

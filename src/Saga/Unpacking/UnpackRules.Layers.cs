@@ -75,9 +75,17 @@ public sealed partial class UnpackRules
         }
     }
 
+    /// <summary>One blob, or the blobs of a fetch group that were fetched, in one reply.</summary>
     public void BlobFetched(BehaviorContext<UnpackState, BlobFetched> context)
     {
-        var fetched = context.Message;
+        foreach (var fetched in context.Message.Blobs())
+        {
+            BlobFetched(context, fetched);
+        }
+    }
+
+    private void BlobFetched(BehaviorContext<UnpackState, BlobFetched> context, BlobFetched fetched)
+    {
         if (FindLayer(context, fetched.LayerIndex, nameof(BlobFetched)) is not { } layer
             || IsStale(context, layer.Fetch, fetched.Attempt, nameof(BlobFetched), layer.Index))
         {
@@ -141,8 +149,18 @@ public sealed partial class UnpackRules
         context.Record(new LayerCommitted(
             layer.Index, applied.Attempt, applied.ChainId, applied.DiffId, applied.AlreadyPresent, applied.Key, applied.UncompressedSize, applied.Entries, applied.Duration, applied.Worker));
 
-        // containerd labels the blob with its diffID only after a verified commit.
-        await _commands.LabelLayerAsync(context, layer);
+        // containerd labels the blob with its diffID only after a verified commit. The Applier does so right after it;
+        // when it could not, the Fetcher pool is asked.
+        if (applied.BlobLabels is { } labels
+            && labels.TryGetValue(LabelContent.UncompressedLabel, out var uncompressed) && uncompressed == layer.DiffId.ToString())
+        {
+            var attempt = layer.Label.DoneAlong(Now);
+            context.Record(new ContentLabelRecorded(layer.Index, attempt, layer.Blob.Digest, labels, applied.Worker));
+        }
+        else
+        {
+            await _commands.LabelLayerAsync(context, layer);
+        }
     }
 
     public async Task LayerApplyFailedAsync(BehaviorContext<UnpackState, LayerApplyFailed> context)

@@ -85,6 +85,15 @@ public sealed class Step
         DueAt = null;
     }
 
+    /// <summary>An attempt that was done without a request of its own (a worker did it along with another); returns its number.</summary>
+    public int DoneAlong(DateTimeOffset now)
+    {
+        Attempt++;
+        StartedAt = now;
+        Finish();
+        return Attempt;
+    }
+
     /// <summary>Takes back a request that will not be answered (a layer of an apply run that stopped before it).</summary>
     public void Withdraw()
     {

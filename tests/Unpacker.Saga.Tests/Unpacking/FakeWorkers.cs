@@ -16,7 +16,10 @@ public sealed class WorkerScript
 
     public ConcurrentDictionary<Digest, bool> Committed { get; } = new();
 
-    /// <summary>Every command a worker handled; each layer of an apply run counts as an <see cref="ApplyLayer"/> of its own.</summary>
+    /// <summary>Every <see cref="FetchBlob"/> message as the Fetcher pool received it (a fetch group is one).</summary>
+    public ConcurrentQueue<FetchBlob> FetchGroups { get; } = new();
+
+    /// <summary>Every command a worker handled; each layer of an apply run (each blob of a fetch group) counts as a command of its own.</summary>
     public ConcurrentQueue<object> Commands { get; } = new();
 
     /// <summary>Every <see cref="ApplyLayer"/> message as the Applier pool received it (an apply run is one).</summary>
@@ -29,6 +32,9 @@ public sealed class WorkerScript
     public Func<StatSnapshot, object[]?> Stat { get; set; } = _ => null;
 
     public Func<CommitSnapshot, object[]?> Commit { get; set; } = _ => null;
+
+    /// <summary>The Applier labels each blob with its diffID after the commit and says so in <see cref="LayerApplied"/>, as the real one does when it can.</summary>
+    public bool ApplierLabelsBlobs { get; set; }
 
     public IEnumerable<T> Sent<T>() => Commands.OfType<T>();
 
@@ -50,7 +56,10 @@ public sealed class WorkerScript
 
         var present = !Committed.TryAdd(command.ChainId, true);
         return [new LayerApplied(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId, command.DiffId, present,
-            present ? null : $"extract-1 {command.ChainId}", 4096, 3, TimeSpan.FromMilliseconds(20), TestImage.Applier)];
+            present ? null : $"extract-1 {command.ChainId}", 4096, 3, TimeSpan.FromMilliseconds(20), TestImage.Applier)
+        {
+            BlobLabels = ApplierLabelsBlobs ? new Dictionary<string, string> { [LabelContent.UncompressedLabel] = command.DiffId.ToString() } : null,
+        }];
     }
 }
 
@@ -67,9 +76,18 @@ public sealed class FakeFetcher(WorkerScript script) : IConsumer<FetchBlob>
 {
     public Task Consume(ConsumeContext<FetchBlob> context)
     {
-        var fetch = context.Message;
-        script.Commands.Enqueue(fetch);
-        return context.Publish(new BlobFetched(fetch.UnpackId, fetch.LayerIndex, fetch.Attempt, fetch.Blob, false, fetch.Blob.Size, TimeSpan.FromMilliseconds(5), TestImage.Fetcher));
+        script.FetchGroups.Enqueue(context.Message);
+        var replies = context.Message.Blobs()
+            .Select(fetch =>
+            {
+                script.Commands.Enqueue(fetch);
+                return new BlobFetched(fetch.UnpackId, fetch.LayerIndex, fetch.Attempt, fetch.Blob, false, fetch.Blob.Size, TimeSpan.FromMilliseconds(5), TestImage.Fetcher);
+            })
+            .ToList();
+        return context.Publish(replies[0] with
+        {
+            More = replies.Count > 1 ? [.. replies.Skip(1).Select(r => new FetchedBlob(r.LayerIndex, r.Attempt, r.Blob, r.AlreadyPresent, r.BytesTransferred, r.Duration))] : null,
+        });
     }
 }
 
