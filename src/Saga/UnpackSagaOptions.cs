@@ -8,6 +8,14 @@ public sealed class UnpackSagaOptions
     /// <summary>Layer blobs fetched at once per unpack, ahead of the apply.</summary>
     public int MaxFetchesInFlight { get; set; } = 3;
 
+    /// <summary>
+    /// Beyond <see cref="MaxFetchesInFlight"/>, further blobs may be fetched at once (up to <see cref="MaxLayersPerApply"/>)
+    /// while all blobs in flight together stay within this many bytes. Small blobs cost a round trip each, not
+    /// bandwidth: fetching them together keeps the fetch ahead of the apply, so an apply run is not cut short at the
+    /// first layer whose blob has not arrived. 0 keeps the count bound alone.
+    /// </summary>
+    public long FetchAheadBytes { get; set; } = 16L * 1024 * 1024;
+
     /// <summary>Layers extracted at once per unpack when the snapshotter can rebase (commits stay in layer order).</summary>
     public int MaxAppliesInFlight { get; set; } = 3;
 

@@ -8,4 +8,25 @@ public sealed record FetchBlob(Guid UnpackId, int LayerIndex, int Attempt, Image
 {
     /// <summary>The Fetcher pool's queue for this command.</summary>
     public const string QueueName = "fetch-blob";
+
+    /// <summary>
+    /// A fetch group: further blobs of the same image for one Fetcher to bring in along with this one (small blobs cost a
+    /// round trip each, not bandwidth). Each fails on its own with <see cref="BlobFetchFailed"/>; those fetched are
+    /// reported together in one <see cref="BlobFetched"/> (its <see cref="BlobFetched.More"/>), so the saga records
+    /// them in one transaction instead of one per blob.
+    /// </summary>
+    public IReadOnlyList<BlobRequest>? More { get; init; }
+
+    /// <summary>The group as the Fetcher works it: this command's blob, then each further blob as a command of its own.</summary>
+    public IEnumerable<FetchBlob> Blobs()
+    {
+        yield return this with { More = null };
+        foreach (var more in More ?? [])
+        {
+            yield return this with { LayerIndex = more.LayerIndex, Attempt = more.Attempt, Blob = more.Blob, More = null };
+        }
+    }
 }
+
+/// <summary>One further blob of a fetch group.</summary>
+public sealed record BlobRequest(int LayerIndex, int Attempt, Descriptor Blob);

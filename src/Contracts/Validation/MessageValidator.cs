@@ -42,6 +42,12 @@ public static class MessageValidator
                 errors.Digest(commit.ChainId, nameof(commit.ChainId));
                 errors.Digest(commit.DiffId, nameof(commit.DiffId));
                 break;
+            case FetchBlob fetch:
+                errors.Id(fetch.UnpackId, nameof(fetch.UnpackId));
+                errors.Require(fetch.LayerIndex is >= 0 and < ValidationErrors.MaxLayers, nameof(fetch.LayerIndex), $"{fetch.LayerIndex} is out of range");
+                errors.Descriptor(fetch.Blob, nameof(fetch.Blob), MediaTypes.IsLayer, "a layer media type");
+                FetchGroup(fetch, errors);
+                break;
             case StatSnapshot stat:
                 errors.Id(stat.UnpackId, nameof(stat.UnpackId));
                 errors.SnapshotterName(stat.Snapshotter, nameof(stat.Snapshotter));
@@ -142,6 +148,26 @@ public static class MessageValidator
             errors.Descriptor(layer.Layer, $"{field}.Layer", MediaTypes.IsLayer, "a layer media type");
             errors.Digest(layer.DiffId, $"{field}.DiffId");
             errors.Digest(layer.ChainId, $"{field}.ChainId");
+        }
+    }
+
+    /// <summary>A fetch group: further layers' blobs of the same unpack, each named once.</summary>
+    private static void FetchGroup(FetchBlob fetch, ValidationErrors errors)
+    {
+        var seen = new HashSet<int> { fetch.LayerIndex };
+        for (var i = 0; i < (fetch.More?.Count ?? 0); i++)
+        {
+            var more = fetch.More![i];
+            var field = $"{nameof(fetch.More)}[{i}]";
+            if (more is null)
+            {
+                errors.Add(field, "missing");
+                continue;
+            }
+
+            errors.Require(more.LayerIndex is >= 0 and < ValidationErrors.MaxLayers, $"{field}.LayerIndex", $"{more.LayerIndex} is out of range");
+            errors.Require(seen.Add(more.LayerIndex), $"{field}.LayerIndex", $"layer {more.LayerIndex} is already in the group");
+            errors.Descriptor(more.Blob, $"{field}.Blob", MediaTypes.IsLayer, "a layer media type");
         }
     }
 

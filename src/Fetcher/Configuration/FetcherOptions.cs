@@ -14,6 +14,13 @@ public sealed class FetcherOptions
     /// <summary>How often at most a download publishes its progress.</summary>
     public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>
+    /// How often at most a fetch group reports the blobs it has fetched so far (always at once when the group's first
+    /// unreported blob, the one the apply needs next, is among them and nothing was reported yet): one saga transaction
+    /// per reply, so a few replies per group instead of one per blob.
+    /// </summary>
+    public TimeSpan GroupReplyInterval { get; set; } = TimeSpan.FromMilliseconds(50);
+
     /// <summary>After a digest mismatch the ingest is discarded and the blob fetched again this many times before it is reported failed.</summary>
     public int DigestMismatchRefetches { get; set; } = 1;
 
@@ -29,6 +36,7 @@ public sealed class FetcherOptions
     {
         Require(MaxConcurrentDownloads >= 1, nameof(MaxConcurrentDownloads), "at least 1");
         Require(MaxConcurrentResolves >= 1, nameof(MaxConcurrentResolves), "at least 1");
+        Require(GroupReplyInterval >= TimeSpan.Zero, nameof(GroupReplyInterval), "0 or more");
         Require(DigestMismatchRefetches >= 0, nameof(DigestMismatchRefetches), "0 or more");
         Require(Retry.MaxAttempts >= 0, "Retry:MaxAttempts", "0 or more");
         Require(Retry.BaseDelay > TimeSpan.Zero && Retry.MaxDelay >= Retry.BaseDelay, "Retry:BaseDelay", "positive and not above Retry:MaxDelay");

@@ -13,6 +13,8 @@ namespace Unpacker.Fetcher.Consumers;
 /// <summary>
 /// Brings one blob into the content store and publishes <see cref="BlobFetched"/> or <see cref="BlobFetchFailed"/>;
 /// <see cref="BlobFetchProgressed"/> meanwhile. A blob already committed is reported at once (redeliveries are cheap).
+/// A fetch group (<see cref="FetchBlob.More"/>) is fetched in chain order, up to <see cref="FetcherOptions.MaxConcurrentDownloads"/>
+/// at a time; each failure is published on its own, the blobs fetched a few to a reply (<see cref="FetchGroupReplies"/>).
 /// </summary>
 public sealed class FetchBlobConsumer(
     ImageSourceFactory sources,
@@ -25,7 +27,28 @@ public sealed class FetchBlobConsumer(
 {
     public async Task Consume(ConsumeContext<FetchBlob> context)
     {
-        var command = context.Message;
+        var blobs = context.Message.Blobs().ToList();
+        if (blobs.Count == 1)
+        {
+            if (await FetchOneAsync(context, blobs[0]) is { } fetched)
+            {
+                await context.Publish(fetched, context.CancellationToken);
+            }
+
+            return;
+        }
+
+        var replies = new FetchGroupReplies(context, bus, blobs.Count, options.GroupReplyInterval, time);
+        await Parallel.ForEachAsync(
+            Enumerable.Range(0, blobs.Count),
+            new ParallelOptions { MaxDegreeOfParallelism = options.MaxConcurrentDownloads, CancellationToken = context.CancellationToken },
+            async (i, _) => replies.Done(i, await FetchOneAsync(context, blobs[i])));
+        await replies.CompleteAsync();
+    }
+
+    /// <summary>Fetches one blob of the command; its failure is published here, its success returned for a reply.</summary>
+    private async Task<BlobFetched?> FetchOneAsync(ConsumeContext<FetchBlob> context, FetchBlob command)
+    {
         var cancellationToken = context.CancellationToken;
         using var scope = logger.BeginScope(new Dictionary<string, object>
         {
@@ -33,12 +56,12 @@ public sealed class FetchBlobConsumer(
             ["LayerIndex"] = command.LayerIndex,
             ["Digest"] = command.Blob.Digest.ToString(),
         });
-        using var span = FetcherTelemetry.StartFetchLayer(context);
+        using var span = FetcherTelemetry.StartFetchLayer(context, command);
         var started = time.GetTimestamp();
         BlobFetchResult result;
         try
         {
-            result = await FetchAsync(context, cancellationToken);
+            result = await FetchAsync(context, command, cancellationToken);
         }
         catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
         {
@@ -55,26 +78,23 @@ public sealed class FetchBlobConsumer(
             await context.Publish(
                 new BlobFetchFailed(command.UnpackId, command.LayerIndex, command.Attempt, command.Blob.Digest, failure.Kind, failure.Reason, failure.Retryable, worker.Stamp(context)),
                 cancellationToken);
-            return;
+            return null;
         }
 
         FetcherTelemetry.Fetched(span, result.AlreadyPresent, result.BytesTransferred, time.GetElapsedTime(started));
-        await context.Publish(
-            new BlobFetched(
-                command.UnpackId,
-                command.LayerIndex,
-                command.Attempt,
-                command.Blob,
-                result.AlreadyPresent,
-                result.BytesTransferred,
-                time.GetElapsedTime(started),
-                worker.Stamp(context)),
-            cancellationToken);
+        return new BlobFetched(
+            command.UnpackId,
+            command.LayerIndex,
+            command.Attempt,
+            command.Blob,
+            result.AlreadyPresent,
+            result.BytesTransferred,
+            time.GetElapsedTime(started),
+            worker.Stamp(context));
     }
 
-    private async Task<BlobFetchResult> FetchAsync(ConsumeContext<FetchBlob> context, CancellationToken cancellationToken)
+    private async Task<BlobFetchResult> FetchAsync(ConsumeContext<FetchBlob> context, FetchBlob command, CancellationToken cancellationToken)
     {
-        var command = context.Message;
         if (await fetcher.IsCommittedAsync(command.Blob, cancellationToken))
         {
             return new BlobFetchResult(command.Blob, AlreadyPresent: true, 0);
@@ -87,16 +107,15 @@ public sealed class FetchBlobConsumer(
 
         var source = await sources.OpenAsync(command.Source, cancellationToken);
         var progress = new ThrottledProgress(
-            (received, total, ct) => PublishProgressAsync(context, received, total, ct),
+            (received, total, ct) => PublishProgressAsync(context, command, received, total, ct),
             options.ProgressInterval,
             time);
         return await fetcher.FetchAsync(source, command.Blob, progress, cancellationToken);
     }
 
     // Progress goes straight to the bus: the endpoint's outbox would hold it until the fetch is over.
-    private Task PublishProgressAsync(ConsumeContext<FetchBlob> context, long received, long total, CancellationToken cancellationToken)
+    private Task PublishProgressAsync(ConsumeContext<FetchBlob> context, FetchBlob command, long received, long total, CancellationToken cancellationToken)
     {
-        var command = context.Message;
         return bus.Publish(
             new BlobFetchProgressed(command.UnpackId, command.LayerIndex, command.Attempt, command.Blob.Digest, received, total, worker.Stamp()),
             publish =>

@@ -20,9 +20,9 @@ public static class FetcherTelemetry
     private static readonly Counter<long> Bytes = Meter.CreateCounter<long>("unpacker.layer.fetch.bytes", "By", "Bytes of layer blobs transferred from their source");
     private static readonly Histogram<double> Throughput = Meter.CreateHistogram<double>("unpacker.layer.fetch.throughput", "MiBy/s", "Transfer rate of each layer fetch that transferred bytes", tags: null, advice: Buckets.MebibytesPerSecond);
 
-    public static Activity? StartFetchLayer(MassTransit.ConsumeContext<FetchBlob> context)
+    /// <summary>The span of one blob's fetch (one per blob of a fetch group).</summary>
+    public static Activity? StartFetchLayer(MassTransit.ConsumeContext<FetchBlob> context, FetchBlob command)
     {
-        var command = context.Message;
         var span = Source.StartConsumerSpan("fetchLayer", context, command.UnpackId);
         span?.SetTag(UnpackAttributes.Image, command.Source.ToString());
         span?.SetTag(UnpackAttributes.LayerIndex, command.LayerIndex);

@@ -38,12 +38,23 @@ internal sealed class UnpackCommands(UnpackSagaOptions options, TimeProvider clo
         });
     }
 
-    public async Task FetchAsync(BehaviorContext<UnpackState> context, LayerProgress layer)
+    public Task FetchAsync(BehaviorContext<UnpackState> context, LayerProgress layer) => FetchAsync(context, [layer]);
+
+    /// <summary>One request for the blobs of <paramref name="layers"/>: one blob, or a fetch group of small ones for one Fetcher.</summary>
+    public async Task FetchAsync(BehaviorContext<UnpackState> context, IReadOnlyList<LayerProgress> layers)
     {
         var saga = context.Saga;
-        var attempt = layer.Fetch.Begin(Now, options.FetchTimeout);
-        context.Record(new BlobFetchStarted(layer.Index, attempt, layer.Blob.Digest, layer.Blob.Size));
-        await SendAsync(context, FetchBlob.QueueName, new FetchBlob(saga.CorrelationId, layer.Index, attempt, saga.Source, layer.Blob));
+        foreach (var layer in layers)
+        {
+            var attempt = layer.Fetch.Begin(Now, options.FetchTimeout);
+            context.Record(new BlobFetchStarted(layer.Index, attempt, layer.Blob.Digest, layer.Blob.Size));
+        }
+
+        var head = layers[0];
+        await SendAsync(context, FetchBlob.QueueName, new FetchBlob(saga.CorrelationId, head.Index, head.Fetch.Attempt, saga.Source, head.Blob)
+        {
+            More = layers.Count > 1 ? [.. layers.Skip(1).Select(l => new BlobRequest(l.Index, l.Fetch.Attempt, l.Blob))] : null,
+        });
     }
 
     /// <summary>

@@ -24,16 +24,34 @@ public sealed partial class UnpackRules
             return;
         }
 
-        var inFlight = saga.Layers.Count(l => l.Fetch.Status == StepStatus.InFlight);
+        // Blobs that fit the byte budget with everything in flight go to one Fetcher as one fetch group, in chain order
+        // (small blobs cost a round trip each, not bandwidth); bigger ones one per request, spread over the pool.
+        var fetching = saga.Layers.Where(l => l.Fetch.Status == StepStatus.InFlight).ToList();
+        var (inFlight, bytesInFlight) = (fetching.Count, fetching.Sum(l => l.Blob.Size));
+        var group = new List<LayerProgress>();
         foreach (var layer in saga.Layers.Where(NeedsBlob))
         {
-            if (inFlight >= options.MaxFetchesInFlight)
+            if (!MayFetch(inFlight, bytesInFlight, layer.Blob.Size))
             {
                 break;
             }
 
-            await _commands.FetchAsync(context, layer);
+            if (bytesInFlight + layer.Blob.Size <= options.FetchAheadBytes)
+            {
+                group.Add(layer);
+            }
+            else
+            {
+                await _commands.FetchAsync(context, layer);
+            }
+
             inFlight++;
+            bytesInFlight += layer.Blob.Size;
+        }
+
+        if (group.Count > 0)
+        {
+            await _commands.FetchAsync(context, group);
         }
 
         if (CanRebase(saga))
@@ -122,6 +140,11 @@ public sealed partial class UnpackRules
             context.Record(new LayerApplyWithdrawn(layer.Index, layer.SnapshotStep.Attempt, why));
         }
     }
+
+    /// <summary>The count bound, or beyond it the byte budget for small blobs (<see cref="UnpackSagaOptions.FetchAheadBytes"/>).</summary>
+    private bool MayFetch(int inFlight, long bytesInFlight, long size) =>
+        inFlight < options.MaxFetchesInFlight
+        || (inFlight < Math.Max(options.MaxFetchesInFlight, options.MaxLayersPerApply) && bytesInFlight + size <= options.FetchAheadBytes);
 
     private bool CanRebase(UnpackState saga) => options.Snapshotters.TryGetValue(saga.Snapshotter, out var capabilities) && capabilities.CanRebase;
 

@@ -17,11 +17,29 @@ public static class WorkerFaults
     public static void StatFaulted(this UnpackRules rules, BehaviorContext<UnpackState, Fault<StatSnapshot>> context) =>
         HandleLayer(rules, context, context.Message.Message.LayerIndex, l => l.SnapshotStep, context.Message.Message.Attempt, "stat", "the Applier");
 
-    public static void FetchFaulted(this UnpackRules rules, BehaviorContext<UnpackState, Fault<FetchBlob>> context) =>
-        HandleLayer(rules, context, context.Message.Message.LayerIndex, l => l.Fetch, context.Message.Message.Attempt, "fetch", "the Fetcher");
+    /// <summary>A fetch group's fault fails the unpack at its first blob the saga still waits for.</summary>
+    public static void FetchFaulted(this UnpackRules rules, BehaviorContext<UnpackState, Fault<FetchBlob>> context)
+    {
+        foreach (var fetch in context.Message.Message.Blobs())
+        {
+            if (HandleLayer(rules, context, fetch.LayerIndex, l => l.Fetch, fetch.Attempt, "fetch", "the Fetcher"))
+            {
+                return;
+            }
+        }
+    }
 
-    public static void ApplyFaulted(this UnpackRules rules, BehaviorContext<UnpackState, Fault<ApplyLayer>> context) =>
-        HandleLayer(rules, context, context.Message.Message.LayerIndex, l => l.SnapshotStep, context.Message.Message.Attempt, "apply", "the Applier");
+    /// <summary>An apply run's fault fails the unpack at its first layer the saga still waits for (the ones before it committed).</summary>
+    public static void ApplyFaulted(this UnpackRules rules, BehaviorContext<UnpackState, Fault<ApplyLayer>> context)
+    {
+        foreach (var apply in context.Message.Message.Layers())
+        {
+            if (HandleLayer(rules, context, apply.LayerIndex, l => l.SnapshotStep, apply.Attempt, "apply", "the Applier"))
+            {
+                return;
+            }
+        }
+    }
 
     public static void CommitFaulted(this UnpackRules rules, BehaviorContext<UnpackState, Fault<CommitSnapshot>> context) =>
         HandleLayer(rules, context, context.Message.Message.LayerIndex, l => l.SnapshotStep, context.Message.Message.Attempt, "commit", "the Applier");
@@ -39,22 +57,19 @@ public static class WorkerFaults
         }
     }
 
-    private static void HandleLayer<T>(UnpackRules rules, BehaviorContext<UnpackState, Fault<T>> context, int layerIndex, Func<LayerProgress, Step> step, int attempt, string name, string worker)
-        where T : class
-    {
-        if (layerIndex >= 0 && layerIndex < context.Saga.Layers.Count)
-        {
-            Handle(rules, context, step(context.Saga.Layers[layerIndex]), attempt, name, layerIndex, worker);
-        }
-    }
+    private static bool HandleLayer<T>(UnpackRules rules, BehaviorContext<UnpackState, Fault<T>> context, int layerIndex, Func<LayerProgress, Step> step, int attempt, string name, string worker)
+        where T : class =>
+        layerIndex >= 0 && layerIndex < context.Saga.Layers.Count
+        && Handle(rules, context, step(context.Saga.Layers[layerIndex]), attempt, name, layerIndex, worker);
 
-    private static void Handle<T>(UnpackRules rules, BehaviorContext<UnpackState, Fault<T>> context, Step step, int attempt, string name, int? layerIndex, string worker)
+    /// <summary>Fails the unpack when the fault is of the attempt the saga waits for; false when it is stale.</summary>
+    private static bool Handle<T>(UnpackRules rules, BehaviorContext<UnpackState, Fault<T>> context, Step step, int attempt, string name, int? layerIndex, string worker)
         where T : class
     {
         // A fault of an attempt we no longer wait for is as stale as a late reply.
         if (step.Status != StepStatus.InFlight || step.Attempt != attempt)
         {
-            return;
+            return false;
         }
 
         step.Finish();
@@ -63,5 +78,6 @@ public static class WorkerFaults
         var what = error is null ? "an unknown error" : $"{error.ExceptionType}: {error.Message}";
         rules.Fail(context, name, layerIndex, FailureKind.Internal,
             $"{worker} on {fault.Host?.MachineName ?? "an unknown host"} crashed on the {name} step{(layerIndex is { } i ? $" of layer {i}" : string.Empty)}: {what}; see that worker's log");
+        return true;
     }
 }

@@ -74,6 +74,56 @@ public sealed class FetcherProcessesTests(FetcherFixture fixture) : IClassFixtur
     }
 
     [Fact]
+    public async Task A_fetch_group_commits_every_blob_it_can_reports_them_in_one_reply_and_fails_the_missing_one_on_its_own()
+    {
+        var image = new TestImageBuilder()
+            .WithLayer(new Dictionary<string, string> { ["one"] = "1" })
+            .WithLayer(new Dictionary<string, string> { ["two"] = "2" })
+            .WithLayer(new Dictionary<string, string> { ["three"] = "3" })
+            .Build();
+        var repository = TestRegistryPusher.UniqueRepository("fetch-group");
+        using (var pusher = TestRegistryPusher.ForTestRegistry())
+        {
+            await pusher.PushAsync(repository, "v1", image);
+        }
+
+        await using var vhost = await TestServers.CreateVirtualHostAsync("fetcher");
+        await using var fetcher = await ServiceProcess.StartAsync("Fetcher", Environment(vhost));
+        await using var events = await FetcherEvents.StartAsync(vhost.Options);
+        var unpackId = Guid.NewGuid();
+        var missing = new Descriptor(MediaTypes.OciLayerGzip, Digest.Compute("not pushed"u8), 10);
+        var group = new FetchBlob(unpackId, 0, 1, TestSources.Registry(repository, "v1"), image.Layers[0].Descriptor)
+        {
+            More =
+            [
+                new BlobRequest(1, 3, image.Layers[1].Descriptor),
+                new BlobRequest(2, 2, missing),
+                new BlobRequest(3, 5, image.Layers[2].Descriptor),
+            ],
+        };
+
+        await events.SendAsync(FetchBlob.QueueName, group);
+
+        // A few blobs to a reply (how many depends on timing), each blob reported exactly once.
+        var replies = await events.WaitForAsync<BlobFetched>(r => r.Sum(f => f.Blobs().Count()) >= 3, "3 blobs reported", _timeout);
+        var failed = Assert.Single(await events.WaitForAsync<BlobFetchFailed>(1, _timeout));
+        Assert.Equal((2, 2, missing.Digest, FailureKind.NotFound), (failed.LayerIndex, failed.Attempt, failed.Digest, failed.Kind));
+        var reported = replies.SelectMany(r => r.Blobs()).OrderBy(b => b.LayerIndex).ToList();
+        Assert.Equal([(0, 1), (1, 3), (3, 5)], reported.Select(b => (b.LayerIndex, b.Attempt)));
+        Assert.Equal(image.Layers.Select(l => l.Descriptor), reported.Select(b => b.Blob));
+        Assert.All(reported, b => Assert.Equal(b.Blob.Size, b.BytesTransferred));
+        var store = new ContentStore(new ContentStoreOptions { Root = _root }, fixture.Documents);
+        foreach (var layer in image.Layers)
+        {
+            Assert.Equal(layer.Descriptor.Size, (await store.InfoAsync(layer.Descriptor.Digest, CancellationToken.None)).Size);
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.Equal(3, events.Of<BlobFetched>().Sum(f => f.Blobs().Count()));
+        Assert.Equal(0, await fetcher.StopAsync());
+    }
+
+    [Fact]
     public async Task A_fetcher_process_answers_resolve_with_the_image_and_unknown_things_with_failures()
     {
         var image = new TestImageBuilder().WithLayer(new Dictionary<string, string> { ["etc/hello"] = "hello" }).Build();

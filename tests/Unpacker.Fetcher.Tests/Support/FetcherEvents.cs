@@ -49,16 +49,19 @@ public sealed class FetcherEvents : IAsyncDisposable
     }
 
     /// <summary>Waits until <paramref name="count"/> events of a type arrived; fails naming what did arrive.</summary>
-    public async Task<IReadOnlyList<T>> WaitForAsync<T>(int count, TimeSpan timeout)
+    public Task<IReadOnlyList<T>> WaitForAsync<T>(int count, TimeSpan timeout) => WaitForAsync<T>(events => events.Count >= count, $"{count} {typeof(T).Name}", timeout);
+
+    /// <summary>Waits until the events of a type so far satisfy <paramref name="enough"/>; fails naming what did arrive.</summary>
+    public async Task<IReadOnlyList<T>> WaitForAsync<T>(Func<IReadOnlyList<T>, bool> enough, string what, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
-        while (Of<T>().Count < count && DateTime.UtcNow < deadline)
+        while (!enough(Of<T>()) && DateTime.UtcNow < deadline)
         {
             await Task.Delay(100);
         }
 
         var events = Of<T>();
-        Assert.True(events.Count >= count, $"{events.Count} of {count} {typeof(T).Name} arrived; all events: {string.Join("; ", _events)}");
+        Assert.True(enough(events), $"waited for {what}, {events.Count} {typeof(T).Name} arrived; all events: {string.Join("; ", _events)}");
         return events;
     }
 

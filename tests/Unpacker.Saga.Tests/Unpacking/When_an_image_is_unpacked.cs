@@ -42,6 +42,29 @@ public sealed class When_an_image_is_unpacked
     }
 
     [Fact]
+    public async Task Should_take_the_label_the_applier_set_after_the_commit_and_ask_the_fetcher_pool_only_for_the_config()
+    {
+        await using var host = await UnpackSagaHost.StartAsync();
+        host.Workers.ApplierLabelsBlobs = true;
+        var image = TestImage.Create(layers: 3);
+        var id = Guid.NewGuid();
+
+        await host.RequestAsync(id, image);
+        await host.CompletedAsync(id);
+
+        var label = Assert.Single(host.Workers.Sent<LabelContent>());
+        Assert.Null(label.LayerIndex);
+        var recorded = (await host.HistoryAsync(id)).OfType<ContentLabelRecorded>().ToList();
+        Assert.Equal([0, 1, 2, null], recorded.Select(r => r.LayerIndex));
+        Assert.All(recorded.Take(3), r =>
+        {
+            Assert.Equal(image.Layers[r.LayerIndex!.Value].Digest, r.Digest);
+            Assert.Equal(image.DiffIds[r.LayerIndex!.Value].ToString(), r.Labels[LabelContent.UncompressedLabel]);
+            Assert.Equal((TestImage.Applier, 1), (r.Worker, r.Attempt));
+        });
+    }
+
+    [Fact]
     public async Task Should_record_every_transition_in_the_unpack_stream()
     {
         await using var host = await UnpackSagaHost.StartAsync();
@@ -98,10 +121,12 @@ public sealed class When_an_image_is_unpacked
         Assert.Equal([0, 1, 2], history.OfType<SnapshotStatted>().Select(s => s.LayerIndex));
     }
 
-    [Fact]
-    public async Task Should_not_fetch_more_blobs_at_once_than_the_bound()
+    [Theory]
+    [InlineData(0, 2)] // the count bound alone
+    [InlineData(4500, 4)] // beyond it, small blobs while all in flight stay within the byte budget (1000 + 1001 + 1002 + 1003 bytes)
+    public async Task Should_not_fetch_more_blobs_at_once_than_the_count_bound_or_the_byte_budget_allow(long fetchAheadBytes, int expectedMost)
     {
-        await using var host = await UnpackSagaHost.StartAsync(o => o.MaxFetchesInFlight = 2);
+        await using var host = await UnpackSagaHost.StartAsync(o => (o.MaxFetchesInFlight, o.FetchAheadBytes) = (2, fetchAheadBytes));
         var image = TestImage.Create(layers: 5);
         var id = Guid.NewGuid();
 
@@ -120,7 +145,11 @@ public sealed class When_an_image_is_unpacked
             most = Math.Max(most, inFlight);
         }
 
-        Assert.Equal(2, most);
+        Assert.Equal(expectedMost, most);
         Assert.Equal(SnapshotPhase.Applying, saga.Layers[0].Snapshot);
+
+        // Blobs that fit the byte budget together share one request (the first look), the others one request each.
+        var groups = host.Workers.FetchGroups.Select(f => f.Blobs().Select(b => b.LayerIndex).ToList()).ToList();
+        Assert.Equal(fetchAheadBytes == 0 ? [] : [[0, 1, 2, 3]], groups.Where(g => g.Count > 1));
     }
 }

@@ -7,6 +7,17 @@ namespace Unpacker.Saga.Tests.Unpacking;
 
 public sealed class When_layers_go_as_one_apply_run
 {
+    /// <summary>
+    /// Blobs fetched one per request (no fetch groups), so layer 0's blob arrives, and its apply leaves, on its own;
+    /// what follows it is then one run once every blob is in.
+    /// </summary>
+    private static Task<UnpackSagaHost> StartAsync(Action<UnpackSagaOptions>? configure = null) =>
+        UnpackSagaHost.StartAsync(o =>
+        {
+            o.FetchAheadBytes = 0;
+            configure?.Invoke(o);
+        });
+
     /// <summary>Holds layer 0's apply until every blob is fetched, so what follows it is one run; returns the held command.</summary>
     private static async Task<ApplyLayer> HoldFirstLayerUntilAllFetchedAsync(UnpackSagaHost host, Guid id, int layers)
     {
@@ -21,7 +32,7 @@ public sealed class When_layers_go_as_one_apply_run
     [Fact]
     public async Task Should_send_the_fetched_layers_after_a_commit_to_one_applier_as_one_run_in_chain_order()
     {
-        await using var host = await UnpackSagaHost.StartAsync();
+        await using var host = await StartAsync();
         var image = TestImage.Create(layers: 5);
         var id = Guid.NewGuid();
 
@@ -53,7 +64,7 @@ public sealed class When_layers_go_as_one_apply_run
     [Fact]
     public async Task Should_send_every_layer_on_its_own_when_runs_are_bounded_to_one_layer()
     {
-        await using var host = await UnpackSagaHost.StartAsync(o => o.MaxLayersPerApply = 1);
+        await using var host = await StartAsync(o => o.MaxLayersPerApply = 1);
         var image = TestImage.Create(layers: 4);
         var id = Guid.NewGuid();
 
@@ -69,7 +80,7 @@ public sealed class When_layers_go_as_one_apply_run
     [Fact]
     public async Task Should_give_a_following_layer_one_timeout_and_one_claim_lease_from_its_parents_commit()
     {
-        await using var host = await UnpackSagaHost.StartAsync();
+        await using var host = await StartAsync();
         var image = TestImage.Create(layers: 3);
         var id = Guid.NewGuid();
 
@@ -108,7 +119,7 @@ public sealed class When_layers_go_as_one_apply_run
     [Fact]
     public async Task Should_withdraw_the_rest_of_a_run_that_stopped_at_a_prepare_conflict_and_send_it_again()
     {
-        await using var host = await UnpackSagaHost.StartAsync();
+        await using var host = await StartAsync();
         var image = TestImage.Create(layers: 5);
         var conflicts = 0;
         host.Workers.Apply = a => a.LayerIndex == 2 && Interlocked.Increment(ref conflicts) == 1
@@ -142,7 +153,7 @@ public sealed class When_layers_go_as_one_apply_run
     [Fact]
     public async Task Should_redrive_a_silent_run_from_its_first_unsettled_layer_only()
     {
-        await using var host = await UnpackSagaHost.StartAsync();
+        await using var host = await StartAsync();
         var image = TestImage.Create(layers: 4);
         var silent = 0;
 
