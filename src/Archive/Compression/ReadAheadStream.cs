@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Collections.Concurrent;
 using System.Runtime.ExceptionServices;
 using System.Security.Cryptography;
 
@@ -24,9 +23,8 @@ internal sealed class ReadAheadStream : ForwardReadStream
     }
 
     private readonly Stream _inner;
-    private readonly BlockingCollection<Chunk> _decompressed = new(Depth);
-    private readonly BlockingCollection<Chunk> _hashed = new(Depth);
-    private readonly CancellationTokenSource _stop = new();
+    private readonly ChunkQueue<Chunk> _decompressed = new(Depth);
+    private readonly ChunkQueue<Chunk> _hashed = new(Depth);
     private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private readonly Task _decompressor;
     private readonly Task _hasher;
@@ -89,7 +87,7 @@ internal sealed class ReadAheadStream : ForwardReadStream
             Chunk chunk;
             do
             {
-                if (!TryTake(_decompressed, out chunk))
+                if (!_decompressed.TryTake(out chunk))
                 {
                     return;
                 }
@@ -109,34 +107,16 @@ internal sealed class ReadAheadStream : ForwardReadStream
     }
 
     /// <summary>Queues <paramref name="chunk"/>; false (and the buffer back in the pool) once the reader is gone.</summary>
-    private bool Offer(BlockingCollection<Chunk> queue, Chunk chunk)
+    private static bool Offer(ChunkQueue<Chunk> queue, Chunk chunk)
     {
-        try
+        if (queue.TryAdd(chunk))
         {
-            queue.Add(chunk, _stop.Token);
             return true;
         }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
-        {
-            // Disposal stopped the pipeline (the reader failed or finished early): nobody will read this chunk.
-            Return(chunk.Buffer);
-            return false;
-        }
-    }
 
-    private bool TryTake(BlockingCollection<Chunk> queue, out Chunk chunk)
-    {
-        try
-        {
-            chunk = queue.Take(_stop.Token);
-            return true;
-        }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
-        {
-            // Disposal stopped the pipeline: there is nothing left to hash for anyone.
-            chunk = default;
-            return false;
-        }
+        // Disposal stopped the pipeline (the reader failed or finished early): nobody will read this chunk.
+        Return(chunk.Buffer);
+        return false;
     }
 
     private static void Return(byte[]? buffer)
@@ -166,7 +146,12 @@ internal sealed class ReadAheadStream : ForwardReadStream
 
             Return(_current);
             _current = null;
-            var (next, count) = _hashed.Take();
+            if (!_hashed.TryTake(out var chunk))
+            {
+                throw new ObjectDisposedException(nameof(ReadAheadStream));
+            }
+
+            var (next, count) = chunk;
             if (count < 0)
             {
                 _ended = true;
@@ -184,17 +169,13 @@ internal sealed class ReadAheadStream : ForwardReadStream
     {
         if (disposing)
         {
-            _stop.Cancel();
-            Task.WaitAll(_decompressor, _hasher);
-            while (_hashed.TryTake(out var chunk) || _decompressed.TryTake(out chunk))
+            foreach (var chunk in _hashed.Stop().Concat(_decompressed.Stop()))
             {
                 Return(chunk.Buffer);
             }
 
+            Task.WaitAll(_decompressor, _hasher);
             Return(_current);
-            _hashed.Dispose();
-            _decompressed.Dispose();
-            _stop.Dispose();
             _hash.Dispose();
             _inner.Dispose();
         }
