@@ -1,5 +1,6 @@
 using MassTransit;
 using Unpacker.Contracts.Applying;
+using Unpacker.Contracts.Oci;
 using Unpacker.Hosting.Diagnostics;
 using Unpacker.Storage;
 using Unpacker.Storage.Snapshots;
@@ -8,7 +9,7 @@ namespace Unpacker.Applier.Unpacking;
 
 /// <summary>
 /// Answers whether chain IDs are committed in a snapshotter: how the saga finds the first layer that needs work.
-/// A request for many layers (<see cref="StatSnapshot.More"/>) gets one reply with every answer.
+/// A request for many layers (<see cref="StatSnapshot.More"/>) is answered from one lookup, in one reply.
 /// </summary>
 public sealed class StatSnapshotConsumer(Snapshotters snapshotters, WorkerIdentity worker) : IConsumer<StatSnapshot>
 {
@@ -16,12 +17,11 @@ public sealed class StatSnapshotConsumer(Snapshotters snapshotters, WorkerIdenti
     {
         var request = context.Message;
         var snapshotter = snapshotters.Get(request.Snapshotter);
-        var committed = await SnapshotCommits.IsCommittedAsync(snapshotter, request.ChainId.ToString(), context.CancellationToken);
-        var more = new List<LayerStat>();
-        foreach (var layer in request.More ?? [])
-        {
-            more.Add(new LayerStat(layer.LayerIndex, layer.Attempt, layer.ChainId, await SnapshotCommits.IsCommittedAsync(snapshotter, layer.ChainId.ToString(), context.CancellationToken)));
-        }
+        var layers = request.More ?? [];
+        var kinds = await snapshotter.StatManyAsync([request.ChainId.ToString(), .. layers.Select(l => l.ChainId.ToString())], context.CancellationToken);
+        bool IsCommitted(Digest chainId) => kinds.TryGetValue(chainId.ToString(), out var kind) && kind == SnapshotKind.Committed;
+        var committed = IsCommitted(request.ChainId);
+        var more = layers.Select(l => new LayerStat(l.LayerIndex, l.Attempt, l.ChainId, IsCommitted(l.ChainId))).ToList();
 
         await context.Publish(new SnapshotStatReported(
             request.UnpackId, request.LayerIndex, request.Attempt, request.Snapshotter, request.ChainId, committed, worker.Stamp(context))

@@ -14,6 +14,12 @@ public interface ISnapshotter
 
     Task<SnapshotInfo> StatAsync(string key, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The kinds of those of <paramref name="keys"/> that exist, in one lookup: an image's chain IDs are checked together
+    /// when an unpack starts. A key that is missing from the result does not exist (containerd's Stat would say NotFound).
+    /// </summary>
+    Task<IReadOnlyDictionary<string, SnapshotKind>> StatManyAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken);
+
     Task<SnapshotInfo> UpdateAsync(SnapshotInfo info, IReadOnlyList<string> fieldPaths, CancellationToken cancellationToken);
 
     Task<SnapshotUsage> UsageAsync(string key, CancellationToken cancellationToken);

@@ -41,6 +41,20 @@ public abstract class SnapshotterBase : ISnapshotter
     public async Task<SnapshotInfo> StatAsync(string key, CancellationToken cancellationToken) =>
         (await LoadAsync(key, cancellationToken)).ToInfo();
 
+    public async Task<IReadOnlyDictionary<string, SnapshotKind>> StatManyAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        if (keys.Count == 0)
+        {
+            return new Dictionary<string, SnapshotKind>();
+        }
+
+        var wanted = keys.Distinct(StringComparer.Ordinal).ToArray();
+        await using var session = _store.QuerySession();
+        var records = await session.Query<SnapshotRecord>().Where(x => x.Snapshotter == Name && x.Key.IsOneOf(wanted)).ToListAsync(cancellationToken);
+        return records.ToDictionary(r => r.Key, r => r.ToInfo().Kind, StringComparer.Ordinal);
+    }
+
     public async Task<SnapshotInfo> UpdateAsync(SnapshotInfo info, IReadOnlyList<string> fieldPaths, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(info);

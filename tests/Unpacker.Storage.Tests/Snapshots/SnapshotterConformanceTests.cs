@@ -109,6 +109,22 @@ public abstract class SnapshotterConformanceTests : SnapshotterTestBase
     }
 
     [Fact]
+    public async Task Stat_of_many_keys_at_once_gives_the_kind_of_each_that_exists_and_leaves_out_the_rest()
+    {
+        await Snapshotter.PrepareAsync("preparing", null, Opt, _none);
+        await Snapshotter.CommitAsync("committed", "preparing", Opt, _none);
+        await Snapshotter.PrepareAsync("active", "committed", Opt, _none);
+        await Snapshotter.ViewAsync("view", "committed", Opt, _none);
+
+        var kinds = await Snapshotter.StatManyAsync(["committed", "active", "view", "missing", "committed"], _none);
+
+        Assert.Equal(
+            new Dictionary<string, SnapshotKind> { ["committed"] = SnapshotKind.Committed, ["active"] = SnapshotKind.Active, ["view"] = SnapshotKind.View },
+            kinds);
+        Assert.Empty(await Snapshotter.StatManyAsync([], _none));
+    }
+
+    [Fact]
     public async Task A_grandparent_is_reached_through_the_parent()
     {
         ApplyThroughMounts(await Snapshotter.PrepareAsync("preparing", null, Opt, _none), Fs.CreateFile("/foo", "foo\n", 0b111_111_111));
