@@ -13,8 +13,9 @@ namespace Unpacker.Fetcher.Consumers;
 /// <summary>
 /// Brings one blob into the content store and publishes <see cref="BlobFetched"/> or <see cref="BlobFetchFailed"/>;
 /// <see cref="BlobFetchProgressed"/> meanwhile. A blob already committed is reported at once (redeliveries are cheap).
-/// A fetch group (<see cref="FetchBlob.More"/>) is fetched in chain order, up to <see cref="FetcherOptions.MaxConcurrentDownloads"/>
-/// at a time; each failure is published on its own, the blobs fetched a few to a reply (<see cref="FetchGroupReplies"/>).
+/// A fetch group (<see cref="FetchBlob.More"/>) is fetched in chain order: its first blob alone, then up to
+/// <see cref="FetcherOptions.MaxConcurrentDownloads"/> at a time; each failure is published on its own, the blobs fetched a
+/// few to a reply (<see cref="FetchGroupReplies"/>).
 /// </summary>
 public sealed class FetchBlobConsumer(
     ImageSourceFactory sources,
@@ -38,9 +39,11 @@ public sealed class FetchBlobConsumer(
             return;
         }
 
+        // The group's first blob is the one the apply waits for: it goes alone, the rest follow a few at a time.
         var replies = new FetchGroupReplies(context, bus, blobs.Count, options.GroupReplyInterval, time);
+        replies.Done(0, await FetchOneAsync(context, blobs[0]));
         await Parallel.ForEachAsync(
-            Enumerable.Range(0, blobs.Count),
+            Enumerable.Range(1, blobs.Count - 1),
             new ParallelOptions { MaxDegreeOfParallelism = options.MaxConcurrentDownloads, CancellationToken = context.CancellationToken },
             async (i, _) => replies.Done(i, await FetchOneAsync(context, blobs[i])));
         await replies.CompleteAsync();
