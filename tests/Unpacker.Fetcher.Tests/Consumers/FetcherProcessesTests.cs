@@ -12,6 +12,9 @@ namespace Unpacker.Fetcher.Tests.Consumers;
 public sealed class FetcherProcessesTests(FetcherFixture fixture) : IClassFixture<FetcherFixture>, IDisposable
 {
     private static readonly TimeSpan _timeout = TimeSpan.FromSeconds(90);
+
+    /// <summary>A layer blob no registry holds.</summary>
+    private static readonly Descriptor _missing = new(MediaTypes.OciLayerGzip, Digest.Compute("not pushed"u8), 10);
     private readonly string _root = Directory.CreateTempSubdirectory("unpacker-fetcher-processes-").FullName;
 
     [Fact]
@@ -23,11 +26,7 @@ public sealed class FetcherProcessesTests(FetcherFixture fixture) : IClassFixtur
             .WithLayer(TestLayer.Random(2_000_000, "c.bin"))
             .WithLayer(new Dictionary<string, string> { ["etc/hello"] = "hello" })
             .Build();
-        var repository = TestRegistryPusher.UniqueRepository("processes");
-        using (var pusher = TestRegistryPusher.ForTestRegistry())
-        {
-            await pusher.PushAsync(repository, "v1", image);
-        }
+        var repository = await PushAsync(image, "processes");
 
         await using var vhost = await TestServers.CreateVirtualHostAsync("fetcher");
         var environment = Environment(vhost);
@@ -74,30 +73,25 @@ public sealed class FetcherProcessesTests(FetcherFixture fixture) : IClassFixtur
     }
 
     [Fact]
-    public async Task A_fetch_group_commits_every_blob_it_can_reports_them_in_one_reply_and_fails_the_missing_one_on_its_own()
+    public async Task A_fetch_group_commits_every_blob_it_can_reports_each_once_and_fails_the_missing_one_on_its_own()
     {
         var image = new TestImageBuilder()
             .WithLayer(new Dictionary<string, string> { ["one"] = "1" })
             .WithLayer(new Dictionary<string, string> { ["two"] = "2" })
             .WithLayer(new Dictionary<string, string> { ["three"] = "3" })
             .Build();
-        var repository = TestRegistryPusher.UniqueRepository("fetch-group");
-        using (var pusher = TestRegistryPusher.ForTestRegistry())
-        {
-            await pusher.PushAsync(repository, "v1", image);
-        }
+        var repository = await PushAsync(image, "fetch-group");
 
         await using var vhost = await TestServers.CreateVirtualHostAsync("fetcher");
         await using var fetcher = await ServiceProcess.StartAsync("Fetcher", Environment(vhost));
         await using var events = await FetcherEvents.StartAsync(vhost.Options);
         var unpackId = Guid.NewGuid();
-        var missing = new Descriptor(MediaTypes.OciLayerGzip, Digest.Compute("not pushed"u8), 10);
         var group = new FetchBlob(unpackId, 0, 1, TestSources.Registry(repository, "v1"), image.Layers[0].Descriptor)
         {
             More =
             [
                 new BlobRequest(1, 3, image.Layers[1].Descriptor),
-                new BlobRequest(2, 2, missing),
+                new BlobRequest(2, 2, _missing),
                 new BlobRequest(3, 5, image.Layers[2].Descriptor),
             ],
         };
@@ -107,7 +101,7 @@ public sealed class FetcherProcessesTests(FetcherFixture fixture) : IClassFixtur
         // A few blobs to a reply (how many depends on timing), each blob reported exactly once.
         var replies = await events.WaitForAsync<BlobFetched>(r => r.Sum(f => f.Blobs().Count()) >= 3, "3 blobs reported", _timeout);
         var failed = Assert.Single(await events.WaitForAsync<BlobFetchFailed>(1, _timeout));
-        Assert.Equal((2, 2, missing.Digest, FailureKind.NotFound), (failed.LayerIndex, failed.Attempt, failed.Digest, failed.Kind));
+        Assert.Equal((2, 2, _missing.Digest, FailureKind.NotFound), (failed.LayerIndex, failed.Attempt, failed.Digest, failed.Kind));
         var reported = replies.SelectMany(r => r.Blobs()).OrderBy(b => b.LayerIndex).ToList();
         Assert.Equal([(0, 1), (1, 3), (3, 5)], reported.Select(b => (b.LayerIndex, b.Attempt)));
         Assert.Equal(image.Layers.Select(l => l.Descriptor), reported.Select(b => b.Blob));
@@ -127,20 +121,15 @@ public sealed class FetcherProcessesTests(FetcherFixture fixture) : IClassFixtur
     public async Task A_fetcher_process_answers_resolve_with_the_image_and_unknown_things_with_failures()
     {
         var image = new TestImageBuilder().WithLayer(new Dictionary<string, string> { ["etc/hello"] = "hello" }).Build();
-        var repository = TestRegistryPusher.UniqueRepository("resolve-process");
-        using (var pusher = TestRegistryPusher.ForTestRegistry())
-        {
-            await pusher.PushAsync(repository, "v1", image);
-        }
+        var repository = await PushAsync(image, "resolve-process");
 
         await using var vhost = await TestServers.CreateVirtualHostAsync("fetcher");
         await using var fetcher = await ServiceProcess.StartAsync("Fetcher", Environment(vhost));
         await using var events = await FetcherEvents.StartAsync(vhost.Options);
         var unpackId = Guid.NewGuid();
-        var missing = new Descriptor(MediaTypes.OciLayerGzip, Digest.Compute("not pushed"u8), 10);
 
         await events.SendAsync(ResolveImage.QueueName, new ResolveImage(unpackId, 1, TestSources.Registry(repository, "v1")));
-        await events.SendAsync(FetchBlob.QueueName, new FetchBlob(unpackId, 0, 1, TestSources.Registry(repository, "v1"), missing));
+        await events.SendAsync(FetchBlob.QueueName, new FetchBlob(unpackId, 0, 1, TestSources.Registry(repository, "v1"), _missing));
         await events.SendAsync(ResolveImage.QueueName, new ResolveImage(unpackId, 2, TestSources.Registry(repository, "no-such-tag")));
 
         var resolved = Assert.Single(await events.WaitForAsync<ImageResolved>(1, _timeout));
@@ -152,12 +141,21 @@ public sealed class FetcherProcessesTests(FetcherFixture fixture) : IClassFixtur
         Assert.Equal("fetcher", resolved.Worker.Service);
         Assert.Equal(FailureKind.NotFound, failed.Kind);
         Assert.False(failed.Retryable);
-        Assert.Contains(missing.Digest.ToString(), failed.Reason, StringComparison.Ordinal);
+        Assert.Contains(_missing.Digest.ToString(), failed.Reason, StringComparison.Ordinal);
         Assert.Equal((2, FailureKind.NotFound, false), (unresolved.Attempt, unresolved.Kind, unresolved.Retryable));
         Assert.Contains("no-such-tag", unresolved.Reason, StringComparison.Ordinal);
     }
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    /// <summary>Pushes <paramref name="image"/> as <c>v1</c> of a repository of its own and returns the repository.</summary>
+    private static async Task<string> PushAsync(TestImage image, string prefix)
+    {
+        var repository = TestRegistryPusher.UniqueRepository(prefix);
+        using var pusher = TestRegistryPusher.ForTestRegistry();
+        await pusher.PushAsync(repository, "v1", image);
+        return repository;
+    }
 
     private Dictionary<string, string> Environment(IsolatedVirtualHost vhost) => new(vhost.Environment)
     {
