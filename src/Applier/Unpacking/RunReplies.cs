@@ -1,6 +1,7 @@
 using MassTransit;
 using Microsoft.Extensions.Logging;
 using Unpacker.Contracts.Applying;
+using Unpacker.Hosting.Messaging;
 
 namespace Unpacker.Applier.Unpacking;
 
@@ -12,7 +13,7 @@ namespace Unpacker.Applier.Unpacking;
 /// </summary>
 internal sealed class RunReplies(ConsumeContext<ApplyLayer> context, IBus bus, ILogger logger)
 {
-    private readonly List<Task> _published = [];
+    private readonly PendingPublishes _published = new();
 
     private bool IsRun => context.Message.Following is { Count: > 0 };
 
@@ -29,27 +30,11 @@ internal sealed class RunReplies(ConsumeContext<ApplyLayer> context, IBus bus, I
     }
 
     /// <summary>Every reply of the run confirmed by the broker; a refused one faults the message, which is then redelivered.</summary>
-    public Task ConfirmedAsync() => Task.WhenAll(_published);
+    public Task ConfirmedAsync() => _published.ConfirmedAsync();
 
-    /// <summary>
-    /// The run failed on its own: the replies sent before still count, and one the broker refused is logged here so it
-    /// does not hide why the run failed (the caller rethrows that).
-    /// </summary>
-    public async Task SettleAfterFailureAsync(Exception runFailure)
-    {
-        foreach (var reply in _published)
-        {
-            try
-            {
-                await reply;
-            }
-            catch (Exception exception)
-            {
-                logger.LogWarning(exception, "A reply of apply run {UnpackId}/{LayerIndex} was not confirmed after the run failed with {Failure}",
-                    context.Message.UnpackId, context.Message.LayerIndex, runFailure.GetType().Name);
-            }
-        }
-    }
+    /// <summary>The run failed on its own: see <see cref="PendingPublishes.SettleAfterFailureAsync"/>.</summary>
+    public Task SettleAfterFailureAsync(Exception runFailure) =>
+        _published.SettleAfterFailureAsync(runFailure, logger, $"apply run {context.Message.UnpackId}/{context.Message.LayerIndex}");
 
     /// <summary>Links a message published straight to the bus to the command it answers, as the outbox would.</summary>
     public static void Linked(PublishContext publish, ConsumeContext context)

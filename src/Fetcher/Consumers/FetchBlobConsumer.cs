@@ -40,12 +40,21 @@ public sealed class FetchBlobConsumer(
         }
 
         // The group's first blob is the one the apply waits for: it goes alone, the rest follow a few at a time.
-        var replies = new FetchGroupReplies(context, bus, blobs.Count, options.GroupReplyInterval, time);
-        replies.Done(0, await FetchOneAsync(context, blobs[0]));
-        await Parallel.ForEachAsync(
-            Enumerable.Range(1, blobs.Count - 1),
-            new ParallelOptions { MaxDegreeOfParallelism = options.MaxConcurrentDownloads, CancellationToken = context.CancellationToken },
-            async (i, _) => replies.Done(i, await FetchOneAsync(context, blobs[i])));
+        var replies = new FetchGroupReplies(context, bus, blobs.Count, options.GroupReplyInterval, time, logger);
+        try
+        {
+            replies.Done(0, await FetchOneAsync(context, blobs[0]));
+            await Parallel.ForEachAsync(
+                Enumerable.Range(1, blobs.Count - 1),
+                new ParallelOptions { MaxDegreeOfParallelism = options.MaxConcurrentDownloads, CancellationToken = context.CancellationToken },
+                async (i, _) => replies.Done(i, await FetchOneAsync(context, blobs[i])));
+        }
+        catch (Exception exception)
+        {
+            await replies.SettleAfterFailureAsync(exception);
+            throw;
+        }
+
         await replies.CompleteAsync();
     }
 

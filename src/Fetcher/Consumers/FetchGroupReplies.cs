@@ -1,5 +1,7 @@
 using MassTransit;
+using Microsoft.Extensions.Logging;
 using Unpacker.Contracts.Fetching;
+using Unpacker.Hosting.Messaging;
 
 namespace Unpacker.Fetcher.Consumers;
 
@@ -10,13 +12,13 @@ namespace Unpacker.Fetcher.Consumers;
 /// outbox would hold them until the whole group is fetched); a redelivered group reports its blobs again as already
 /// present, which the saga ignores as stale.
 /// </summary>
-internal sealed class FetchGroupReplies(ConsumeContext<FetchBlob> context, IBus bus, int count, TimeSpan interval, TimeProvider time)
+internal sealed class FetchGroupReplies(ConsumeContext<FetchBlob> context, IBus bus, int count, TimeSpan interval, TimeProvider time, ILogger logger)
 {
     private readonly Lock _lock = new();
     private readonly BlobFetched?[] _fetched = new BlobFetched?[count];
     private readonly bool[] _done = new bool[count];
     private readonly bool[] _reported = new bool[count];
-    private readonly List<Task> _published = [];
+    private readonly PendingPublishes _published = new();
     private int _firstUnreported;
     private long? _lastReply;
 
@@ -48,8 +50,12 @@ internal sealed class FetchGroupReplies(ConsumeContext<FetchBlob> context, IBus 
             Publish();
         }
 
-        return Task.WhenAll(_published);
+        return _published.ConfirmedAsync();
     }
+
+    /// <summary>Fetching the group failed on its own (cancellation): see <see cref="PendingPublishes.SettleAfterFailureAsync"/>.</summary>
+    public Task SettleAfterFailureAsync(Exception failure) =>
+        _published.SettleAfterFailureAsync(failure, logger, $"fetch group {context.Message.UnpackId}/{context.Message.LayerIndex}");
 
     private void Publish()
     {
