@@ -116,6 +116,58 @@ public static unsafe class FileSystem
         }
     }
 
+    /// <summary>
+    /// Copies everything from <paramref name="input"/> (at its start) to <paramref name="output"/> (empty) in the kernel
+    /// with copy_file_range, so the bytes never cross into the process; where the kernel cannot (another file system on
+    /// an old kernel, a file system without support) it reads and writes through a pooled buffer instead.
+    /// </summary>
+    public static void CopyContents(int input, int output, NativePath source, NativePath destination)
+    {
+        long copied = 0;
+        while (true)
+        {
+            var n = Libc.CopyFileRange(input, null, output, null, 1 << 30, 0);
+            if (n > 0)
+            {
+                copied += n;
+                continue;
+            }
+
+            if (n == 0)
+            {
+                return;
+            }
+
+            var errno = LastErrno;
+            if (errno == Libc.EINTR)
+            {
+                continue;
+            }
+
+            if (copied == 0 && errno is Libc.EXDEV or Libc.EINVAL or Libc.ENOSYS or Libc.EOPNOTSUPP)
+            {
+                break;
+            }
+
+            throw Error("copy_file_range", destination, errno);
+        }
+
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 20);
+        try
+        {
+            int read;
+            while ((read = Read(input, buffer, source)) > 0)
+            {
+                WriteAll(output, buffer.AsSpan(0, read), copied, destination);
+                copied += read;
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
     public static void FTruncate(int fd, long length, NativePath pathForErrors)
     {
         if (Libc.FTruncate(fd, length) != 0)
@@ -432,7 +484,18 @@ public static unsafe class FileSystem
                 return;
             }
 
-            foreach (var name in ListDirectory(path))
+            List<byte[]> names;
+            try
+            {
+                names = ListDirectory(path);
+            }
+            catch (NativeIOException gone) when (gone.Errno == Libc.ENOENT)
+            {
+                // Removed by another remover between our look and our listing: the goal is reached.
+                return;
+            }
+
+            foreach (var name in names)
             {
                 RemoveAll(path.Append(name));
             }

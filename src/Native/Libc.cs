@@ -26,6 +26,8 @@ public static unsafe partial class Libc
     public const int EINVAL = 22;
     public const int ERANGE = 34;
     public const int ENOTEMPTY = 39;
+    public const int EXDEV = 18;
+    public const int ENOSYS = 38;
     public const int ELOOP = 40;
     public const int ENODATA = 61;
     public const int EOPNOTSUPP = 95;
@@ -103,6 +105,9 @@ public static unsafe partial class Libc
 
     [LibraryImport(Library, EntryPoint = "read", SetLastError = true)]
     public static partial nint Read(int fd, byte* buffer, nuint count);
+
+    [LibraryImport(Library, EntryPoint = "copy_file_range", SetLastError = true)]
+    public static partial nint CopyFileRange(int fdIn, long* offsetIn, int fdOut, long* offsetOut, nuint count, uint flags);
 
     [LibraryImport(Library, EntryPoint = "ftruncate", SetLastError = true)]
     public static partial int FTruncate(int fd, long length);

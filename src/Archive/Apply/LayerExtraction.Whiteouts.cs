@@ -175,21 +175,7 @@ internal sealed partial class LayerExtraction
 
                 try
                 {
-                    var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(WriteChunk);
-                    try
-                    {
-                        long offset = 0;
-                        int n;
-                        while ((n = FileSystem.Read(input, buffer, source)) > 0)
-                        {
-                            FileSystem.WriteAll(output, buffer.AsSpan(0, n), offset, destination);
-                            offset += n;
-                        }
-                    }
-                    finally
-                    {
-                        System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
-                    }
+                    FileSystem.CopyContents(input, output, source, destination);
                 }
                 finally
                 {

@@ -1,4 +1,5 @@
 using Unpacker.Native;
+using NativeFileSystem = Unpacker.Native.FileSystem;
 
 namespace Unpacker.Storage.Snapshots.FileSystem;
 
@@ -21,19 +22,27 @@ public static class FileTree
     public static IEnumerable<string> Names(string directory) =>
         Directory.EnumerateFileSystemEntries(directory, "*", _everyEntry).Select(Path.GetFileName).Order(StringComparer.Ordinal)!;
 
-    /// <summary>Copies the directory <paramref name="source"/> to <paramref name="destination"/>, which must be absent or empty.</summary>
+    /// <summary>Copies the directory <paramref name="source"/> to <paramref name="destination"/>, which must be absent or empty (see <see cref="TreeCopy"/>).</summary>
     public static void Copy(string source, string destination, CancellationToken cancellationToken)
     {
-        var status = Posix.Lstat(source);
-        if (!status.IsDirectory)
+        var from = NativePath.FromString(source);
+        var errno = NativeFileSystem.TryLStat(from, out var status);
+        if (errno != 0)
+        {
+            throw NativeFileSystem.Error("lstat", from, errno);
+        }
+
+        if (!NativeFileSystem.IsDirectory(status))
         {
             throw new IOException($"copy {source}: not a directory");
         }
 
         EnsureEmptyDirectory(destination);
-        CopyChildren(source, destination, new Dictionary<(ulong, ulong), string>(), cancellationToken);
-        CopyAttributes(source, destination, status, static _ => true);
+        TreeCopy.Run(from, NativePath.FromString(destination), status, CopyWorkers, cancellationToken);
     }
+
+    /// <summary>Threads for one tree copy: a copy is mostly system calls, which run in parallel on every core.</summary>
+    private static int CopyWorkers => Math.Clamp(Environment.ProcessorCount, 2, 8);
 
     /// <summary>Copies one non-directory entry; a member of a hard-link group already copied is linked instead.</summary>
     public static void CopyEntry(string source, string destination, FileStatus status, IDictionary<(ulong Device, ulong Inode), string> links, Func<string, bool> keepXattr)
@@ -100,56 +109,9 @@ public static class FileTree
     }
 
     /// <summary>
-    /// Removes whatever is at <paramref name="path"/> (a directory with its contents; a symlink, not its target).
-    /// Entries that vanish meanwhile (another remover of the same leftover) are simply gone.
+    /// Removes whatever is at <paramref name="path"/> (a directory with its contents; a symlink, not its target), names
+    /// below it as bytes (an archive's names need not be UTF-8). Entries that vanish meanwhile (another remover of the
+    /// same leftover) are simply gone.
     /// </summary>
-    public static void RemoveAll(string path)
-    {
-        if (Posix.TryLstat(path) is not { } status)
-        {
-            return;
-        }
-
-        try
-        {
-            if (status.IsDirectory)
-            {
-                foreach (var name in Names(path).ToList())
-                {
-                    RemoveAll(Path.Combine(path, name));
-                }
-
-                Directory.Delete(path);
-            }
-            else
-            {
-                File.Delete(path);
-            }
-        }
-        catch (DirectoryNotFoundException) when (Posix.TryLstat(path) is null)
-        {
-            // Removed by someone else between our look and our delete: the goal is reached.
-        }
-    }
-
-    private static void CopyChildren(string source, string destination, Dictionary<(ulong, ulong), string> links, CancellationToken cancellationToken)
-    {
-        foreach (var name in Names(source))
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var from = Path.Combine(source, name);
-            var to = Path.Combine(destination, name);
-            var status = Posix.Lstat(from);
-            if (status.IsDirectory)
-            {
-                Posix.Mkdir(to, 0b111_000_000);
-                CopyChildren(from, to, links, cancellationToken);
-                CopyAttributes(from, to, status, static _ => true);
-            }
-            else
-            {
-                CopyEntry(from, to, status, links, static _ => true);
-            }
-        }
-    }
+    public static void RemoveAll(string path) => NativeFileSystem.RemoveAll(NativePath.FromString(path));
 }
