@@ -23,6 +23,12 @@ public sealed class ApplierOptions
     /// <summary>How old a directory without metadata must be before the reaper removes it (an in-flight prepare is younger).</summary>
     public TimeSpan OrphanGrace { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// How long an apply run waits, at a layer whose blob the saga knew to be still in flight, for the blob to be
+    /// committed in the content store before it stops there (<c>LayerApplyDeferred</c>) and leaves the layer to a later run.
+    /// </summary>
+    public TimeSpan RunBlobWait { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>How often at most an apply publishes its progress (<c>LayerApplyProgressed</c>) for progress bars.</summary>
     public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 }

@@ -27,6 +27,7 @@ public static class ApplierRegistration
         services.AddSnapshotters(fullRoot);
         services.AddSingleton<MountApplier>();
         services.AddSingleton<BlobLabels>();
+        services.AddSingleton<BlobArrival>();
         foreach (var snapshotter in options.Snapshotters)
         {
             services.AddSingleton(new SelfConfiguredEndpoint(ApplyLayer.QueueName(snapshotter)));

@@ -26,6 +26,13 @@ public sealed class UnpackSagaOptions
     /// </summary>
     public int MaxLayersPerApply { get; set; } = 32;
 
+    /// <summary>
+    /// An apply run also takes the following layers whose blobs are still being fetched (marked so): the Applier waits
+    /// for each blob in the content store when it gets there, instead of ending the run and waiting for the saga to
+    /// record the fetch and send the next run. False: runs take fetched layers only.
+    /// </summary>
+    public bool RunAheadOfFetches { get; set; } = true;
+
     /// <summary>Snapshot-prepare tries per layer before the unpack fails (containerd uses 3).</summary>
     public int MaxPrepareAttempts { get; set; } = 3;
 

@@ -98,6 +98,7 @@ public static class UnpackSagaRegistration
             Partition<LayerApplied>(sagaConfigurator, partitioner, m => m.UnpackId);
             Partition<LayerApplyFailed>(sagaConfigurator, partitioner, m => m.UnpackId);
             Partition<SnapshotPrepareConflicted>(sagaConfigurator, partitioner, m => m.UnpackId);
+            Partition<LayerApplyDeferred>(sagaConfigurator, partitioner, m => m.UnpackId);
             Partition<ContentLabelled>(sagaConfigurator, partitioner, m => m.UnpackId);
             Partition<ContentLabelFailed>(sagaConfigurator, partitioner, m => m.UnpackId);
             Partition<Fault<ResolveImage>>(sagaConfigurator, partitioner, m => m.Message.UnpackId);

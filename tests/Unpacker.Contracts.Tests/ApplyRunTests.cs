@@ -32,6 +32,15 @@ public sealed class ApplyRunTests
     }
 
     [Fact]
+    public void A_following_layer_whose_blob_is_in_flight_is_worked_as_a_command_that_waits_for_its_blob()
+    {
+        var run = Run(0, 3);
+        run = run with { Following = [run.Following![0], run.Following[1] with { BlobInFlight = true }] };
+
+        Assert.Equal([false, false, true], run.Layers().Select(l => l.BlobInFlight));
+    }
+
+    [Fact]
     public void A_single_layer_command_is_a_run_of_one()
     {
         var command = Run(0, 1) with { Following = null };

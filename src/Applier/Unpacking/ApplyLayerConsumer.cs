@@ -18,12 +18,14 @@ namespace Unpacker.Applier.Unpacking;
 /// under a lease, apply the layer into it, verify the diffID, Commit under the chain ID (taken: remove ours,
 /// success). Any failure removes the prepared snapshot, so nothing partial is committed. Safe to redeliver.
 /// An apply run (<see cref="ApplyLayer.Following"/>) does the same for each following layer onto the one before it,
-/// replying for each as it ends, and stops at the first layer that does not commit.
+/// replying for each as it ends, and stops at the first layer that does not commit; at a layer whose blob was still
+/// being fetched it first waits for the blob (<see cref="BlobArrival"/>).
 /// </summary>
 public sealed class ApplyLayerConsumer(
     Snapshotters snapshotters,
     MountApplier differ,
     BlobLabels blobLabels,
+    BlobArrival blobArrival,
     IBus bus,
     WorkerIdentity worker,
     ApplierOptions options,
@@ -76,6 +78,16 @@ public sealed class ApplyLayerConsumer(
                 BlobLabels = await blobLabels.LabelCommittedAsync(command, cancellationToken),
             });
             return true;
+        }
+
+        if (command.BlobInFlight && !await blobArrival.WaitAsync(command.Layer.Digest, cancellationToken))
+        {
+            logger.LogInformation("Blob {Digest} of layer {LayerIndex} is not in the content store after {Wait}; the run stops before it",
+                command.Layer.Digest.ToString(), command.LayerIndex, options.RunBlobWait);
+            ApplierTelemetry.Ended(layerSpan, Outcomes.Deferred);
+            await replies.SendAsync(new LayerApplyDeferred(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId,
+                command.Layer.Digest, options.RunBlobWait, worker.Stamp(context)));
+            return false;
         }
 
         var key = ExtractionKey.New(command.ChainId);

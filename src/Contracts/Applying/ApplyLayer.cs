@@ -23,11 +23,18 @@ public sealed record ApplyLayer(
 {
     /// <summary>
     /// An apply run (never with <see cref="Rebase"/>): the layers that follow this one in the chain, whose blobs are
-    /// already in the content store. The Applier applies each onto the one before it as soon as that one is
-    /// committed, replying for every layer on its own, and stops at the first that does not commit. One command
-    /// for a run of layers keeps the saga's round trip off the path between two layers.
+    /// in the content store or on their way there (<see cref="ChainedLayer.BlobInFlight"/>). The Applier applies each
+    /// onto the one before it as soon as that one is committed, replying for every layer on its own, and stops at the
+    /// first that does not commit. One command for a run of layers keeps the saga's round trip off the path between
+    /// two layers.
     /// </summary>
     public IReadOnlyList<ChainedLayer>? Following { get; init; }
+
+    /// <summary>
+    /// The blob was still being fetched when the command was sent: the Applier waits for it to be committed in the
+    /// content store before it prepares anything, and when it does not come in time replies <see cref="LayerApplyDeferred"/>.
+    /// </summary>
+    public bool BlobInFlight { get; init; }
 
     public static string QueueName(string snapshotter) => $"apply-{snapshotter}";
 
@@ -47,6 +54,7 @@ public sealed record ApplyLayer(
                 ChainId = next.ChainId,
                 ParentChainId = parent,
                 Following = null,
+                BlobInFlight = next.BlobInFlight,
             };
             parent = next.ChainId;
         }
@@ -54,4 +62,8 @@ public sealed record ApplyLayer(
 }
 
 /// <summary>One layer of an apply run: its parent is the layer before it in the run (the first one's is the command's layer).</summary>
-public sealed record ChainedLayer(int LayerIndex, int Attempt, Descriptor Layer, Digest DiffId, Digest ChainId);
+public sealed record ChainedLayer(int LayerIndex, int Attempt, Descriptor Layer, Digest DiffId, Digest ChainId)
+{
+    /// <summary>Its blob was still being fetched when the run was sent (see <see cref="ApplyLayer.BlobInFlight"/>).</summary>
+    public bool BlobInFlight { get; init; }
+}

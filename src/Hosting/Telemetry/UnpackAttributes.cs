@@ -36,4 +36,7 @@ public static class Outcomes
 
     /// <summary>The prepare key was taken (containerd's AlreadyExists on Prepare); the saga retries.</summary>
     public const string Conflicted = "conflicted";
+
+    /// <summary>An apply run stopped before the layer: its blob was not in the content store in time; a later run applies it.</summary>
+    public const string Deferred = "deferred";
 }

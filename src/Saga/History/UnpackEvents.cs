@@ -53,10 +53,17 @@ public sealed record LayerApplyStarted(int LayerIndex, int Attempt, Digest Chain
 {
     /// <summary>In an apply run: the layer whose commit this one waits for on the same Applier (null: the run's first layer).</summary>
     public int? After { get; init; }
+
+    /// <summary>Its blob was still being fetched: the Applier waits for it before the prepare.</summary>
+    public bool BlobInFlight { get; init; }
 }
 
 /// <summary>A layer of an apply run that the Applier will not reach (the run stopped before it, or was sent again): it goes back to waiting for its turn.</summary>
-public sealed record LayerApplyWithdrawn(int LayerIndex, int Attempt, string Why);
+public sealed record LayerApplyWithdrawn(int LayerIndex, int Attempt, string Why)
+{
+    /// <summary>The worker whose reply withdrew it, when one did (an Applier that could not wait longer for the blob).</summary>
+    public WorkerStamp? Worker { get; init; }
+}
 
 public sealed record LayerExtractedRecorded(int LayerIndex, int Attempt, Digest ChainId, string Key, long UncompressedSize, long Entries, TimeSpan Duration, WorkerStamp Worker);
 

@@ -43,6 +43,9 @@ public static class UnpackBehaviours
     public static EventActivityBinder<UnpackState, SnapshotPrepareConflicted> RetryPrepare(this EventActivityBinder<UnpackState, SnapshotPrepareConflicted> binder, UnpackRules rules) =>
         binder.ThenAsync(rules.PrepareConflictedAsync);
 
+    public static EventActivityBinder<UnpackState, LayerApplyDeferred> DeferApply(this EventActivityBinder<UnpackState, LayerApplyDeferred> binder, UnpackRules rules) =>
+        binder.Then(rules.LayerApplyDeferred);
+
     public static EventActivityBinder<UnpackState, ContentLabelled> RecordLabelled(this EventActivityBinder<UnpackState, ContentLabelled> binder, UnpackRules rules) =>
         binder.ThenAsync(rules.ContentLabelledAsync);
 

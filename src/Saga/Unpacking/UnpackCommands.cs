@@ -74,16 +74,23 @@ internal sealed class UnpackCommands(UnpackSagaOptions options, TimeProvider clo
             // A later layer's turn comes after every layer before it in the run, each allowed the full timeout; its
             // deadline is brought forward to one timeout when its parent's commit is recorded.
             var attempt = layer.SnapshotStep.Begin(Now, options.ApplyTimeout * (i + 1));
-            context.Record(new LayerApplyStarted(layer.Index, attempt, layer.ChainId, ParentOf(saga, layer), queue) { After = i == 0 ? null : run[i - 1].Index });
+            context.Record(new LayerApplyStarted(layer.Index, attempt, layer.ChainId, ParentOf(saga, layer), queue)
+            {
+                After = i == 0 ? null : run[i - 1].Index,
+                BlobInFlight = BlobInFlight(layer),
+            });
         }
 
         var head = run[0];
         await SendAsync(context, queue, new ApplyLayer(
             saga.CorrelationId, head.Index, head.SnapshotStep.Attempt, saga.Snapshotter, head.Blob, head.DiffId, head.ChainId, ParentOf(saga, head), saga.Labels, rebase)
         {
-            Following = run.Count > 1 ? [.. run.Skip(1).Select(l => new ChainedLayer(l.Index, l.SnapshotStep.Attempt, l.Blob, l.DiffId, l.ChainId))] : null,
+            Following = run.Count > 1 ? [.. run.Skip(1).Select(l => new ChainedLayer(l.Index, l.SnapshotStep.Attempt, l.Blob, l.DiffId, l.ChainId) { BlobInFlight = BlobInFlight(l) })] : null,
+            BlobInFlight = BlobInFlight(head),
         });
     }
+
+    private static bool BlobInFlight(LayerProgress layer) => layer.Fetch.Status == StepStatus.InFlight;
 
     public async Task CommitAsync(BehaviorContext<UnpackState> context, LayerProgress layer)
     {

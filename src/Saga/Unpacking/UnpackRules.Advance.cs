@@ -64,7 +64,9 @@ public sealed partial class UnpackRules
             await _commands.ApplyAsync(context, await ClaimRunAsync(context, next), rebase: false);
         }
 
-        if (saga.Layers.All(l => l.IsSettled && l.Label.Status is StepStatus.Done or StepStatus.NotNeeded) && saga.ConfigLabel.Status == StepStatus.NotStarted)
+        // Every fetch recorded too: a run may commit a layer before its Fetcher's reply is in.
+        if (saga.Layers.All(l => l.IsSettled && l.Label.Status is (StepStatus.Done or StepStatus.NotNeeded) && l.Fetch.Status != StepStatus.InFlight)
+            && saga.ConfigLabel.Status == StepStatus.NotStarted)
         {
             await _commands.LabelConfigAsync(context);
         }
@@ -100,8 +102,9 @@ public sealed partial class UnpackRules
 
     /// <summary>
     /// The apply run starting at <paramref name="head"/> (already claimed): the layers after it whose blobs are in the
-    /// content store and whose extraction this unpack can claim, up to the bound. It ends at the first layer that
-    /// cannot join (not fetched yet, settled, or extracted by another unpack, which it then waits for).
+    /// content store (or, with <see cref="UnpackSagaOptions.RunAheadOfFetches"/>, on their way there) and whose
+    /// extraction this unpack can claim, up to the bound. It ends at the first layer that cannot join (not fetched,
+    /// settled, or extracted by another unpack, which it then waits for).
     /// </summary>
     private async Task<IReadOnlyList<LayerProgress>> ClaimRunAsync(BehaviorContext<UnpackState> context, LayerProgress head)
     {
@@ -110,7 +113,7 @@ public sealed partial class UnpackRules
         for (var i = head.Index + 1; i < saga.Layers.Count && run.Count < options.MaxLayersPerApply; i++)
         {
             var layer = saga.Layers[i];
-            if (layer is not { Snapshot: SnapshotPhase.Missing, Fetch.Status: StepStatus.Done } || !await _claims.TryClaimAsync(context, layer, Now))
+            if (layer.Snapshot != SnapshotPhase.Missing || !MayJoinRun(layer) || !await _claims.TryClaimAsync(context, layer, Now))
             {
                 break;
             }
@@ -140,6 +143,9 @@ public sealed partial class UnpackRules
             context.Record(new LayerApplyWithdrawn(layer.Index, layer.SnapshotStep.Attempt, why));
         }
     }
+
+    private bool MayJoinRun(LayerProgress layer) =>
+        layer.Fetch.Status == StepStatus.Done || (options.RunAheadOfFetches && layer.Fetch.Status == StepStatus.InFlight);
 
     /// <summary>The count bound, or beyond it the byte budget for small blobs (<see cref="UnpackSagaOptions.FetchAheadBytes"/>).</summary>
     private bool MayFetch(int inFlight, long bytesInFlight, long size) =>

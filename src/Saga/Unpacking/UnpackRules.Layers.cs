@@ -198,6 +198,27 @@ public sealed partial class UnpackRules
         await _commands.StatAsync(context, layer);
     }
 
+    /// <summary>The run's Applier reached the layer before its blob was fetched: the layer and those behind it wait for a later run.</summary>
+    public void LayerApplyDeferred(BehaviorContext<UnpackState, LayerApplyDeferred> context)
+    {
+        var deferred = context.Message;
+        if (FindLayer(context, deferred.LayerIndex, nameof(LayerApplyDeferred)) is not { } layer
+            || IsStale(context, layer.SnapshotStep, deferred.Attempt, nameof(LayerApplyDeferred), layer.Index)
+            || layer.Snapshot != SnapshotPhase.Applying)
+        {
+            return;
+        }
+
+        layer.Snapshot = SnapshotPhase.Missing;
+        layer.SnapshotStep.Withdraw();
+        context.Record(new LayerApplyWithdrawn(layer.Index, deferred.Attempt,
+            $"the Applier reached it before its blob {deferred.Blob} was in the content store (waited {deferred.Waited.TotalSeconds:0.###}s); it goes in a later run")
+        {
+            Worker = deferred.Worker,
+        });
+        WithdrawFollowers(context, layer, $"the apply run stopped before layer {layer.Index}, whose blob was not fetched yet");
+    }
+
     public async Task ContentLabelledAsync(BehaviorContext<UnpackState, ContentLabelled> context)
     {
         var labelled = context.Message;

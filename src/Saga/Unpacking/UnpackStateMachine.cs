@@ -29,6 +29,7 @@ public sealed class UnpackStateMachine : MassTransitStateMachine<UnpackState>
         Event(() => Applied, e => Reply(e, x => x.Message.UnpackId));
         Event(() => ApplyFailed, e => Reply(e, x => x.Message.UnpackId));
         Event(() => PrepareConflicted, e => Reply(e, x => x.Message.UnpackId));
+        Event(() => ApplyDeferred, e => Reply(e, x => x.Message.UnpackId));
         Event(() => Labelled, e => Reply(e, x => x.Message.UnpackId));
         Event(() => Reaped, e => Reply(e, x => x.Message.UnpackId));
         Event(() => LabelFailed, e => Reply(e, x => x.Message.UnpackId));
@@ -55,6 +56,7 @@ public sealed class UnpackStateMachine : MassTransitStateMachine<UnpackState>
             When(Applied).RecordLayerCommitted(rules).Advance(rules).Conclude(rules, Completed, Failed),
             When(ApplyFailed).FailApply(rules).Conclude(rules, Completed, Failed),
             When(PrepareConflicted).RetryPrepare(rules).Advance(rules).Conclude(rules, Completed, Failed),
+            When(ApplyDeferred).DeferApply(rules).Advance(rules).Conclude(rules, Completed, Failed),
             When(Labelled).RecordLabelled(rules).Advance(rules).Conclude(rules, Completed, Failed),
             When(LabelFailed).FailLabel(rules).Conclude(rules, Completed, Failed),
             When(StatFaulted).Then(rules.StatFaulted).Conclude(rules, Completed, Failed),
@@ -75,11 +77,11 @@ public sealed class UnpackStateMachine : MassTransitStateMachine<UnpackState>
         // Kept for history (never deleted); whatever else arrives late is recorded nowhere and changes nothing.
         During(Completed, Failed,
             Ignore(Requested), Ignore(Cancelled), Ignore(Woken), Ignore(Resolved), Ignore(ResolveFailed), Ignore(Statted),
-            Ignore(Fetched), Ignore(FetchFailed), Ignore(Extracted), Ignore(Applied), Ignore(ApplyFailed), Ignore(PrepareConflicted),
+            Ignore(Fetched), Ignore(FetchFailed), Ignore(Extracted), Ignore(Applied), Ignore(ApplyFailed), Ignore(PrepareConflicted), Ignore(ApplyDeferred),
             Ignore(Labelled), Ignore(LabelFailed), Ignore(ResolveFaulted), Ignore(StatFaulted), Ignore(FetchFaulted), Ignore(ApplyFaulted), Ignore(CommitFaulted),
             Ignore(LabelFaulted));
         During(Resolving,
-            Ignore(Statted), Ignore(Fetched), Ignore(FetchFailed), Ignore(Extracted), Ignore(Applied), Ignore(ApplyFailed), Ignore(PrepareConflicted),
+            Ignore(Statted), Ignore(Fetched), Ignore(FetchFailed), Ignore(Extracted), Ignore(Applied), Ignore(ApplyFailed), Ignore(PrepareConflicted), Ignore(ApplyDeferred),
             Ignore(Labelled), Ignore(LabelFailed), Ignore(StatFaulted), Ignore(FetchFaulted), Ignore(ApplyFaulted), Ignore(CommitFaulted), Ignore(LabelFaulted));
         During(Unpacking, Ignore(Resolved), Ignore(ResolveFailed), Ignore(ResolveFaulted));
     }
@@ -115,6 +117,8 @@ public sealed class UnpackStateMachine : MassTransitStateMachine<UnpackState>
     public Event<LayerApplyFailed> ApplyFailed { get; private set; } = null!;
 
     public Event<SnapshotPrepareConflicted> PrepareConflicted { get; private set; } = null!;
+
+    public Event<LayerApplyDeferred> ApplyDeferred { get; private set; } = null!;
 
     public Event<ContentLabelled> Labelled { get; private set; } = null!;
 

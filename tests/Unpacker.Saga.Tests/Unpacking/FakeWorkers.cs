@@ -29,6 +29,9 @@ public sealed class WorkerScript
 
     public Func<ApplyLayer, object[]?> Apply { get; set; } = _ => null;
 
+    /// <summary>Per blob (a fetch group's too): replies of the test's own instead of the blob's <see cref="BlobFetched"/>; none holds it.</summary>
+    public Func<FetchBlob, object[]?> Fetch { get; set; } = _ => null;
+
     public Func<StatSnapshot, object[]?> Stat { get; set; } = _ => null;
 
     public Func<CommitSnapshot, object[]?> Commit { get; set; } = _ => null;
@@ -74,20 +77,29 @@ public sealed class FakeResolver(WorkerScript script) : IConsumer<ResolveImage>
 
 public sealed class FakeFetcher(WorkerScript script) : IConsumer<FetchBlob>
 {
-    public Task Consume(ConsumeContext<FetchBlob> context)
+    public async Task Consume(ConsumeContext<FetchBlob> context)
     {
         script.FetchGroups.Enqueue(context.Message);
-        var replies = context.Message.Blobs()
-            .Select(fetch =>
-            {
-                script.Commands.Enqueue(fetch);
-                return new BlobFetched(fetch.UnpackId, fetch.LayerIndex, fetch.Attempt, fetch.Blob, false, fetch.Blob.Size, TimeSpan.FromMilliseconds(5), TestImage.Fetcher);
-            })
-            .ToList();
-        return context.Publish(replies[0] with
+        var replies = new List<BlobFetched>();
+        foreach (var fetch in context.Message.Blobs())
         {
-            More = replies.Count > 1 ? [.. replies.Skip(1).Select(r => new FetchedBlob(r.LayerIndex, r.Attempt, r.Blob, r.AlreadyPresent, r.BytesTransferred, r.Duration))] : null,
-        });
+            script.Commands.Enqueue(fetch);
+            if (script.Fetch(fetch) is { } scripted)
+            {
+                await FakeReplies.PublishAsync(context, scripted);
+                continue;
+            }
+
+            replies.Add(new BlobFetched(fetch.UnpackId, fetch.LayerIndex, fetch.Attempt, fetch.Blob, false, fetch.Blob.Size, TimeSpan.FromMilliseconds(5), TestImage.Fetcher));
+        }
+
+        if (replies.Count > 0)
+        {
+            await context.Publish(replies[0] with
+            {
+                More = replies.Count > 1 ? [.. replies.Skip(1).Select(r => new FetchedBlob(r.LayerIndex, r.Attempt, r.Blob, r.AlreadyPresent, r.BytesTransferred, r.Duration))] : null,
+            });
+        }
     }
 }
 

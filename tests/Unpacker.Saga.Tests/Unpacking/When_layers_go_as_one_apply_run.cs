@@ -8,13 +8,14 @@ namespace Unpacker.Saga.Tests.Unpacking;
 public sealed class When_layers_go_as_one_apply_run
 {
     /// <summary>
-    /// Blobs fetched one per request (no fetch groups), so layer 0's blob arrives, and its apply leaves, on its own;
-    /// what follows it is then one run once every blob is in.
+    /// Blobs fetched one per request (no fetch groups) and runs of fetched layers only, so layer 0's blob arrives, and
+    /// its apply leaves, on its own; what follows it is then one run once every blob is in.
     /// </summary>
     private static Task<UnpackSagaHost> StartAsync(Action<UnpackSagaOptions>? configure = null) =>
         UnpackSagaHost.StartAsync(o =>
         {
             o.FetchAheadBytes = 0;
+            o.RunAheadOfFetches = false;
             configure?.Invoke(o);
         });
 

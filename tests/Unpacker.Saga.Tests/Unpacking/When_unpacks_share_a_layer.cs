@@ -10,8 +10,13 @@ public sealed class When_unpacks_share_a_layer
     [Fact]
     public async Task Should_extract_the_shared_base_once_and_let_the_other_unpack_wait_for_it()
     {
-        // One blob per request, so the held base layer is applied on its own rather than at the head of a run.
-        await using var host = await UnpackSagaHost.StartAsync(o => o.FetchAheadBytes = 0);
+        // One blob per request and runs of fetched layers only, so the held base layer is applied on its own rather
+        // than at the head of a run.
+        await using var host = await UnpackSagaHost.StartAsync(o =>
+        {
+            o.FetchAheadBytes = 0;
+            o.RunAheadOfFetches = false;
+        });
         var first = TestImage.Create(layers: 2);
         var second = TestImage.Create(layers: 2, sharingBaseWith: first);
         var (firstId, secondId) = (Guid.NewGuid(), Guid.NewGuid());

@@ -60,9 +60,9 @@ public sealed record AuditEntry(
         ExtractionAwaited a => new($"{a.ChainId} waits for unpack {a.OwnerUnpackId}", a.LayerIndex,
             Reason: $"another unpack holds the extraction claim until {a.LeaseUntil:O}"),
         LayerApplyStarted a => new(
-            $"apply {a.ChainId} onto {a.ParentChainId?.ToString() ?? "no parent"} via {a.Queue}{(a.After is { } after ? $", after layer {after} in one apply run" : string.Empty)}",
+            $"apply {a.ChainId} onto {a.ParentChainId?.ToString() ?? "no parent"} via {a.Queue}{(a.After is { } after ? $", after layer {after} in one apply run" : string.Empty)}{(a.BlobInFlight ? " once its blob is fetched" : string.Empty)}",
             a.LayerIndex, a.Attempt),
-        LayerApplyWithdrawn w => new("apply withdrawn: the layer waits for its turn again", w.LayerIndex, w.Attempt, Reason: w.Why),
+        LayerApplyWithdrawn w => new("apply withdrawn: the layer waits for its turn again", w.LayerIndex, w.Attempt, w.Worker, Reason: w.Why),
         LayerExtractedRecorded x => new($"extracted into {x.Key}: {x.UncompressedSize:N0} bytes, {x.Entries:N0} entries", x.LayerIndex, x.Attempt, x.Worker, x.Duration),
         LayerCommitStarted c => new($"commit {c.Key} as {c.ChainId} onto {c.ParentChainId?.ToString() ?? "no parent"}", c.LayerIndex, c.Attempt),
         SnapshotPrepareConflictRecorded c => new($"prepare of {c.ChainId} conflicted ({c.Conflicts} so far)", c.LayerIndex, c.Attempt, c.Worker,
