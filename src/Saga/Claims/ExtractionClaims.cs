@@ -14,10 +14,33 @@ internal sealed class ExtractionClaims(UnpackSagaOptions options)
     /// <summary>True when this unpack may extract the layer now; otherwise the layer waits for the owner.</summary>
     public async Task<bool> TryClaimAsync(BehaviorContext<UnpackState> context, LayerProgress layer, DateTimeOffset now)
     {
+        var claim = await context.Session().LoadAsync<ExtractionClaim>(ExtractionClaim.KeyOf(context.Saga.Snapshotter, layer.ChainId), context.CancellationToken);
+        return TryClaim(context, layer, claim, now);
+    }
+
+    /// <summary>
+    /// Claims <paramref name="layers"/> in order, their claims read in one query, up to the first that another unpack
+    /// holds (which then waits for it); returns how many were claimed.
+    /// </summary>
+    public async Task<int> TryClaimInOrderAsync(BehaviorContext<UnpackState> context, IReadOnlyList<LayerProgress> layers, DateTimeOffset now)
+    {
+        var saga = context.Saga;
+        var ids = layers.Select(l => ExtractionClaim.KeyOf(saga.Snapshotter, l.ChainId)).ToList();
+        var claims = (await context.Session().LoadManyAsync<ExtractionClaim>(context.CancellationToken, ids)).ToDictionary(c => c.Id);
+        var claimed = 0;
+        while (claimed < layers.Count && TryClaim(context, layers[claimed], claims.GetValueOrDefault(ids[claimed]), now))
+        {
+            claimed++;
+        }
+
+        return claimed;
+    }
+
+    private bool TryClaim(BehaviorContext<UnpackState> context, LayerProgress layer, ExtractionClaim? claim, DateTimeOffset now)
+    {
         var saga = context.Saga;
         var session = context.Session();
         var id = ExtractionClaim.KeyOf(saga.Snapshotter, layer.ChainId);
-        var claim = await session.LoadAsync<ExtractionClaim>(id, context.CancellationToken);
         var lease = LeaseFrom(now);
         if (claim is null)
         {

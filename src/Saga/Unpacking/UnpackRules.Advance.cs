@@ -109,19 +109,12 @@ public sealed partial class UnpackRules
     private async Task<IReadOnlyList<LayerProgress>> ClaimRunAsync(BehaviorContext<UnpackState> context, LayerProgress head)
     {
         var saga = context.Saga;
-        var run = new List<LayerProgress> { head };
-        for (var i = head.Index + 1; i < saga.Layers.Count && run.Count < options.MaxLayersPerApply; i++)
-        {
-            var layer = saga.Layers[i];
-            if (layer.Snapshot != SnapshotPhase.Missing || !MayJoinRun(layer) || !await _claims.TryClaimAsync(context, layer, Now))
-            {
-                break;
-            }
-
-            run.Add(layer);
-        }
-
-        return run;
+        var candidates = saga.Layers.Skip(head.Index + 1)
+            .TakeWhile(l => l.Snapshot == SnapshotPhase.Missing && MayJoinRun(l))
+            .Take(options.MaxLayersPerApply - 1)
+            .ToList();
+        var claimed = candidates.Count == 0 ? 0 : await _claims.TryClaimInOrderAsync(context, candidates, Now);
+        return [head, .. candidates.Take(claimed)];
     }
 
     /// <summary>
