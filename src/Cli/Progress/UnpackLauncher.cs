@@ -40,25 +40,36 @@ public sealed class UnpackLauncher
             var mode = Output.Mode(parse);
             var unpackId = NewId.NextGuid();
             using var tracing = ClientTelemetry.Start("cli");
-            using var store = await CliSettings.OpenStoreAsync();
-            var source = await describe(store, cancellationToken);
 
             // Byte counts are only worth hearing when someone watches them; the end is worth hearing at once.
             var feed = detach ? null : new ProgressFeed(unpackId, bytes: mode != OutputMode.Quiet);
 
-            // The first stream read of a process is slow (Marten's query paths start cold): it runs while the bus starts.
-            var warm = detach ? Task.CompletedTask : WarmUpAsync(store, unpackId, cancellationToken);
+            // The store (Marten's model, the schema check, and for a follower the first stream read, slow in a new
+            // process) and the bus (RabbitMQ connection, the feed's queue) wait on different servers: side by side.
+            var opening = OpenStoreAsync(detach ? null : unpackId, cancellationToken);
+            var describing = DescribeAsync(opening, describe, cancellationToken);
             var starting = StartBusAsync(feed, cancellationToken);
             try
             {
-                await Task.WhenAll(warm, starting);
+                await Task.WhenAll(describing, starting);
             }
-            catch when (starting.IsCompletedSuccessfully)
+            catch
             {
-                await starting.Result.StopAsync(CancellationToken.None);
+                if (starting.IsCompletedSuccessfully)
+                {
+                    await starting.Result.StopAsync(CancellationToken.None);
+                }
+
+                if (opening.IsCompletedSuccessfully)
+                {
+                    opening.Result.Dispose();
+                }
+
                 throw;
             }
 
+            using var store = opening.Result;
+            var source = describing.Result;
             var bus = starting.Result;
             try
             {
@@ -134,14 +145,35 @@ public sealed class UnpackLauncher
         }
     }
 
-    /// <summary>Reads the (not yet started) unpack's stream and saga once, as the follower will.</summary>
-    private static async Task WarmUpAsync(IDocumentStore store, Guid unpackId, CancellationToken cancellationToken)
+    /// <summary>
+    /// Opens the store; for a follower (<paramref name="warmFor"/>) also reads the not yet started unpack's stream and
+    /// saga once, as the follower will, so that Marten's query paths are warm before the first poll.
+    /// </summary>
+    private static async Task<DocumentStore> OpenStoreAsync(Guid? warmFor, CancellationToken cancellationToken)
     {
-        await Task.Yield();
-        await using var session = store.QuerySession();
-        await session.Events.FetchStreamAsync(unpackId, token: cancellationToken);
-        await session.LoadAsync<Saga.Unpacking.UnpackState>(unpackId, cancellationToken);
+        await Task.Yield(); // the store's model is built on the caller's thread otherwise, before the bus could start
+        var store = await CliSettings.OpenStoreAsync();
+        if (warmFor is not { } unpackId)
+        {
+            return store;
+        }
+
+        try
+        {
+            await using var session = store.QuerySession();
+            await session.Events.FetchStreamAsync(unpackId, token: cancellationToken);
+            await session.LoadAsync<Saga.Unpacking.UnpackState>(unpackId, cancellationToken);
+            return store;
+        }
+        catch
+        {
+            store.Dispose();
+            throw;
+        }
     }
+
+    private static async Task<ImageSource> DescribeAsync(Task<DocumentStore> opening, Func<DocumentStore, CancellationToken, Task<ImageSource>> describe, CancellationToken cancellationToken) =>
+        await describe(await opening, cancellationToken);
 
     // The client's unpack span says how the unpack ended as far as this command saw it (it may stop following early).
     private static void RecordOutcome(System.Diagnostics.Activity? span, UnpackView view)
