@@ -32,6 +32,8 @@ run_id=$(date +%Y%m%d%H%M%S)$$
 # and creating files became 4-8× slower in the kernel for minutes (seen with perf: ext4's recently_deleted), for
 # tar and containerd as much as for us. So every repetition unpacks images of its own (each layer carries a
 # marker file, so every digest and chain ID is new) into fresh directories, and the clean-up waits for the end.
+# The registry is the services' (scripts/services.sh), in their state dir: this run's images are removed from it at the end.
+registry_config="${UNPACKER_STATE_DIR:-$(sed -n 's/^UNPACKER_STATE_DIR=//p' "$repo/.env")}/registry/config.yml"
 [[ ! -e "$work" ]] || die "$work exists; point BENCH_WORK at a new directory"
 mkdir -p "$work"/{images,results,dest}
 export UNPACKER_STATE_DIR="$work/state" UNPACKER_ROOT="$work/root" UNPACKER_CONTAINERD_DIR="$work/containerd"
@@ -53,7 +55,20 @@ cleanup() {
   curl -fsS -u "$rabbit_auth" -X DELETE "$management/vhosts/$UNPACKER_RABBITMQ_VHOST" >/dev/null 2>&1
   PGPASSWORD="$UNPACKER_POSTGRES_PASSWORD" psql -q -h "$UNPACKER_POSTGRES_HOST" -p "$UNPACKER_POSTGRES_PORT" -U "$UNPACKER_POSTGRES_USER" \
     -d "$UNPACKER_POSTGRES_DB" -c "drop schema if exists $UNPACKER_POSTGRES_SCHEMA cascade" >/dev/null 2>&1
-  [[ -n "${BENCH_KEEP:-}" ]] || rm -rf "$work"
+  [[ -n "${BENCH_KEEP:-}" ]] || { rm -rf "$work"; remove_pushed_images; }
+}
+
+# Every run pushes images of its own (a few GB with BENCH_SIZE_MB=300) under bench/<run id>/: their repositories go,
+# then the registry's garbage collection deletes the blobs no other manifest references. Run no push against the
+# registry meanwhile (the collection cannot see an upload in progress).
+remove_pushed_images() {
+  local data
+  data=$(awk '/rootdirectory:/ {print $2}' "$registry_config" 2>/dev/null)
+  [[ -n "$data" && -d "$data/docker/registry/v2/repositories/bench/$run_id" ]] || return 0
+  rm -rf "$data/docker/registry/v2/repositories/bench/$run_id"
+  docker-registry garbage-collect "$registry_config" >"$work.registry-gc.log" 2>&1 \
+    && rm -f "$work.registry-gc.log" \
+    || log "the registry's garbage collection failed (see $work.registry-gc.log); its blobs stay until the next one"
 }
 trap cleanup EXIT
 trap 'log "bench/compare.sh failed at line $LINENO: $BASH_COMMAND"' ERR
@@ -85,7 +100,7 @@ python3 "$here/lib/images.py" tar "$images/l3.tar" "$third" usr/include usr/lib/
 large_layers=(l1 l2 l3)
 gz=application/vnd.oci.image.layer.v1.tar+gzip
 zst=application/vnd.oci.image.layer.v1.tar+zstd
-push() { local name=$1; shift; python3 "$here/lib/images.py" push "$registry" "bench/$name:$run_id" "$images/$name.json" "$@"; }
+push() { local name=$1; shift; python3 "$here/lib/images.py" push "$registry" "bench/$run_id/$name:latest" "$images/$name.json" "$@"; }
 
 log "building a ${small_layers}-layer image of small trees and a base of ${batch} images"
 small=()

@@ -23,7 +23,11 @@ public sealed partial class PullCommandTests(CliStack cli) : IClassFixture<CliSt
             var states = pull.Stdout.Select(line => LayerLine().Match(line)).Where(m => m.Success && m.Groups["index"].Value == $"{i}").Select(m => m.Groups["state"].Value).ToList();
             var digest = image.Layers[i].Descriptor.Digest.Encoded[..12];
             Assert.True(pull.Stdout.Any(line => line.StartsWith($"layer {i}  sha256:{digest}", StringComparison.Ordinal)), pull.Describe());
-            Assert.Equal(["fetching", "fetched", "applying", "committed"], states);
+            // Fetched before its apply was sent, a layer shows "fetched" in between; reached by an apply run while still
+            // fetching, it goes from its fetch straight to its apply.
+            Assert.True(
+                states.SequenceEqual(["fetching", "fetched", "applying", "committed"]) || states.SequenceEqual(["fetching", "applying", "committed"]),
+                $"layer {i}: {string.Join(" → ", states)}\n{pull.Describe()}");
         }
 
         Assert.True(pull.Stdout.Any(l => l.StartsWith("3 layers: 3 committed, 0 skipped, 0 failed, 0 unfinished; ", StringComparison.Ordinal)), pull.Describe());

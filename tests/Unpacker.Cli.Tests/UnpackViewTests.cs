@@ -70,6 +70,23 @@ public sealed class UnpackViewTests
         Assert.StartsWith("1 layers: 1 committed, 0 skipped, 0 failed, 0 unfinished", LayerLine.Tally(view), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void An_apply_sent_while_the_blob_is_fetched_shows_once_the_fetch_is_recorded_and_fetch_bytes_keep_counting_until_then()
+    {
+        var view = Fetching(attempt: 1);
+
+        Assert.Null(view.Apply(Recorded(4, new LayerApplyStarted(0, 2, _chain, null, "apply-native") { BlobInFlight = true })));
+        Assert.Equal(LayerState.Fetching, view.Layers[0].State);
+        Assert.Equal(400, view.Apply(new BlobFetchProgressed(_unpackId, 0, 1, _blob, 400, 1000, _worker), _start)?.Bytes);
+
+        var applying = view.Apply(Recorded(5, new BlobFetchFinished(0, 1, _blob, false, 1000, TimeSpan.FromSeconds(2), _worker)));
+
+        Assert.NotNull(applying);
+        Assert.Equal((LayerState.Applying, 2, 0L), (applying.State, applying.Attempt, applying.Bytes));
+        Assert.StartsWith("fetched by fetcher-0", applying.Note, StringComparison.Ordinal);
+        Assert.Equal(300, view.Apply(new LayerApplyProgressed(_unpackId, 0, 2, _chain, 300, 1000, _worker), _start)?.Bytes);
+    }
+
     private static UnpackView Fetching(int attempt)
     {
         var view = new UnpackView(_unpackId);

@@ -1,4 +1,5 @@
 using Unpacker.Contracts.Oci;
+using Unpacker.Saga.History;
 
 namespace Unpacker.Cli.Progress;
 
@@ -48,6 +49,9 @@ public sealed class LayerView(int index)
 
     /// <summary>When (this machine's clock) and at what count the first byte sample of the phase arrived, for the rate.</summary>
     public (DateTimeOffset At, long Bytes)? FirstSample { get; set; }
+
+    /// <summary>An apply sent while the blob was still being fetched (an apply run reaching ahead): it starts when the fetch ends.</summary>
+    public LayerApplyStarted? QueuedApply { get; set; }
 
     public bool IsSettled => State is LayerState.Committed or LayerState.Skipped;
 

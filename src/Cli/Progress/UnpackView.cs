@@ -121,6 +121,10 @@ public sealed class UnpackView(Guid unpackId)
                     layer.Digest = fetch.Digest;
                     layer.Size = fetch.Size;
                 });
+            case BlobFetchFinished fetched when fetched.LayerIndex < _layers.Count && _layers[fetched.LayerIndex].QueuedApply is { } queued:
+                // The run's Applier was waiting for this blob: the layer goes from its fetch straight to its apply.
+                _layers[fetched.LayerIndex].QueuedApply = null;
+                return StartApply(queued, $"fetched by {fetched.Worker.WorkerId}; ");
             case BlobFetchFinished fetched:
                 return Set(fetched.LayerIndex, LayerState.Fetched, fetched.AlreadyPresent ? "already in the content store" : $"by {fetched.Worker.WorkerId}", layer =>
                 {
@@ -129,10 +133,15 @@ public sealed class UnpackView(Guid unpackId)
                 });
             case ExtractionAwaited awaited:
                 return Set(awaited.LayerIndex, LayerState.Waiting, $"another unpack ({awaited.OwnerUnpackId}) is extracting it");
+            case LayerApplyStarted apply when apply.BlobInFlight && apply.LayerIndex < _layers.Count && _layers[apply.LayerIndex].State == LayerState.Fetching:
+                // Still fetching (its bytes keep moving as a fetch's): the apply shows once the fetch is recorded.
+                _layers[apply.LayerIndex].QueuedApply = apply;
+                return null;
             case LayerApplyStarted apply:
-                return Begin(apply.LayerIndex, LayerState.Applying, apply.Attempt, layer => layer.Note = apply.After is { } after ? $"after layer {after}, on the same Applier" : null);
+                return StartApply(apply, null);
             case LayerApplyWithdrawn withdrawn:
-                return Set(withdrawn.LayerIndex, LayerState.Fetched, $"apply withdrawn: {withdrawn.Why}");
+                return Set(withdrawn.LayerIndex, _layers.ElementAtOrDefault(withdrawn.LayerIndex)?.State == LayerState.Fetching ? LayerState.Fetching : LayerState.Fetched,
+                    $"apply withdrawn: {withdrawn.Why}", layer => layer.QueuedApply = null);
             case PrepareRetryScheduled retry:
                 return Set(retry.LayerIndex, LayerState.Waiting, $"prepare conflict {retry.Conflicts}; tries again at {retry.DueAt:HH:mm:ss}");
             case LayerExtractedRecorded extracted:
@@ -207,6 +216,10 @@ public sealed class UnpackView(Guid unpackId)
 
         return layer;
     }
+
+    private LayerView? StartApply(LayerApplyStarted apply, string? prefix) =>
+        Begin(apply.LayerIndex, LayerState.Applying, apply.Attempt, layer =>
+            layer.Note = $"{prefix}{(apply.After is { } after ? $"after layer {after}, on the same Applier" : null)}" is { Length: > 0 } note ? note : null);
 
     private LayerView? Begin(int index, LayerState state, int attempt, Action<LayerView> update) =>
         Set(index, state, null, layer =>
