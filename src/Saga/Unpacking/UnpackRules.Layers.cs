@@ -118,9 +118,7 @@ public sealed partial class UnpackRules
     public async Task LayerAppliedAsync(BehaviorContext<UnpackState, LayerApplied> context)
     {
         var applied = context.Message;
-        if (FindLayer(context, applied.LayerIndex, nameof(LayerApplied)) is not { } layer
-            || IsStale(context, layer.SnapshotStep, applied.Attempt, nameof(LayerApplied), layer.Index)
-            || layer.Snapshot is not (SnapshotPhase.Applying or SnapshotPhase.Committing))
+        if (AwaitedLayer(context, applied.LayerIndex, applied.Attempt, nameof(LayerApplied), SnapshotPhase.Applying, SnapshotPhase.Committing) is not { } layer)
         {
             return;
         }
@@ -166,9 +164,7 @@ public sealed partial class UnpackRules
     public async Task LayerApplyFailedAsync(BehaviorContext<UnpackState, LayerApplyFailed> context)
     {
         var failed = context.Message;
-        if (FindLayer(context, failed.LayerIndex, nameof(LayerApplyFailed)) is not { } layer
-            || IsStale(context, layer.SnapshotStep, failed.Attempt, nameof(LayerApplyFailed), layer.Index)
-            || layer.Snapshot is not (SnapshotPhase.Applying or SnapshotPhase.Committing))
+        if (AwaitedLayer(context, failed.LayerIndex, failed.Attempt, nameof(LayerApplyFailed), SnapshotPhase.Applying, SnapshotPhase.Committing) is not { } layer)
         {
             return;
         }
@@ -185,9 +181,7 @@ public sealed partial class UnpackRules
     public async Task PrepareConflictedAsync(BehaviorContext<UnpackState, SnapshotPrepareConflicted> context)
     {
         var conflict = context.Message;
-        if (FindLayer(context, conflict.LayerIndex, nameof(SnapshotPrepareConflicted)) is not { } layer
-            || IsStale(context, layer.SnapshotStep, conflict.Attempt, nameof(SnapshotPrepareConflicted), layer.Index)
-            || layer.Snapshot != SnapshotPhase.Applying)
+        if (AwaitedLayer(context, conflict.LayerIndex, conflict.Attempt, nameof(SnapshotPrepareConflicted), SnapshotPhase.Applying) is not { } layer)
         {
             return;
         }
@@ -202,9 +196,7 @@ public sealed partial class UnpackRules
     public void LayerApplyDeferred(BehaviorContext<UnpackState, LayerApplyDeferred> context)
     {
         var deferred = context.Message;
-        if (FindLayer(context, deferred.LayerIndex, nameof(LayerApplyDeferred)) is not { } layer
-            || IsStale(context, layer.SnapshotStep, deferred.Attempt, nameof(LayerApplyDeferred), layer.Index)
-            || layer.Snapshot != SnapshotPhase.Applying)
+        if (AwaitedLayer(context, deferred.LayerIndex, deferred.Attempt, nameof(LayerApplyDeferred), SnapshotPhase.Applying) is not { } layer)
         {
             return;
         }
@@ -254,9 +246,7 @@ public sealed partial class UnpackRules
     public void LayerExtracted(BehaviorContext<UnpackState, LayerExtracted> context)
     {
         var extracted = context.Message;
-        if (FindLayer(context, extracted.LayerIndex, nameof(LayerExtracted)) is not { } layer
-            || IsStale(context, layer.SnapshotStep, extracted.Attempt, nameof(LayerExtracted), layer.Index)
-            || layer.Snapshot != SnapshotPhase.Applying)
+        if (AwaitedLayer(context, extracted.LayerIndex, extracted.Attempt, nameof(LayerExtracted), SnapshotPhase.Applying) is not { } layer)
         {
             return;
         }
@@ -278,6 +268,16 @@ public sealed partial class UnpackRules
         context.Record(new StaleReplyIgnored(reply, index, -1, -1));
         return null;
     }
+
+    /// <summary>
+    /// The layer a snapshot reply is about when the saga waits for that very reply: its current attempt, in one of
+    /// <paramref name="phases"/>. Otherwise null: a reply for no layer or another attempt is recorded as stale, one
+    /// that arrives in another phase changes nothing.
+    /// </summary>
+    private static LayerProgress? AwaitedLayer(BehaviorContext<UnpackState> context, int index, int attempt, string reply, params SnapshotPhase[] phases) =>
+        FindLayer(context, index, reply) is { } layer && !IsStale(context, layer.SnapshotStep, attempt, reply, layer.Index) && phases.Contains(layer.Snapshot)
+            ? layer
+            : null;
 
     private static Step? LabelStep(BehaviorContext<UnpackState> context, int? layerIndex, string reply) =>
         layerIndex is { } index ? FindLayer(context, index, reply)?.Label : context.Saga.ConfigLabel;

@@ -375,7 +375,13 @@ public abstract class SnapshotterBase : ISnapshotter
                 var beating = BeatAsync(temporary, heartbeat.Token);
                 try
                 {
-                    await Task.Run(() => CreateDirectory(Layout.TemporaryTree(record.Id), kind, parentRecord, cancellationToken), cancellationToken);
+                    // A thread of its own: a native prepare copies the whole parent, which would hold a pool thread for
+                    // seconds, and the pool also runs this heartbeat, lease renewals and the service's consumers.
+                    await Task.Factory.StartNew(
+                        () => CreateDirectory(Layout.TemporaryTree(record.Id), kind, parentRecord, cancellationToken),
+                        cancellationToken,
+                        TaskCreationOptions.LongRunning,
+                        TaskScheduler.Default);
                 }
                 finally
                 {

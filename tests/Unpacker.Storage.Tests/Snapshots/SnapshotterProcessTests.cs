@@ -118,24 +118,28 @@ public sealed class SnapshotterProcessTests : SnapshotterTestBase
     [Fact]
     public async Task The_reaper_leaves_a_long_prepare_alone_while_its_heartbeat_is_fresh()
     {
+        // The copy of the parent outlasts the orphan grace several times over: without its heartbeat the reaper would
+        // take the half-made directory for an orphan.
         var native = Context.Create("native");
-        await CreateBigParentAsync(native, "big", files: 10000);
-        native.HeartbeatInterval = TimeSpan.FromMilliseconds(100);
+        await CreateBigParentAsync(native, "big", files: 25000);
+        native.HeartbeatInterval = TimeSpan.FromMilliseconds(30);
+        var orphanGrace = TimeSpan.FromMilliseconds(300);
 
+        var started = System.Diagnostics.Stopwatch.StartNew();
         var prepare = native.PrepareAsync("slow", "big", null, _none);
         var reaped = new List<string>();
         var passes = 0;
         while (!prepare.IsCompleted)
         {
-            await Task.Delay(50);
-            var report = await native.ReapAsync(DateTimeOffset.UtcNow, TimeSpan.FromSeconds(2), _none);
+            await Task.Delay(10);
+            var report = await native.ReapAsync(DateTimeOffset.UtcNow, orphanGrace, _none);
             reaped.AddRange(report.RemovedDirectories);
             passes++;
         }
 
         await prepare;
         Assert.Empty(reaped);
-        Assert.True(passes > 1, "the prepare finished before the reaper could look at it");
+        Assert.True(passes > 1 && started.Elapsed > orphanGrace, $"the prepare took {started.Elapsed} ({passes} reaper passes): too short to need its heartbeat");
         Assert.Equal(["big", "slow"], await NamesAsync(native));
         DirectoryAssert.Equal(native.Layout.Snapshot((await native.StatAsync("big", _none)).Id!), native.Layout.Snapshot((await native.StatAsync("slow", _none)).Id!));
     }

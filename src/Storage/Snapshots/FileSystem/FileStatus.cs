@@ -18,7 +18,8 @@ public readonly record struct FileStatus(
     uint AccessNanoseconds,
     long ModifySeconds,
     uint ModifyNanoseconds,
-    long ChangeSeconds)
+    long ChangeSeconds,
+    uint ChangeNanoseconds)
 {
     public uint Type => Mode & Libc.S_IFMT;
 
@@ -34,5 +35,5 @@ public readonly record struct FileStatus(
     /// <summary>overlayfs marks a deleted lower entry with a character device 0/0.</summary>
     public bool IsWhiteout => Type == Libc.S_IFCHR && RdevMajor == 0 && RdevMinor == 0;
 
-    public DateTimeOffset ChangedAt => DateTimeOffset.FromUnixTimeSeconds(ChangeSeconds);
+    public DateTimeOffset ChangedAt => DateTimeOffset.FromUnixTimeSeconds(ChangeSeconds).AddTicks(ChangeNanoseconds / 100);
 }

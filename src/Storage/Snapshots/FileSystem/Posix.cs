@@ -25,7 +25,7 @@ public static class Posix
         return new FileStatus(
             s.Mode, s.Uid, s.Gid, Libc.MakeDev(s.DevMajor, s.DevMinor), s.Inode, s.LinkCount, (long)s.Size, (long)s.Blocks,
             s.RdevMajor, s.RdevMinor, s.AccessTime.Seconds, s.AccessTime.Nanoseconds, s.ModifyTime.Seconds, s.ModifyTime.Nanoseconds,
-            s.ChangeTime.Seconds);
+            s.ChangeTime.Seconds, s.ChangeTime.Nanoseconds);
     }
 
     public static void Lchown(string path, uint uid, uint gid) => NativeFileSystem.LChown(NativePath.FromString(path), uid, gid);
