@@ -54,8 +54,13 @@ public sealed partial class ServiceProcess : IAsyncDisposable
         var service = new ServiceProcess(project, process, environment?.GetValueOrDefault("UNPACKER_WORKER_ID"));
         process.OutputDataReceived += (_, e) => service.OnLine(e.Data);
         process.ErrorDataReceived += (_, e) => service.OnLine(e.Data);
-        process.Exited += (_, _) => service._started.TrySetException(new InvalidOperationException(
-            $"{project} exited with {process.ExitCode} before it started:\n{string.Join('\n', service._output.TakeLast(40))}"));
+        process.Exited += (_, _) =>
+        {
+            // The lines saying why it stopped may still be on their way: WaitForExit() returns once both streams are read to their end.
+            process.WaitForExit();
+            service._started.TrySetException(new InvalidOperationException(
+                $"{project} exited with {process.ExitCode} before it started:\n{string.Join('\n', service._output.TakeLast(40))}"));
+        };
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
