@@ -30,14 +30,7 @@ public static class UnpackSagaRegistration
         MartenSagaRepositoryRegistration.MapSagaDocument<UnpackState>(options);
         options.Schema.For<UnpackState>().Duplicate(x => x.WakeAt);
         options.Schema.For<ExtractionClaim>().UseOptimisticConcurrency(true);
-        options.Events.AddEventTypes(
-        [
-            typeof(UnpackStarted), typeof(ImageResolveSent), typeof(ImageResolutionRecorded), typeof(ChainComputed),
-            typeof(History.SnapshotStatted), typeof(LayerSkipped), typeof(BlobFetchStarted), typeof(BlobFetchFinished),
-            typeof(ExtractionAwaited), typeof(LayerApplyStarted), typeof(LayerApplyWithdrawn), typeof(LayerExtractedRecorded), typeof(LayerCommitStarted),
-            typeof(SnapshotPrepareConflictRecorded), typeof(PrepareRetryScheduled), typeof(LayerCommitted), typeof(ContentLabelRecorded), typeof(StepRedriven), typeof(StaleReplyIgnored), typeof(ExtractionSnapshotReapedRecorded),
-            typeof(UnpackSucceeded), typeof(UnpackFailureRecorded), typeof(UnpackCancelled), typeof(UnpackReplayed),
-        ]);
+        options.Events.AddEventTypes([.. typeof(IUnpackEvent).Assembly.GetTypes().Where(t => t.IsClass && typeof(IUnpackEvent).IsAssignableFrom(t))]);
         options.Projections.Add<UnpackSummaryProjection>(JasperFx.Events.Projections.ProjectionLifecycle.Inline);
 
         // Many unpacks write one image's history: the async daemon folds them in sequence, where inline
@@ -51,7 +44,7 @@ public static class UnpackSagaRegistration
     {
         services.AddSingleton(options);
         services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton<UnpackRules>();
+        services.AddSingleton<UnpackActivities>();
         services.AddSingleton(new SelfConfiguredEndpoint(QueueName));
         if (watchdog)
         {
@@ -86,31 +79,21 @@ public static class UnpackSagaRegistration
             endpointConfigurator.UseMartenSagaPipeline(context);
 
             var partitioner = endpointConfigurator.CreatePartitioner(Environment.ProcessorCount * 4);
-            Partition<UnpackRequested>(sagaConfigurator, partitioner, m => m.UnpackId);
-            Partition<CancelUnpack>(sagaConfigurator, partitioner, m => m.UnpackId);
-            Partition<WakeUnpack>(sagaConfigurator, partitioner, m => m.UnpackId);
-            Partition<ImageResolved>(sagaConfigurator, partitioner, m => m.UnpackId);
-            Partition<ImageResolveFailed>(sagaConfigurator, partitioner, m => m.UnpackId);
-            Partition<SnapshotStatReported>(sagaConfigurator, partitioner, m => m.UnpackId);
-            Partition<BlobFetched>(sagaConfigurator, partitioner, m => m.UnpackId);
-            Partition<BlobFetchFailed>(sagaConfigurator, partitioner, m => m.UnpackId);
-            Partition<LayerExtracted>(sagaConfigurator, partitioner, m => m.UnpackId);
-            Partition<LayerApplied>(sagaConfigurator, partitioner, m => m.UnpackId);
-            Partition<LayerApplyFailed>(sagaConfigurator, partitioner, m => m.UnpackId);
-            Partition<SnapshotPrepareConflicted>(sagaConfigurator, partitioner, m => m.UnpackId);
-            Partition<LayerApplyDeferred>(sagaConfigurator, partitioner, m => m.UnpackId);
-            Partition<ContentLabelled>(sagaConfigurator, partitioner, m => m.UnpackId);
-            Partition<ContentLabelFailed>(sagaConfigurator, partitioner, m => m.UnpackId);
-            Partition<Fault<ResolveImage>>(sagaConfigurator, partitioner, m => m.Message.UnpackId);
-            Partition<Fault<StatSnapshot>>(sagaConfigurator, partitioner, m => m.Message.UnpackId);
-            Partition<Fault<FetchBlob>>(sagaConfigurator, partitioner, m => m.Message.UnpackId);
-            Partition<Fault<ApplyLayer>>(sagaConfigurator, partitioner, m => m.Message.UnpackId);
-            Partition<Fault<CommitSnapshot>>(sagaConfigurator, partitioner, m => m.Message.UnpackId);
-            Partition<Fault<LabelContent>>(sagaConfigurator, partitioner, m => m.Message.UnpackId);
+            foreach (var message in UnpackMessages.All)
+            {
+                message.Accept(new Partitioning(sagaConfigurator, partitioner));
+            }
         }
 
-        private static void Partition<T>(ISagaConfigurator<UnpackState> saga, IPartitioner partitioner, Func<T, Guid> key)
-            where T : class =>
-            saga.Message<T>(m => m.UsePartitioner(partitioner, c => key(c.Message)));
+        /// <summary>Every message of one unpack goes through one partition of this process, keyed on the unpack id.</summary>
+        private sealed class Partitioning(ISagaConfigurator<UnpackState> saga, IPartitioner partitioner) : ISagaMessageVisitor<bool>
+        {
+            public bool Visit<T>(SagaMessage<T> message)
+                where T : class
+            {
+                saga.Message<T>(m => m.UsePartitioner(partitioner, c => message.UnpackId(c.Message)));
+                return true;
+            }
+        }
     }
 }

@@ -11,32 +11,37 @@ namespace Unpacker.Saga.Claims;
 /// </summary>
 internal sealed class ExtractionClaims(UnpackSagaOptions options)
 {
-    /// <summary>True when this unpack may extract the layer now; otherwise the layer waits for the owner.</summary>
-    public async Task<bool> TryClaimAsync(BehaviorContext<UnpackState> context, LayerProgress layer, DateTimeOffset now)
+    /// <summary>Takes the claim on the layer's chain ID for this unpack, unless another unpack holds it (then it says whose, until when).</summary>
+    public async Task<ClaimResult> ClaimAsync(BehaviorContext<UnpackState> context, LayerProgress layer, DateTimeOffset now)
     {
         var claim = await context.Session().LoadAsync<ExtractionClaim>(ExtractionClaim.KeyOf(context.Saga.Snapshotter, layer.ChainId), context.CancellationToken);
-        return TryClaim(context, layer, claim, now);
+        return Claim(context, layer, claim, now);
     }
 
     /// <summary>
     /// Claims <paramref name="layers"/> in order, their claims read in one query, up to the first that another unpack
-    /// holds (which then waits for it); returns how many were claimed.
+    /// holds; returns one result per layer tried (the last one is another's when not all were claimed).
     /// </summary>
-    public async Task<int> TryClaimInOrderAsync(BehaviorContext<UnpackState> context, IReadOnlyList<LayerProgress> layers, DateTimeOffset now)
+    public async Task<IReadOnlyList<ClaimResult>> ClaimInOrderAsync(BehaviorContext<UnpackState> context, IReadOnlyList<LayerProgress> layers, DateTimeOffset now)
     {
         var saga = context.Saga;
         var ids = layers.Select(l => ExtractionClaim.KeyOf(saga.Snapshotter, l.ChainId)).ToList();
         var claims = (await context.Session().LoadManyAsync<ExtractionClaim>(context.CancellationToken, ids)).ToDictionary(c => c.Id);
-        var claimed = 0;
-        while (claimed < layers.Count && TryClaim(context, layers[claimed], claims.GetValueOrDefault(ids[claimed]), now))
+        var results = new List<ClaimResult>();
+        for (var i = 0; i < layers.Count; i++)
         {
-            claimed++;
+            var result = Claim(context, layers[i], claims.GetValueOrDefault(ids[i]), now);
+            results.Add(result);
+            if (!result.IsOurs)
+            {
+                break;
+            }
         }
 
-        return claimed;
+        return results;
     }
 
-    private bool TryClaim(BehaviorContext<UnpackState> context, LayerProgress layer, ExtractionClaim? claim, DateTimeOffset now)
+    private ClaimResult Claim(BehaviorContext<UnpackState> context, LayerProgress layer, ExtractionClaim? claim, DateTimeOffset now)
     {
         var saga = context.Saga;
         var session = context.Session();
@@ -45,7 +50,7 @@ internal sealed class ExtractionClaims(UnpackSagaOptions options)
         if (claim is null)
         {
             session.Insert(new ExtractionClaim { Id = id, Owner = saga.CorrelationId, LeaseUntil = lease });
-            return true;
+            return new ClaimResult(saga.CorrelationId, lease, IsOurs: true);
         }
 
         if (claim.Owner == saga.CorrelationId || claim.LeaseUntil <= now)
@@ -54,7 +59,7 @@ internal sealed class ExtractionClaims(UnpackSagaOptions options)
             claim.LeaseUntil = lease;
             claim.Waiters.Remove(saga.CorrelationId);
             session.Update(claim);
-            return true;
+            return new ClaimResult(saga.CorrelationId, lease, IsOurs: true);
         }
 
         if (!claim.Waiters.Contains(saga.CorrelationId))
@@ -63,16 +68,7 @@ internal sealed class ExtractionClaims(UnpackSagaOptions options)
             session.Update(claim);
         }
 
-        layer.Snapshot = SnapshotPhase.WaitingForOwner;
-        layer.WaitingFor = claim.Owner;
-
-        // The owner's release wakes us, but a wake-up can be lost (the outbox is not durable, and a release can
-        // delete the claim just as we register on it), so we also look again after a short while, not only at
-        // the owner's lease end.
-        var recheck = now + options.ClaimRecheckInterval;
-        layer.SnapshotStep.Wait(recheck < claim.LeaseUntil ? recheck : claim.LeaseUntil);
-        context.Record(new ExtractionAwaited(layer.Index, layer.ChainId, claim.Owner, claim.LeaseUntil));
-        return false;
+        return new ClaimResult(claim.Owner, claim.LeaseUntil, IsOurs: false);
     }
 
     /// <summary>
@@ -120,3 +116,6 @@ internal sealed class ExtractionClaims(UnpackSagaOptions options)
         }
     }
 }
+
+/// <summary>Who holds the extraction claim after an attempt to take it, and until when; <see cref="IsOurs"/> when this unpack does.</summary>
+internal sealed record ClaimResult(Guid Owner, DateTimeOffset LeaseUntil, bool IsOurs);

@@ -17,7 +17,7 @@ public sealed class UnpackGcRoots(IDocumentStore store, bool discardUnpackedLaye
     {
         await using var session = store.QuerySession();
         var unpacks = await session.Query<UnpackState>()
-            .Where(s => s.CurrentState != "Failed")
+            .Where(s => s.CurrentState != UnpackStates.Failed)
             .ToListAsync(cancellationToken);
         foreach (var unpack in unpacks)
         {
@@ -26,7 +26,7 @@ public sealed class UnpackGcRoots(IDocumentStore store, bool discardUnpackedLaye
                 yield return GcResource.Content(config.Digest);
             }
 
-            if (unpack.CurrentState == "Completed")
+            if (unpack.CurrentState == UnpackStates.Completed)
             {
                 if (unpack.TopChainId is { } top)
                 {
@@ -39,7 +39,7 @@ public sealed class UnpackGcRoots(IDocumentStore store, bool discardUnpackedLaye
                 }
             }
 
-            var inFlight = unpack.CurrentState != "Completed";
+            var inFlight = unpack.CurrentState != UnpackStates.Completed;
             foreach (var layer in unpack.Layers)
             {
                 yield return GcResource.Content(layer.Blob.Digest);

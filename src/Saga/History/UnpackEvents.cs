@@ -6,9 +6,13 @@ namespace Unpacker.Saga.History;
 
 // The events of one unpack's stream (stream id = unpack id), appended in the same transaction as the saga
 // document. Each carries the facts an auditor needs: who (worker), how long, how big, which digest and attempt.
-// Marten adds the timestamp, version, correlation and causation ids.
+// Marten adds the timestamp, version, correlation and causation ids. Every event is an IUnpackEvent: Marten
+// registers them all from that marker, so a new event is one record here.
 
-public sealed record UnpackStarted(Guid UnpackId, string Source, string Snapshotter, Requester RequestedBy, DateTimeOffset RequestedAt, Guid? ReplayOf)
+/// <summary>Marks the events of an unpack's stream (registered with Marten by <c>UnpackSagaRegistration</c>).</summary>
+public interface IUnpackEvent;
+
+public sealed record UnpackStarted(Guid UnpackId, string Source, string Snapshotter, Requester RequestedBy, DateTimeOffset RequestedAt, Guid? ReplayOf) : IUnpackEvent
 {
     /// <summary>The request's source in full (platform, descriptors), so <c>unpacker replay</c> can re-run it; null in streams recorded before it was kept.</summary>
     public ImageSource? Image { get; init; }
@@ -18,9 +22,9 @@ public sealed record UnpackStarted(Guid UnpackId, string Source, string Snapshot
 }
 
 /// <summary>Appended to an unpack's stream when <c>unpacker replay</c> re-runs its request as <see cref="ReplayId"/>.</summary>
-public sealed record UnpackReplayed(Guid ReplayId, string Snapshotter, Requester RequestedBy);
+public sealed record UnpackReplayed(Guid ReplayId, string Snapshotter, Requester RequestedBy) : IUnpackEvent;
 
-public sealed record ImageResolveSent(int Attempt, string Queue);
+public sealed record ImageResolveSent(int Attempt, string Queue) : IUnpackEvent;
 
 public sealed record ImageResolutionRecorded(
     int Attempt,
@@ -31,25 +35,25 @@ public sealed record ImageResolutionRecorded(
     int LayerCount,
     long CompressedSize,
     TimeSpan Duration,
-    WorkerStamp Worker)
+    WorkerStamp Worker) : IUnpackEvent
 {
     /// <summary>The layer descriptors, base first, so the audit can name a layer's blob even when it was skipped.</summary>
     public IReadOnlyList<Descriptor>? Layers { get; init; }
 }
 
-public sealed record ChainComputed(IReadOnlyList<Digest> ChainIds, Digest TopChainId);
+public sealed record ChainComputed(IReadOnlyList<Digest> ChainIds, Digest TopChainId) : IUnpackEvent;
 
-public sealed record SnapshotStatted(int LayerIndex, int Attempt, Digest ChainId, bool Committed, WorkerStamp Worker);
+public sealed record SnapshotStatted(int LayerIndex, int Attempt, Digest ChainId, bool Committed, WorkerStamp Worker) : IUnpackEvent;
 
-public sealed record LayerSkipped(int LayerIndex, Digest ChainId, string Why);
+public sealed record LayerSkipped(int LayerIndex, Digest ChainId, string Why) : IUnpackEvent;
 
-public sealed record BlobFetchStarted(int LayerIndex, int Attempt, Digest Digest, long Size);
+public sealed record BlobFetchStarted(int LayerIndex, int Attempt, Digest Digest, long Size) : IUnpackEvent;
 
-public sealed record BlobFetchFinished(int LayerIndex, int Attempt, Digest Digest, bool AlreadyPresent, long BytesTransferred, TimeSpan Duration, WorkerStamp Worker);
+public sealed record BlobFetchFinished(int LayerIndex, int Attempt, Digest Digest, bool AlreadyPresent, long BytesTransferred, TimeSpan Duration, WorkerStamp Worker) : IUnpackEvent;
 
-public sealed record ExtractionAwaited(int LayerIndex, Digest ChainId, Guid OwnerUnpackId, DateTimeOffset LeaseUntil);
+public sealed record ExtractionAwaited(int LayerIndex, Digest ChainId, Guid OwnerUnpackId, DateTimeOffset LeaseUntil) : IUnpackEvent;
 
-public sealed record LayerApplyStarted(int LayerIndex, int Attempt, Digest ChainId, Digest? ParentChainId, string Queue)
+public sealed record LayerApplyStarted(int LayerIndex, int Attempt, Digest ChainId, Digest? ParentChainId, string Queue) : IUnpackEvent
 {
     /// <summary>In an apply run: the layer whose commit this one waits for on the same Applier (null: the run's first layer).</summary>
     public int? After { get; init; }
@@ -59,19 +63,19 @@ public sealed record LayerApplyStarted(int LayerIndex, int Attempt, Digest Chain
 }
 
 /// <summary>A layer of an apply run that the Applier will not reach (the run stopped before it, or was sent again): it goes back to waiting for its turn.</summary>
-public sealed record LayerApplyWithdrawn(int LayerIndex, int Attempt, string Why)
+public sealed record LayerApplyWithdrawn(int LayerIndex, int Attempt, string Why) : IUnpackEvent
 {
     /// <summary>The worker whose reply withdrew it, when one did (an Applier that could not wait longer for the blob).</summary>
     public WorkerStamp? Worker { get; init; }
 }
 
-public sealed record LayerExtractedRecorded(int LayerIndex, int Attempt, Digest ChainId, string Key, long UncompressedSize, long Entries, TimeSpan Duration, WorkerStamp Worker);
+public sealed record LayerExtractedRecorded(int LayerIndex, int Attempt, Digest ChainId, string Key, long UncompressedSize, long Entries, TimeSpan Duration, WorkerStamp Worker) : IUnpackEvent;
 
-public sealed record LayerCommitStarted(int LayerIndex, int Attempt, string Key, Digest ChainId, Digest? ParentChainId);
+public sealed record LayerCommitStarted(int LayerIndex, int Attempt, string Key, Digest ChainId, Digest? ParentChainId) : IUnpackEvent;
 
-public sealed record SnapshotPrepareConflictRecorded(int LayerIndex, int Attempt, Digest ChainId, string Key, int Conflicts, WorkerStamp Worker);
+public sealed record SnapshotPrepareConflictRecorded(int LayerIndex, int Attempt, Digest ChainId, string Key, int Conflicts, WorkerStamp Worker) : IUnpackEvent;
 
-public sealed record PrepareRetryScheduled(int LayerIndex, Digest ChainId, int Conflicts, DateTimeOffset DueAt);
+public sealed record PrepareRetryScheduled(int LayerIndex, Digest ChainId, int Conflicts, DateTimeOffset DueAt) : IUnpackEvent;
 
 public sealed record LayerCommitted(
     int LayerIndex,
@@ -83,20 +87,20 @@ public sealed record LayerCommitted(
     long UncompressedSize,
     long Entries,
     TimeSpan Duration,
-    WorkerStamp Worker);
+    WorkerStamp Worker) : IUnpackEvent;
 
-public sealed record ContentLabelRecorded(int? LayerIndex, int Attempt, Digest Digest, IReadOnlyDictionary<string, string> Labels, WorkerStamp Worker);
+public sealed record ContentLabelRecorded(int? LayerIndex, int Attempt, Digest Digest, IReadOnlyDictionary<string, string> Labels, WorkerStamp Worker) : IUnpackEvent;
 
 /// <summary>An Applier's reaper removed an extraction snapshot of this unpack whose lease ran out (its worker died or hung).</summary>
-public sealed record ExtractionSnapshotReapedRecorded(int? LayerIndex, Digest? ChainId, string Key, string? LeaseOwner, DateTimeOffset? LeaseExpiredAt, WorkerStamp Worker);
+public sealed record ExtractionSnapshotReapedRecorded(int? LayerIndex, Digest? ChainId, string Key, string? LeaseOwner, DateTimeOffset? LeaseExpiredAt, WorkerStamp Worker) : IUnpackEvent;
 
-public sealed record StepRedriven(string Step, int? LayerIndex, int Attempt, int Redrives, string Why);
+public sealed record StepRedriven(string Step, int? LayerIndex, int Attempt, int Redrives, string Why) : IUnpackEvent;
 
-public sealed record StaleReplyIgnored(string Reply, int? LayerIndex, int Attempt, int CurrentAttempt);
+public sealed record StaleReplyIgnored(string Reply, int? LayerIndex, int Attempt, int CurrentAttempt) : IUnpackEvent;
 
-public sealed record UnpackSucceeded(Digest ConfigDigest, Digest TopChainId, string Snapshotter, int LayersApplied, int LayersSkipped, TimeSpan Elapsed);
+public sealed record UnpackSucceeded(Digest ConfigDigest, Digest TopChainId, string Snapshotter, int LayersApplied, int LayersSkipped, TimeSpan Elapsed) : IUnpackEvent;
 
 /// <summary><see cref="ConfigDigest"/> is null when the unpack failed before its image was resolved.</summary>
-public sealed record UnpackFailureRecorded(string Step, int? LayerIndex, FailureKind Kind, string Reason, WorkerStamp? Worker, Digest? ConfigDigest);
+public sealed record UnpackFailureRecorded(string Step, int? LayerIndex, FailureKind Kind, string Reason, WorkerStamp? Worker, Digest? ConfigDigest) : IUnpackEvent;
 
-public sealed record UnpackCancelled(string Reason, Requester RequestedBy);
+public sealed record UnpackCancelled(string Reason, Requester RequestedBy) : IUnpackEvent;

@@ -2,42 +2,63 @@ using Unpacker.Contracts.Oci;
 
 namespace Unpacker.Saga.Unpacking;
 
-/// <summary>Where one layer of an unpack stands: its snapshot, its blob and its label, each a step of its own.</summary>
-public sealed class LayerProgress
+/// <summary>
+/// Where one layer of an unpack stands: its snapshot, its blob and its label, each a step of its own. Immutable:
+/// <see cref="LayerLifecycle"/> decides the next value, the saga stores it.
+/// </summary>
+public sealed record LayerProgress
 {
-    public int Index { get; set; }
+    public int Index { get; init; }
 
-    public Descriptor Blob { get; set; } = null!;
+    public Descriptor Blob { get; init; } = null!;
 
-    public Digest DiffId { get; set; }
+    public Digest DiffId { get; init; }
 
-    public Digest ChainId { get; set; }
+    public Digest ChainId { get; init; }
 
-    public SnapshotPhase Snapshot { get; set; }
+    public SnapshotPhase Snapshot { get; init; }
 
     /// <summary>The Stat, then the Apply, of the chain ID; they share attempts so a late reply of either is recognized as stale.</summary>
-    public Step SnapshotStep { get; set; } = new();
+    public Step SnapshotStep { get; init; } = new();
 
-    public Step Fetch { get; set; } = new();
+    public Step Fetch { get; init; } = new();
 
-    public Step Label { get; set; } = new();
+    public Step Label { get; init; } = new();
 
-    /// <summary>Snapshot-prepare conflicts seen so far (bounded by the options' MaxPrepareAttempts).</summary>
-    public int PrepareConflicts { get; set; }
+    /// <summary>Snapshot-prepare conflicts seen so far (bounded by <see cref="PrepareConflictPolicy"/>).</summary>
+    public int PrepareConflicts { get; init; }
 
     /// <summary>The active snapshot holding this layer's extraction until its ordered commit (rebase mode).</summary>
-    public string? Key { get; set; }
+    public string? Key { get; init; }
 
     /// <summary>The unpack that holds the extraction claim this layer waits for.</summary>
-    public Guid? WaitingFor { get; set; }
+    public Guid? WaitingFor { get; init; }
 
     /// <summary>The Applier found the chain ID committed when asked to apply it: nothing was extracted.</summary>
-    public bool AlreadyPresent { get; set; }
+    public bool AlreadyPresent { get; init; }
 
     public bool IsSettled => Snapshot is SnapshotPhase.Committed or SnapshotPhase.Skipped;
+
+    /// <summary>The step a reply of <paramref name="step"/>'s kind answers.</summary>
+    public Step StepOf(LayerStep step) => step switch
+    {
+        LayerStep.Snapshot => SnapshotStep,
+        LayerStep.Fetch => Fetch,
+        LayerStep.Label => Label,
+        _ => throw new ArgumentOutOfRangeException(nameof(step), step, "not a step of a layer"),
+    };
 }
 
-/// <summary>The life of a layer's snapshot within one unpack.</summary>
+/// <summary>The three requests a layer can have outstanding at once.</summary>
+public enum LayerStep
+{
+    /// <summary>Stat, apply (prepare, extract, commit) or the ordered commit of the layer's snapshot.</summary>
+    Snapshot,
+    Fetch,
+    Label,
+}
+
+/// <summary>The life of a layer's snapshot within one unpack; <see cref="LayerLifecycle"/> is its transition table.</summary>
 public enum SnapshotPhase
 {
     /// <summary>Not asked yet.</summary>

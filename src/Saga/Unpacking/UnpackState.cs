@@ -10,6 +10,7 @@ public sealed class UnpackState : SagaStateMachineInstance
 {
     public Guid CorrelationId { get; set; }
 
+    /// <summary>The state machine's state, one of <see cref="UnpackStates"/> (MassTransit stores the state's name).</summary>
     public string CurrentState { get; set; } = string.Empty;
 
     public ImageSource Source { get; set; } = new(ImageSourceKind.Registry, null);
@@ -47,74 +48,17 @@ public sealed class UnpackState : SagaStateMachineInstance
     public Digest? TopChainId => Layers.Count == 0 ? null : Layers[^1].ChainId;
 }
 
-/// <summary>Why an unpack failed: what <see cref="UnpackFailed"/> reports.</summary>
+/// <summary>Why an unpack failed: what <see cref="UnpackFailed"/> reports (<see cref="Step"/> is an <see cref="UnpackStep"/>'s name).</summary>
 public sealed record UnpackFailure(string Step, int? LayerIndex, FailureKind Kind, string Reason);
 
-/// <summary>One outstanding request to a worker pool: its attempt (replies of other attempts are stale) and deadline.</summary>
-public sealed class Step
+/// <summary>
+/// The names of <see cref="UnpackStateMachine"/>'s states as stored in <see cref="UnpackState.CurrentState"/>, for
+/// queries that run in PostgreSQL (GC roots, listings), where the machine's <c>State</c> objects cannot go.
+/// </summary>
+public static class UnpackStates
 {
-    public StepStatus Status { get; set; }
-
-    public int Attempt { get; set; }
-
-    public int Redrives { get; set; }
-
-    public DateTimeOffset? DueAt { get; set; }
-
-    public DateTimeOffset? StartedAt { get; set; }
-
-    /// <summary>Starts a new attempt: replies carrying an older attempt are ignored from now on.</summary>
-    public int Begin(DateTimeOffset now, TimeSpan timeout)
-    {
-        Status = StepStatus.InFlight;
-        Attempt++;
-        StartedAt = now;
-        DueAt = now + timeout;
-        return Attempt;
-    }
-
-    public void Wait(DateTimeOffset until)
-    {
-        Status = StepStatus.Waiting;
-        DueAt = until;
-    }
-
-    public void Finish()
-    {
-        Status = StepStatus.Done;
-        DueAt = null;
-    }
-
-    /// <summary>An attempt that was done without a request of its own (a worker did it along with another); returns its number.</summary>
-    public int DoneAlong(DateTimeOffset now)
-    {
-        Attempt++;
-        StartedAt = now;
-        Finish();
-        return Attempt;
-    }
-
-    /// <summary>Takes back a request that will not be answered (a layer of an apply run that stopped before it).</summary>
-    public void Withdraw()
-    {
-        Status = StepStatus.NotStarted;
-        DueAt = null;
-    }
-
-    public void NotNeeded()
-    {
-        Status = StepStatus.NotNeeded;
-        DueAt = null;
-    }
-}
-
-public enum StepStatus
-{
-    NotStarted,
-    InFlight,
-
-    /// <summary>Parked until <see cref="Step.DueAt"/>: a backoff, or another unpack's extraction.</summary>
-    Waiting,
-    Done,
-    NotNeeded,
+    public const string Resolving = nameof(UnpackStateMachine.Resolving);
+    public const string Unpacking = nameof(UnpackStateMachine.Unpacking);
+    public const string Completed = nameof(UnpackStateMachine.Completed);
+    public const string Failed = nameof(UnpackStateMachine.Failed);
 }

@@ -8,82 +8,46 @@ namespace Unpacker.Saga.Unpacking;
 
 /// <summary>
 /// One saga per unpack: resolve → validate → chain IDs → stat → fetch ahead → apply in chain order → label →
-/// <see cref="UnpackCompleted"/>, or <see cref="UnpackFailed"/> from any step. Read it as a table; the work lives
-/// in <see cref="UnpackBehaviours"/> and <see cref="UnpackRules"/>.
+/// <see cref="UnpackCompleted"/>, or <see cref="UnpackFailed"/> from any step. This is the table of the unpack's
+/// states; each layer's life within <see cref="Unpacking"/> is <see cref="LayerLifecycle"/>'s table, and what starts
+/// next is <see cref="UnpackScheduler"/>'s. Its events, their correlation and what each state ignores all come from
+/// <see cref="UnpackMessages.All"/>.
 /// </summary>
 public sealed class UnpackStateMachine : MassTransitStateMachine<UnpackState>
 {
-    public UnpackStateMachine(UnpackRules rules)
+    private readonly Dictionary<Type, Event> _events = [];
+
+    public UnpackStateMachine(UnpackActivities activities)
     {
         InstanceState(x => x.CurrentState);
-
-        Event(() => Requested, e => e.CorrelateById(x => x.Message.UnpackId));
-        Event(() => Cancelled, e => Reply(e, x => x.Message.UnpackId));
-        Event(() => Woken, e => Reply(e, x => x.Message.UnpackId));
-        Event(() => Resolved, e => Reply(e, x => x.Message.UnpackId));
-        Event(() => ResolveFailed, e => Reply(e, x => x.Message.UnpackId));
-        Event(() => Statted, e => Reply(e, x => x.Message.UnpackId));
-        Event(() => Fetched, e => Reply(e, x => x.Message.UnpackId));
-        Event(() => FetchFailed, e => Reply(e, x => x.Message.UnpackId));
-        Event(() => Extracted, e => Reply(e, x => x.Message.UnpackId));
-        Event(() => Applied, e => Reply(e, x => x.Message.UnpackId));
-        Event(() => ApplyFailed, e => Reply(e, x => x.Message.UnpackId));
-        Event(() => PrepareConflicted, e => Reply(e, x => x.Message.UnpackId));
-        Event(() => ApplyDeferred, e => Reply(e, x => x.Message.UnpackId));
-        Event(() => Labelled, e => Reply(e, x => x.Message.UnpackId));
-        Event(() => Reaped, e => Reply(e, x => x.Message.UnpackId));
-        Event(() => LabelFailed, e => Reply(e, x => x.Message.UnpackId));
-        Event(() => ResolveFaulted, e => Reply(e, x => x.Message.Message.UnpackId));
-        Event(() => StatFaulted, e => Reply(e, x => x.Message.Message.UnpackId));
-        Event(() => FetchFaulted, e => Reply(e, x => x.Message.Message.UnpackId));
-        Event(() => ApplyFaulted, e => Reply(e, x => x.Message.Message.UnpackId));
-        Event(() => CommitFaulted, e => Reply(e, x => x.Message.Message.UnpackId));
-        Event(() => LabelFaulted, e => Reply(e, x => x.Message.Message.UnpackId));
+        foreach (var message in UnpackMessages.All)
+        {
+            _events[message.MessageType] = message.Accept(new Declaration(this));
+        }
 
         Initially(
-            When(Requested).StartUnpack(rules).TransitionTo(Resolving).Conclude(rules, Completed, Failed));
+            When(On<UnpackRequested>()).ThenAsync(activities.StartAsync).TransitionTo(Resolving).Conclude(activities, Completed, Failed));
 
         During(Resolving,
-            When(Resolved).AcceptImage(rules).TransitionTo(Unpacking).Advance(rules).Conclude(rules, Completed, Failed),
-            When(ResolveFailed).FailResolve(rules).Conclude(rules, Completed, Failed),
-            When(ResolveFaulted).Then(rules.ResolveFaulted).Conclude(rules, Completed, Failed));
+        [
+            When(On<ImageResolved>()).ThenAsync(activities.ImageResolvedAsync).TransitionTo(Unpacking).Advance(activities).Conclude(activities, Completed, Failed),
+            .. Replies(MessageScope.WhileResolving, activities),
+        ]);
 
-        During(Unpacking,
-            When(Statted).RecordStat(rules).Advance(rules).Conclude(rules, Completed, Failed),
-            When(Fetched).RecordBlobFetched(rules).Advance(rules).Conclude(rules, Completed, Failed),
-            When(FetchFailed).FailFetch(rules).Conclude(rules, Completed, Failed),
-            When(Extracted).RecordExtracted(rules).Advance(rules).Conclude(rules, Completed, Failed),
-            When(Applied).RecordLayerCommitted(rules).Advance(rules).Conclude(rules, Completed, Failed),
-            When(ApplyFailed).FailApply(rules).Conclude(rules, Completed, Failed),
-            When(PrepareConflicted).RetryPrepare(rules).Advance(rules).Conclude(rules, Completed, Failed),
-            When(ApplyDeferred).DeferApply(rules).Advance(rules).Conclude(rules, Completed, Failed),
-            When(Labelled).RecordLabelled(rules).Advance(rules).Conclude(rules, Completed, Failed),
-            When(LabelFailed).FailLabel(rules).Conclude(rules, Completed, Failed),
-            When(StatFaulted).Then(rules.StatFaulted).Conclude(rules, Completed, Failed),
-            When(FetchFaulted).Then(rules.FetchFaulted).Conclude(rules, Completed, Failed),
-            When(ApplyFaulted).Then(rules.ApplyFaulted).Conclude(rules, Completed, Failed),
-            When(CommitFaulted).Then(rules.CommitFaulted).Conclude(rules, Completed, Failed),
-            When(LabelFaulted).Then(rules.LabelFaulted).Conclude(rules, Completed, Failed));
+        During(Unpacking, Replies(MessageScope.WhileUnpacking, activities));
 
         During(Resolving, Unpacking,
-            When(Woken).Redrive(rules).Advance(rules).Conclude(rules, Completed, Failed),
-            When(Cancelled).CancelUnpack(rules).Conclude(rules, Completed, Failed),
-            Ignore(Requested));
+            When(On<WakeUnpack>()).ThenAsync(activities.WokenAsync).Advance(activities).Conclude(activities, Completed, Failed),
+            When(On<CancelUnpack>()).Then(activities.Cancel).Conclude(activities, Completed, Failed));
 
-        // The reaper removing a dead worker's snapshot is history whenever it happens, and changes nothing else.
         During(Resolving, Unpacking, Completed, Failed,
-            When(Reaped).RecordReaped(rules));
+            When(On<ExtractionSnapshotReaped>()).Then(activities.Reaped));
 
-        // Kept for history (never deleted); whatever else arrives late is recorded nowhere and changes nothing.
-        During(Completed, Failed,
-            Ignore(Requested), Ignore(Cancelled), Ignore(Woken), Ignore(Resolved), Ignore(ResolveFailed), Ignore(Statted),
-            Ignore(Fetched), Ignore(FetchFailed), Ignore(Extracted), Ignore(Applied), Ignore(ApplyFailed), Ignore(PrepareConflicted), Ignore(ApplyDeferred),
-            Ignore(Labelled), Ignore(LabelFailed), Ignore(ResolveFaulted), Ignore(StatFaulted), Ignore(FetchFaulted), Ignore(ApplyFaulted), Ignore(CommitFaulted),
-            Ignore(LabelFaulted));
-        During(Resolving,
-            Ignore(Statted), Ignore(Fetched), Ignore(FetchFailed), Ignore(Extracted), Ignore(Applied), Ignore(ApplyFailed), Ignore(PrepareConflicted), Ignore(ApplyDeferred),
-            Ignore(Labelled), Ignore(LabelFailed), Ignore(StatFaulted), Ignore(FetchFaulted), Ignore(ApplyFaulted), Ignore(CommitFaulted), Ignore(LabelFaulted));
-        During(Unpacking, Ignore(Resolved), Ignore(ResolveFailed), Ignore(ResolveFaulted));
+        // Whatever arrives where it does not count (a late reply, a duplicate request, anything after the end) is
+        // recorded nowhere and changes nothing; ended sagas are kept for history, never deleted.
+        During(Resolving, Ignored(m => m.Scope is MessageScope.Starts or MessageScope.WhileUnpacking));
+        During(Unpacking, Ignored(m => m.Scope is MessageScope.Starts or MessageScope.WhileResolving));
+        During(Completed, Failed, Ignored(m => m.Scope is not MessageScope.Always));
     }
 
     public State Resolving { get; private set; } = null!;
@@ -94,55 +58,40 @@ public sealed class UnpackStateMachine : MassTransitStateMachine<UnpackState>
 
     public State Failed { get; private set; } = null!;
 
-    public Event<UnpackRequested> Requested { get; private set; } = null!;
+    /// <summary>The event of messages of type <typeparamref name="T"/>.</summary>
+    public Event<T> On<T>()
+        where T : class =>
+        (Event<T>)_events[typeof(T)];
 
-    public Event<CancelUnpack> Cancelled { get; private set; } = null!;
+    /// <summary>Every worker reply counting in <paramref name="scope"/>: taken by the lifecycle, then what can start starts.</summary>
+    private EventActivities<UnpackState>[] Replies(MessageScope scope, UnpackActivities activities) =>
+        [.. UnpackMessages.All.Where(m => m.Scope == scope && m.IsReply).Select(m => m.Accept(new ReplyBinding(this, activities)))];
 
-    public Event<WakeUnpack> Woken { get; private set; } = null!;
+    private EventActivities<UnpackState>[] Ignored(Func<SagaMessage, bool> which) =>
+        [.. UnpackMessages.All.Where(which).Select(m => Ignore(_events[m.MessageType]))];
 
-    public Event<ImageResolved> Resolved { get; private set; } = null!;
-
-    public Event<ImageResolveFailed> ResolveFailed { get; private set; } = null!;
-
-    public Event<SnapshotStatReported> Statted { get; private set; } = null!;
-
-    public Event<BlobFetched> Fetched { get; private set; } = null!;
-
-    public Event<BlobFetchFailed> FetchFailed { get; private set; } = null!;
-
-    public Event<LayerExtracted> Extracted { get; private set; } = null!;
-
-    public Event<LayerApplied> Applied { get; private set; } = null!;
-
-    public Event<LayerApplyFailed> ApplyFailed { get; private set; } = null!;
-
-    public Event<SnapshotPrepareConflicted> PrepareConflicted { get; private set; } = null!;
-
-    public Event<LayerApplyDeferred> ApplyDeferred { get; private set; } = null!;
-
-    public Event<ContentLabelled> Labelled { get; private set; } = null!;
-
-    public Event<ContentLabelFailed> LabelFailed { get; private set; } = null!;
-
-    public Event<ExtractionSnapshotReaped> Reaped { get; private set; } = null!;
-
-    public Event<Fault<ResolveImage>> ResolveFaulted { get; private set; } = null!;
-
-    public Event<Fault<StatSnapshot>> StatFaulted { get; private set; } = null!;
-
-    public Event<Fault<FetchBlob>> FetchFaulted { get; private set; } = null!;
-
-    public Event<Fault<ApplyLayer>> ApplyFaulted { get; private set; } = null!;
-
-    public Event<Fault<CommitSnapshot>> CommitFaulted { get; private set; } = null!;
-
-    public Event<Fault<LabelContent>> LabelFaulted { get; private set; } = null!;
-
-    /// <summary>Replies and wake-ups for an unpack this saga never saw (or one long gone) are dropped, not faulted.</summary>
-    private static void Reply<T>(IEventCorrelationConfigurator<UnpackState, T> e, Func<ConsumeContext<T>, Guid> unpackId)
-        where T : class
+    /// <summary>
+    /// Declares a message's event: correlated by its unpack id. Replies and wake-ups for an unpack this saga never
+    /// saw (or one long gone) are dropped, not faulted; only the request creates a saga.
+    /// </summary>
+    private sealed class Declaration(UnpackStateMachine machine) : ISagaMessageVisitor<Event>
     {
-        e.CorrelateById(unpackId);
-        e.OnMissingInstance(m => m.Discard());
+        public Event Visit<T>(SagaMessage<T> message)
+            where T : class =>
+            machine.Event<T>(message.EventName, e =>
+            {
+                e.CorrelateById(c => message.UnpackId(c.Message));
+                if (message.Scope != MessageScope.Starts)
+                {
+                    e.OnMissingInstance(m => m.Discard());
+                }
+            });
+    }
+
+    private sealed class ReplyBinding(UnpackStateMachine machine, UnpackActivities activities) : ISagaMessageVisitor<EventActivities<UnpackState>>
+    {
+        public EventActivities<UnpackState> Visit<T>(SagaMessage<T> message)
+            where T : class =>
+            machine.When(machine.On<T>()).Take(activities, message).Advance(activities).Conclude(activities, machine.Completed, machine.Failed);
     }
 }

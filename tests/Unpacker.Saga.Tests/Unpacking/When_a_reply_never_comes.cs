@@ -37,7 +37,9 @@ public sealed class When_a_reply_never_comes
         var id = Guid.NewGuid();
 
         await host.RequestAsync(id, image);
-        await host.WaitForSagaAsync(id, s => s.Layers.Count == 2 && s.Layers[1].Snapshot == SnapshotPhase.Applying);
+        // Layer 1 is the second of an apply run: its own deadline starts once layer 0's commit is recorded (woken
+        // before that, layer 0 would be the one re-driven).
+        await host.WaitForSagaAsync(id, s => s.Layers.Count == 2 && s.Layers[0].Snapshot == SnapshotPhase.Committed && s.Layers[1].Snapshot == SnapshotPhase.Applying);
         await host.AdvanceAndWakeAsync(host.Options.ApplyTimeout + TimeSpan.FromSeconds(1));
         await host.WaitForSagaAsync(id, s => s.Layers[1].SnapshotStep.Redrives == 1);
         await host.AdvanceAndWakeAsync(host.Options.ApplyTimeout + TimeSpan.FromSeconds(1));

@@ -1,0 +1,41 @@
+using Unpacker.Contracts.Oci;
+
+namespace Unpacker.Saga.Unpacking;
+
+/// <summary>What happens to one layer of an unpack: the input column of <see cref="LayerLifecycle"/>'s table.</summary>
+public abstract record LayerInput(int LayerIndex);
+
+/// <summary>
+/// A worker's answer about the layer's <paramref name="Step"/> request of <paramref name="Attempt"/>: the reply message
+/// itself (one layer's part of it, for replies that answer several), or a <see cref="WorkerCrashed"/>.
+/// </summary>
+public sealed record LayerReply(int LayerIndex, int Attempt, LayerStep Step, object Message) : LayerInput(LayerIndex)
+{
+    /// <summary>The reply's name, as <c>StaleReplyIgnored</c> records it.</summary>
+    public string Name => Message.GetType().Name;
+
+    /// <summary>A late fault changes nothing and is not worth an event; a late reply is recorded as stale.</summary>
+    public bool RecordsStale => Message is not WorkerCrashed;
+}
+
+/// <summary>The saga was woken: a deadline or backoff may be due, or another unpack released an extraction this layer waits for.</summary>
+public sealed record LayerWoken(int LayerIndex) : LayerInput(LayerIndex);
+
+/// <summary>A worker's consumer threw until its retries ran out on the <paramref name="Step"/> step (MassTransit published <c>Fault&lt;T&gt;</c>).</summary>
+public sealed record WorkerCrashed(UnpackStep Step, string? Host, string What);
+
+/// <summary>
+/// What the lifecycle needs to know beyond the layer: the time, the options, the unpack's snapshotter and source,
+/// and the layer's place in the chain.
+/// </summary>
+public sealed record LayerContext(DateTimeOffset Now, UnpackSagaOptions Options, string Snapshotter, string Source, bool CanRebase)
+{
+    /// <summary>The unpack has already failed: answers that would start new work are ignored.</summary>
+    public bool UnpackFailed { get; init; }
+
+    /// <summary>No layer below this one waits to be committed: an apply of it is the head of its apply run.</summary>
+    public bool IsFirstUnsettled { get; init; }
+
+    /// <summary>The chain ID the layer's snapshot is committed onto (null for the base layer).</summary>
+    public Digest? ParentChainId { get; init; }
+}

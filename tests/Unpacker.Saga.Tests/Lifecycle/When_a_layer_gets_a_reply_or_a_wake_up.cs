@@ -1,0 +1,123 @@
+using Unpacker.Contracts;
+using Unpacker.Contracts.Oci;
+using Unpacker.Saga.History;
+using Unpacker.Saga.Unpacking;
+using static Unpacker.Saga.Tests.Lifecycle.LayerLifecycleTable;
+
+namespace Unpacker.Saga.Tests.Lifecycle;
+
+public sealed class When_a_layer_gets_a_reply_or_a_wake_up
+{
+    private static readonly Type[] _none = [];
+
+    /// <summary>(because, the layer, what happens, the context) → expected. One row per line of the lifecycle's table.</summary>
+    public static TheoryData<string, LayerProgress, LayerInput, LayerContext, Expected> Rows => new()
+    {
+        // The chain ID, looked up.
+        { "a committed chain ID is skipped", Layer(SnapshotPhase.Statting), Stat(committed: true), Context(), new(SnapshotPhase.Skipped, [typeof(SnapshotStatted), typeof(LayerSkipped)], []) },
+        { "a missing chain ID waits for its blob and parent", Layer(SnapshotPhase.Statting), Stat(committed: false), Context(), new(SnapshotPhase.Missing, [typeof(SnapshotStatted)], []) },
+        { "a stat after a conflict that finds nothing backs off", Layer(SnapshotPhase.Statting) with { PrepareConflicts = 1 }, Stat(committed: false), Context(), new(SnapshotPhase.BackingOff, [typeof(SnapshotStatted), typeof(PrepareRetryScheduled)], []) },
+        { "a stat after the last allowed conflict that finds nothing fails the prepare", Layer(SnapshotPhase.Statting) with { PrepareConflicts = 3 }, Stat(committed: false), Context(), new(SnapshotPhase.Statting, [typeof(SnapshotStatted)], [], UnpackStep.Prepare) },
+        { "a stat after a conflict that finds it committed skips it", Layer(SnapshotPhase.Statting) with { PrepareConflicts = 2 }, Stat(committed: true), Context(), new(SnapshotPhase.Skipped, [typeof(SnapshotStatted), typeof(LayerSkipped)], []) },
+        { "a stat of an older attempt is stale", Layer(SnapshotPhase.Statting), Stat(committed: true, attempt: 1), Context(), new(SnapshotPhase.Statting, [typeof(StaleReplyIgnored)], []) },
+        { "a current stat that finds the layer past statting changes nothing", Layer(SnapshotPhase.Applying), Stat(committed: true), Context(), new(SnapshotPhase.Applying, _none, []) },
+        { "a stat after the unpack failed changes nothing", Layer(SnapshotPhase.Statting), Stat(committed: true), Context() with { UnpackFailed = true }, new(SnapshotPhase.Statting, _none, []) },
+
+        // The blob.
+        { "a fetched blob is recorded whatever the snapshot does", Layer(SnapshotPhase.Committed), Fetched(), Context(), new(SnapshotPhase.Committed, [typeof(BlobFetchFinished)], []) },
+        { "a fetched blob of another digest fails the fetch", Layer(SnapshotPhase.Missing), Fetched(Digest.Compute("other"u8)), Context(), new(SnapshotPhase.Missing, [typeof(BlobFetchFinished)], [], UnpackStep.Fetch) },
+        { "a failed fetch fails the unpack", Layer(SnapshotPhase.Missing), FetchFailed(), Context(), new(SnapshotPhase.Missing, _none, [], UnpackStep.Fetch) },
+        { "a fetched blob of an older attempt is stale", Layer(SnapshotPhase.Missing), Fetched(attempt: 0), Context(), new(SnapshotPhase.Missing, [typeof(StaleReplyIgnored)], []) },
+
+        // The snapshot.
+        { "an extraction waits for its parent's commit", Layer(SnapshotPhase.Applying), Extracted(), Context(canRebase: true), new(SnapshotPhase.Extracted, [typeof(LayerExtractedRecorded)], []) },
+        { "a commit labelled by the Applier needs no label request", Layer(SnapshotPhase.Applying), Applied(labelled: true), Context(), new(SnapshotPhase.Committed, [typeof(LayerCommitted), typeof(ContentLabelRecorded)], ["ReleaseClaim", "ContinueRun"]) },
+        { "a commit the Applier could not label asks the Fetcher pool", Layer(SnapshotPhase.Applying), Applied(labelled: false), Context(), new(SnapshotPhase.Committed, [typeof(LayerCommitted)], ["ReleaseClaim", "ContinueRun", "Send Label"]) },
+        { "an ordered commit ends like an apply", Layer(SnapshotPhase.Committing), Applied(labelled: true), Context(canRebase: true), new(SnapshotPhase.Committed, [typeof(LayerCommitted), typeof(ContentLabelRecorded)], ["ReleaseClaim", "ContinueRun"]) },
+        { "a commit of another chain fails the apply", Layer(SnapshotPhase.Applying), Applied(labelled: true, chainId: Digest.Compute("x"u8)), Context(), new(SnapshotPhase.Applying, _none, ["ReleaseClaim"], UnpackStep.Apply) },
+        { "a commit reply while the layer is missing is stale", Layer(SnapshotPhase.Missing) with { SnapshotStep = new Step { Status = StepStatus.NotStarted, Attempt = 2 } }, Applied(labelled: true), Context(), new(SnapshotPhase.Missing, [typeof(StaleReplyIgnored)], []) },
+        { "a failed apply stops its run, releases its claim and fails", Layer(SnapshotPhase.Applying), ApplyFailed(), Context(), new(SnapshotPhase.Applying, _none, ["StopRun", "ReleaseClaim"], UnpackStep.Apply) },
+        { "a prepare conflict stops the run and looks the chain ID up", Layer(SnapshotPhase.Applying), Conflicted(), Context(), new(SnapshotPhase.Statting, [typeof(SnapshotPrepareConflictRecorded)], ["StopRun", "Send Stat"]) },
+        { "a deferred layer waits for a later run", Layer(SnapshotPhase.Applying), Deferred(), Context(), new(SnapshotPhase.Missing, [typeof(LayerApplyWithdrawn)], ["StopRun"]) },
+        { "a prepare conflict reported after the layer moved on changes nothing", Layer(SnapshotPhase.Extracted), Conflicted(), Context(canRebase: true), new(SnapshotPhase.Extracted, _none, []) },
+
+        // The label.
+        { "a label set by the Fetcher pool is recorded", Layer(SnapshotPhase.Committed), Labelled(), Context(), new(SnapshotPhase.Committed, [typeof(ContentLabelRecorded)], []) },
+        { "a label that could not be set fails the unpack", Layer(SnapshotPhase.Committed), LabelFailed(), Context(), new(SnapshotPhase.Committed, _none, [], UnpackStep.Label) },
+
+        // Crashes.
+        { "a worker that crashed on the apply fails the unpack", Layer(SnapshotPhase.Applying), Crashed(UnpackStep.Apply), Context(), new(SnapshotPhase.Applying, _none, [], UnpackStep.Apply) },
+        { "a crash of an older attempt is ignored without an event", Layer(SnapshotPhase.Applying), Crashed(UnpackStep.Apply, attempt: 1), Context(), new(SnapshotPhase.Applying, _none, []) },
+
+        // Time.
+        { "a layer waiting for another unpack looks again when woken", Layer(SnapshotPhase.WaitingForOwner) with { SnapshotStep = new Step { Status = StepStatus.Waiting, Attempt = 2, DueAt = Now.AddSeconds(5) } }, new LayerWoken(1), Context(), new(SnapshotPhase.Statting, _none, ["Send Stat"]) },
+        { "a backoff that is over makes the layer missing again", Layer(SnapshotPhase.BackingOff) with { SnapshotStep = new Step { Status = StepStatus.Waiting, Attempt = 2, DueAt = Now } }, new LayerWoken(1), Context(), new(SnapshotPhase.Missing, _none, []) },
+        { "a backoff that is not over keeps waiting", Layer(SnapshotPhase.BackingOff) with { SnapshotStep = new Step { Status = StepStatus.Waiting, Attempt = 2, DueAt = Now.AddSeconds(1) } }, new LayerWoken(1), Context(), new(SnapshotPhase.BackingOff, _none, []) },
+        { "an overdue stat is sent again", Overdue(SnapshotPhase.Statting), new LayerWoken(1), Context(), new(SnapshotPhase.Statting, [typeof(StepRedriven)], ["Send Stat"]) },
+        { "an overdue head of an apply run is applied again", Overdue(SnapshotPhase.Applying), new LayerWoken(1), Context(), new(SnapshotPhase.Applying, [typeof(StepRedriven)], ["Reapply"]) },
+        { "an overdue layer behind the head of its run goes with the head", Overdue(SnapshotPhase.Applying), new LayerWoken(1), Context(firstUnsettled: false), new(SnapshotPhase.Applying, _none, []) },
+        { "an overdue parallel extraction is applied again on its own", Overdue(SnapshotPhase.Applying), new LayerWoken(1), Context(canRebase: true, firstUnsettled: false), new(SnapshotPhase.Applying, [typeof(StepRedriven)], ["Reapply"]) },
+        { "an overdue apply re-driven to the bound fails", Overdue(SnapshotPhase.Applying, redrives: 2), new LayerWoken(1), Context(), new(SnapshotPhase.Applying, _none, [], UnpackStep.Apply) },
+        { "an overdue ordered commit is sent again", Overdue(SnapshotPhase.Committing) with { Key = "extract-1" }, new LayerWoken(1), Context(canRebase: true), new(SnapshotPhase.Committing, [typeof(StepRedriven), typeof(LayerCommitStarted)], ["Send Commit"]) },
+        { "an overdue fetch is sent again", Layer(SnapshotPhase.Missing) with { Fetch = Layer(SnapshotPhase.Missing).Fetch with { DueAt = Now } }, new LayerWoken(1), Context(), new(SnapshotPhase.Missing, [typeof(StepRedriven), typeof(BlobFetchStarted)], ["Send Fetch"]) },
+        { "an overdue label is sent again", Layer(SnapshotPhase.Committed) with { Label = Layer(SnapshotPhase.Committed).Label with { DueAt = Now } }, new LayerWoken(1), Context(), new(SnapshotPhase.Committed, [typeof(StepRedriven)], ["Send Label"]) },
+        { "nothing is due, nothing happens", Layer(SnapshotPhase.Applying), new LayerWoken(1), Context(), new(SnapshotPhase.Applying, _none, []) },
+    };
+
+    [Theory]
+    [MemberData(nameof(Rows))]
+    public void Should_follow_its_row_of_the_table(string because, LayerProgress layer, LayerInput input, LayerContext context, Expected expected)
+    {
+        var decision = LayerLifecycle.Decide(layer, input, context);
+
+        Assert.True(expected.Phase == decision.Layer.Snapshot, $"{because}: phase {decision.Layer.Snapshot}, expected {expected.Phase}");
+        Assert.Equal(expected.Events, decision.Events.Select(e => e.GetType()));
+        Assert.Equal(expected.Effects, decision.Effects.Select(Expected.Name));
+        Assert.Equal(expected.Fails, decision.Failure?.Step);
+    }
+
+    [Fact]
+    public void Should_begin_a_new_attempt_of_the_step_it_sends_again()
+    {
+        var decision = LayerLifecycle.Decide(Overdue(SnapshotPhase.Statting), new LayerWoken(1), Context());
+
+        Assert.Equal((StepStatus.InFlight, 3, 1, Now + Options.StatTimeout), (decision.Layer.SnapshotStep.Status, decision.Layer.SnapshotStep.Attempt, decision.Layer.SnapshotStep.Redrives, decision.Layer.SnapshotStep.DueAt));
+        var redriven = Assert.IsType<StepRedriven>(Assert.Single(decision.Events));
+        Assert.Equal(("stat", 1, 3, 1), (redriven.Step, redriven.LayerIndex, redriven.Attempt, redriven.Redrives));
+    }
+
+    [Fact]
+    public void Should_record_the_label_along_with_a_commit_as_an_attempt_of_its_own()
+    {
+        var layer = Layer(SnapshotPhase.Applying) with { Label = new Step() };
+
+        var decision = LayerLifecycle.Decide(layer, Applied(labelled: true), Context());
+
+        Assert.Equal((StepStatus.Done, 1), (decision.Layer.Label.Status, decision.Layer.Label.Attempt));
+        Assert.Equal((StepStatus.Done, (DateTimeOffset?)null), (decision.Layer.SnapshotStep.Status, decision.Layer.SnapshotStep.DueAt));
+    }
+
+    [Fact]
+    public void Should_not_fetch_or_label_a_skipped_layer()
+    {
+        var decision = LayerLifecycle.Decide(Layer(SnapshotPhase.Statting), Stat(committed: true), Context());
+
+        Assert.Equal((StepStatus.NotNeeded, StepStatus.NotNeeded), (decision.Layer.Fetch.Status, decision.Layer.Label.Status));
+        Assert.Equal("chain ID already committed", Assert.IsType<LayerSkipped>(decision.Events[^1]).Why);
+    }
+
+    [Fact]
+    public void Should_never_change_the_layer_it_was_given()
+    {
+        var layer = Layer(SnapshotPhase.Applying);
+        var before = layer with { };
+
+        LayerLifecycle.Decide(layer, Conflicted(), Context());
+
+        Assert.Equal(before, layer);
+    }
+
+    /// <summary>A layer whose snapshot step's deadline is now, after <paramref name="redrives"/> re-drives.</summary>
+    private static LayerProgress Overdue(SnapshotPhase phase, int redrives = 0) =>
+        Layer(phase) with { SnapshotStep = Layer(phase).SnapshotStep with { DueAt = Now, Redrives = redrives } };
+}
