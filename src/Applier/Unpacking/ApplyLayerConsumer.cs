@@ -56,9 +56,59 @@ public sealed class ApplyLayerConsumer(
     /// <summary>Applies one layer and replies; true when the layer ended committed (by us or before us).</summary>
     private async Task<bool> ApplyAsync(ConsumeContext<ApplyLayer> context, ApplyLayer command, RunReplies replies)
     {
-        var cancellationToken = context.CancellationToken;
         var started = Stopwatch.GetTimestamp();
-        using var scope = logger.BeginScope(new Dictionary<string, object>
+        using var scope = BeginLayerScope(command);
+        using var layerSpan = ApplierTelemetry.StartUnpackLayer(context, command);
+        var layer = new LayerApply(context, command, replies, layerSpan, snapshotters.Get(command.Snapshotter), started);
+        if (await SnapshotCommits.IsCommittedAsync(layer.Snapshotter, layer.Name, layer.CancellationToken))
+        {
+            await ReplyAlreadyPresentAsync(layer);
+            return true;
+        }
+
+        if (command.BlobInFlight && !await blobArrival.WaitAsync(command.Layer.Digest, layer.CancellationToken))
+        {
+            await ReplyDeferredAsync(layer);
+            return false;
+        }
+
+        var key = ExtractionKey.New(command.ChainId);
+        var lease = new SnapshotLease(worker.WorkerId, options.LeaseDuration);
+        if (await PrepareAsync(layer, key, lease) is not { } mounts)
+        {
+            return false;
+        }
+
+        try
+        {
+            if (await ApplyAndVerifyAsync(layer, key, lease, mounts) is not { } result)
+            {
+                return false;
+            }
+
+            if (command.Rebase)
+            {
+                await HandOverExtractedAsync(layer, key, result);
+                return false;
+            }
+
+            await CommitAsync(layer, key, result);
+            return true;
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            await FailPreparedAsync(layer, key, exception);
+            return false;
+        }
+        catch (OperationCanceledException)
+        {
+            await layer.Snapshotter.RemoveAsync(key, CancellationToken.None);
+            throw;
+        }
+    }
+
+    private IDisposable? BeginLayerScope(ApplyLayer command) =>
+        logger.BeginScope(new Dictionary<string, object>
         {
             ["UnpackId"] = command.UnpackId,
             ["LayerIndex"] = command.LayerIndex,
@@ -66,131 +116,140 @@ public sealed class ApplyLayerConsumer(
             ["ChainId"] = command.ChainId.ToString(),
         });
 
-        using var layerSpan = ApplierTelemetry.StartUnpackLayer(context, command);
-        var snapshotter = snapshotters.Get(command.Snapshotter);
-        var name = command.ChainId.ToString();
-        if (await SnapshotCommits.IsCommittedAsync(snapshotter, name, cancellationToken))
+    private async Task ReplyAlreadyPresentAsync(LayerApply layer)
+    {
+        logger.LogInformation("{ChainId} is already committed", layer.Name);
+        ApplierTelemetry.Ended(layer.Span, Outcomes.AlreadyPresent);
+        await layer.Replies.SendAsync(Applied(layer, alreadyPresent: true, key: null, result: null) with
         {
-            logger.LogInformation("{ChainId} is already committed", name);
-            ApplierTelemetry.Ended(layerSpan, Outcomes.AlreadyPresent);
-            await replies.SendAsync(Applied(context, command, alreadyPresent: true, key: null, result: null, started) with
-            {
-                BlobLabels = await blobLabels.LabelCommittedAsync(command, cancellationToken),
-            });
-            return true;
-        }
+            BlobLabels = await blobLabels.LabelCommittedAsync(layer.Command, layer.CancellationToken),
+        });
+    }
 
-        if (command.BlobInFlight && !await blobArrival.WaitAsync(command.Layer.Digest, cancellationToken))
-        {
-            logger.LogInformation("Blob {Digest} of layer {LayerIndex} is not in the content store after {Wait}; the run stops before it",
-                command.Layer.Digest.ToString(), command.LayerIndex, options.RunBlobWait);
-            ApplierTelemetry.Ended(layerSpan, Outcomes.Deferred);
-            await replies.SendAsync(new LayerApplyDeferred(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId,
-                command.Layer.Digest, options.RunBlobWait, worker.Stamp(context)));
-            return false;
-        }
+    private async Task ReplyDeferredAsync(LayerApply layer)
+    {
+        var command = layer.Command;
+        logger.LogInformation("Blob {Digest} of layer {LayerIndex} is not in the content store after {Wait}; the run stops before it",
+            command.Layer.Digest.ToString(), command.LayerIndex, options.RunBlobWait);
+        ApplierTelemetry.Ended(layer.Span, Outcomes.Deferred);
+        await layer.Replies.SendAsync(new LayerApplyDeferred(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId,
+            command.Layer.Digest, options.RunBlobWait, worker.Stamp(layer.Context)));
+    }
 
-        var key = ExtractionKey.New(command.ChainId);
+    /// <summary>Prepares <c>extract-&lt;unique&gt; &lt;chainID&gt;</c> under the lease; null, after replying, when the prepare conflicted or failed.</summary>
+    private async Task<IReadOnlyList<Mount>?> PrepareAsync(LayerApply layer, string key, SnapshotLease lease)
+    {
+        var command = layer.Command;
         var parent = command.ParentChainId?.ToString();
-        var labels = ExtractionKey.Labels(command.ChainId, command.Labels);
-        var lease = new SnapshotLease(worker.WorkerId, options.LeaseDuration);
         IReadOnlyList<Mount> mounts;
         using (var prepare = ApplierTelemetry.StartStep("prepare", key))
         {
             try
             {
                 var activeLabels = ExtractionKey.ActiveLabels(command.ChainId, command.Labels, command.UnpackId);
-                mounts = await snapshotter.PrepareAsync(key, command.Rebase ? null : parent, new SnapshotOptions { Labels = activeLabels, Lease = lease }, cancellationToken);
+                mounts = await layer.Snapshotter.PrepareAsync(key, command.Rebase ? null : parent, new SnapshotOptions { Labels = activeLabels, Lease = lease }, layer.CancellationToken);
             }
             catch (AlreadyExistsException)
             {
                 logger.LogInformation("Prepare of {Key} conflicted", key);
                 prepare?.SetTag(UnpackAttributes.Outcome, Outcomes.Conflicted);
-                ApplierTelemetry.Ended(layerSpan, Outcomes.Conflicted);
-                await replies.SendAsync(new SnapshotPrepareConflicted(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId, key, worker.Stamp(context)));
-                return false;
+                ApplierTelemetry.Ended(layer.Span, Outcomes.Conflicted);
+                await layer.Replies.SendAsync(new SnapshotPrepareConflicted(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId, key, worker.Stamp(layer.Context)));
+                return null;
             }
             catch (StorageException exception)
             {
                 var failure = ApplyFailures.Classify(exception);
                 prepare.RecordFailure(exception, failure.Kind);
-                ApplierTelemetry.Failed(layerSpan, failure.Kind, exception.Message, exception);
-                await replies.SendAsync(Failed(context, command, failure, $"failed to prepare extraction snapshot {key}: {exception.Message}"));
-                return false;
+                ApplierTelemetry.Failed(layer.Span, failure.Kind, exception.Message, exception);
+                await layer.Replies.SendAsync(Failed(layer, failure, $"failed to prepare extraction snapshot {key}: {exception.Message}"));
+                return null;
             }
         }
 
         logger.LogInformation("Prepared {Key} on {Parent}", key, command.Rebase ? "nothing (rebase at commit)" : parent ?? "nothing");
-        try
-        {
-            ApplyResult result;
-            var applyStarted = Stopwatch.GetTimestamp();
-            using (var apply = ApplierTelemetry.StartStep("apply", key))
-            {
-                try
-                {
-                    await using (new LeaseKeeper(snapshotter, key, lease, logger, cancellationToken))
-                    {
-                        result = await differ.ApplyAsync(command.Layer, snapshotter, mounts, cancellationToken, (read, ct) => PublishProgressAsync(context, command, read, ct));
-                    }
-                }
-                catch (Exception exception) when (exception is not OperationCanceledException)
-                {
-                    // Recorded on the step that failed; the handler below records it on unpackLayer and cleans up.
-                    apply.RecordFailure(exception, ApplyFailures.Classify(exception).Kind);
-                    throw;
-                }
+        return mounts;
+    }
 
-                apply?.SetTag(UnpackAttributes.UncompressedSize, result.UncompressedSize);
-                apply?.SetTag(UnpackAttributes.DiffId, result.DiffId.ToString());
-                if (result.DiffId != command.DiffId)
+    /// <summary>
+    /// Applies the layer into the prepared snapshot, renewing its lease meanwhile, and checks the diffID; null, after
+    /// removing the snapshot and replying, when the content is not the layer the image config names.
+    /// </summary>
+    private async Task<ApplyResult?> ApplyAndVerifyAsync(LayerApply layer, string key, SnapshotLease lease, IReadOnlyList<Mount> mounts)
+    {
+        var command = layer.Command;
+        ApplyResult result;
+        var applyStarted = Stopwatch.GetTimestamp();
+        using (var apply = ApplierTelemetry.StartStep("apply", key))
+        {
+            try
+            {
+                await using (new LeaseKeeper(layer.Snapshotter, key, lease, logger, layer.CancellationToken))
                 {
-                    var reason = $"wrong diff id calculated on extraction of layer {command.LayerIndex} ({command.Layer.Digest}): the image config says {command.DiffId}, the layer's content is {result.DiffId}";
-                    apply.RecordFailure(FailureKind.InvalidContent, reason);
-                    ApplierTelemetry.Failed(layerSpan, FailureKind.InvalidContent, reason);
-                    await snapshotter.RemoveAsync(key, CancellationToken.None);
-                    await replies.SendAsync(Failed(context, command, FailureKind.InvalidContent, reason));
-                    return false;
+                    result = await differ.ApplyAsync(command.Layer, layer.Snapshotter, mounts, layer.CancellationToken, (read, ct) => PublishProgressAsync(layer.Context, command, read, ct));
                 }
             }
-
-            ApplierTelemetry.Applied(layerSpan, result.UncompressedSize, Stopwatch.GetElapsedTime(applyStarted));
-            if (command.Rebase)
+            catch (Exception exception) when (exception is not OperationCanceledException)
             {
-                // Parallel extraction: the saga commits in layer order once the parent is committed. Until then the
-                // snapshot waits under a longer lease, which the reaper honours and a dead saga lets expire.
-                await snapshotter.RenewLeaseAsync(key, new SnapshotLease(worker.WorkerId, options.ExtractedLeaseDuration), cancellationToken);
-                ApplierTelemetry.Ended(layerSpan, Outcomes.Done);
-                await replies.SendAsync(new LayerExtracted(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId, result.DiffId, key,
-                    result.UncompressedSize, result.EntryCount, Stopwatch.GetElapsedTime(started), worker.Stamp(context)));
-                return false;
+                // Recorded on the step that failed; the caller's handler records it on unpackLayer and cleans up.
+                apply.RecordFailure(exception, ApplyFailures.Classify(exception).Kind);
+                throw;
             }
 
-            using (var commit = ApplierTelemetry.StartStep("commit", key))
+            apply?.SetTag(UnpackAttributes.UncompressedSize, result.UncompressedSize);
+            apply?.SetTag(UnpackAttributes.DiffId, result.DiffId.ToString());
+            if (result.DiffId != command.DiffId)
             {
-                var committedByUs = await SnapshotCommits.CommitAsync(snapshotter, name, key, parent: null, labels, logger, cancellationToken);
-                commit?.SetTag(UnpackAttributes.Outcome, committedByUs ? Outcomes.Done : Outcomes.AlreadyPresent);
+                var reason = $"wrong diff id calculated on extraction of layer {command.LayerIndex} ({command.Layer.Digest}): the image config says {command.DiffId}, the layer's content is {result.DiffId}";
+                apply.RecordFailure(FailureKind.InvalidContent, reason);
+                ApplierTelemetry.Failed(layer.Span, FailureKind.InvalidContent, reason);
+                await layer.Snapshotter.RemoveAsync(key, CancellationToken.None);
+                await layer.Replies.SendAsync(Failed(layer, FailureKind.InvalidContent, reason));
+                return null;
             }
+        }
 
-            var labelled = await blobLabels.LabelCommittedAsync(command, cancellationToken);
-            ApplierTelemetry.Ended(layerSpan, Outcomes.Done);
-            await replies.SendAsync(Applied(context, command, alreadyPresent: false, key, result, started) with { BlobLabels = labelled });
-            return true;
-        }
-        catch (Exception exception) when (exception is not OperationCanceledException)
+        ApplierTelemetry.Applied(layer.Span, result.UncompressedSize, Stopwatch.GetElapsedTime(applyStarted));
+        return result;
+    }
+
+    private async Task HandOverExtractedAsync(LayerApply layer, string key, ApplyResult result)
+    {
+        var command = layer.Command;
+
+        // Parallel extraction: the saga commits in layer order once the parent is committed. Until then the
+        // snapshot waits under a longer lease, which the reaper honours and a dead saga lets expire.
+        await layer.Snapshotter.RenewLeaseAsync(key, new SnapshotLease(worker.WorkerId, options.ExtractedLeaseDuration), layer.CancellationToken);
+        ApplierTelemetry.Ended(layer.Span, Outcomes.Done);
+        await layer.Replies.SendAsync(new LayerExtracted(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId, result.DiffId, key,
+            result.UncompressedSize, result.EntryCount, Stopwatch.GetElapsedTime(layer.Started), worker.Stamp(layer.Context)));
+    }
+
+    /// <summary>Commits under the chain ID (taken by another worker: ours is removed, still a success), labels the blob and replies.</summary>
+    private async Task CommitAsync(LayerApply layer, string key, ApplyResult result)
+    {
+        var command = layer.Command;
+        using (var commit = ApplierTelemetry.StartStep("commit", key))
         {
-            logger.LogWarning(exception, "Applying {Key} failed; removing it", key);
-            var failure = ApplyFailures.Classify(exception);
-            ApplierTelemetry.Failed(layerSpan, failure.Kind, exception.Message, exception);
-            await snapshotter.RemoveAsync(key, CancellationToken.None);
-            await replies.SendAsync(Failed(context, command, failure, $"applying layer {command.LayerIndex} ({command.Layer.Digest}) failed: {exception.Message}"));
-            return false;
+            var labels = ExtractionKey.Labels(command.ChainId, command.Labels);
+            var committedByUs = await SnapshotCommits.CommitAsync(layer.Snapshotter, layer.Name, key, parent: null, labels, logger, layer.CancellationToken);
+            commit?.SetTag(UnpackAttributes.Outcome, committedByUs ? Outcomes.Done : Outcomes.AlreadyPresent);
         }
-        catch (OperationCanceledException)
-        {
-            await snapshotter.RemoveAsync(key, CancellationToken.None);
-            throw;
-        }
+
+        var labelled = await blobLabels.LabelCommittedAsync(command, layer.CancellationToken);
+        ApplierTelemetry.Ended(layer.Span, Outcomes.Done);
+        await layer.Replies.SendAsync(Applied(layer, alreadyPresent: false, key, result) with { BlobLabels = labelled });
+    }
+
+    /// <summary>Any failure after the prepare removes the prepared snapshot, so nothing partial is committed.</summary>
+    private async Task FailPreparedAsync(LayerApply layer, string key, Exception exception)
+    {
+        var command = layer.Command;
+        logger.LogWarning(exception, "Applying {Key} failed; removing it", key);
+        var failure = ApplyFailures.Classify(exception);
+        ApplierTelemetry.Failed(layer.Span, failure.Kind, exception.Message, exception);
+        await layer.Snapshotter.RemoveAsync(key, CancellationToken.None);
+        await layer.Replies.SendAsync(Failed(layer, failure, $"applying layer {command.LayerIndex} ({command.Layer.Digest}) failed: {exception.Message}"));
     }
 
     // Progress goes straight to the bus: the endpoint's outbox would hold it until the apply is over.
@@ -200,12 +259,28 @@ public sealed class ApplyLayerConsumer(
             publish => RunReplies.Linked(publish, context),
             cancellationToken);
 
-    private LayerApplied Applied(ConsumeContext context, ApplyLayer command, bool alreadyPresent, string? key, ApplyResult? result, long started) =>
-        new(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId, command.DiffId, alreadyPresent, key,
-            result?.UncompressedSize ?? 0, result?.EntryCount ?? 0, Stopwatch.GetElapsedTime(started), worker.Stamp(context));
+    private LayerApplied Applied(LayerApply layer, bool alreadyPresent, string? key, ApplyResult? result)
+    {
+        var command = layer.Command;
+        return new(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId, command.DiffId, alreadyPresent, key,
+            result?.UncompressedSize ?? 0, result?.EntryCount ?? 0, Stopwatch.GetElapsedTime(layer.Started), worker.Stamp(layer.Context));
+    }
 
-    private LayerApplyFailed Failed(ConsumeContext context, ApplyLayer command, (FailureKind Kind, bool Retryable) failure, string reason) =>
-        new(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId, failure.Kind, reason, failure.Retryable, worker.Stamp(context));
+    private LayerApplyFailed Failed(LayerApply layer, (FailureKind Kind, bool Retryable) failure, string reason)
+    {
+        var command = layer.Command;
+        return new(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId, failure.Kind, reason, failure.Retryable, worker.Stamp(layer.Context));
+    }
 
-    private LayerApplyFailed Failed(ConsumeContext context, ApplyLayer command, FailureKind kind, string reason) => Failed(context, command, (kind, false), reason);
+    private LayerApplyFailed Failed(LayerApply layer, FailureKind kind, string reason) => Failed(layer, (kind, false), reason);
+
+    /// <summary>One layer being applied: its command, where its replies go, its span and snapshotter, and when it started.</summary>
+    private sealed record LayerApply(
+        ConsumeContext<ApplyLayer> Context, ApplyLayer Command, RunReplies Replies, Activity? Span, ISnapshotter Snapshotter, long Started)
+    {
+        /// <summary>The chain ID: the name the layer's snapshot is committed under.</summary>
+        public string Name { get; } = Command.ChainId.ToString();
+
+        public CancellationToken CancellationToken => Context.CancellationToken;
+    }
 }

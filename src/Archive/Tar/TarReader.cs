@@ -14,6 +14,7 @@ internal sealed class TarReader(TarInput input)
     private const int MaxMetadataSize = 16 << 20;
     private const string SchilyXattr = "SCHILY.xattr.";
     private const string LibarchiveXattr = "LIBARCHIVE.xattr.";
+    private const string GnuSparse = "GNU.sparse.";
 
     private long _remaining;
     private int _padding;
@@ -153,126 +154,194 @@ internal sealed class TarReader(TarInput input)
     private TarEntry BuildEntry(ReadOnlySpan<byte> header, long size, List<KeyValuePair<string, byte[]>>? pax,
         byte[]? longName, byte[]? longLink, long headerOffset, out bool gnuSparseExtended)
     {
-        gnuSparseExtended = false;
-        var name = longName ?? HeaderName(header);
-        var linkName = longLink ?? F.String(header[F.LinkName]).ToArray();
-        var typeFlag = header[F.TypeFlag];
-        var displayName = NativePath.Display(name);
-
-        var mode = (uint)(Number(header, F.Mode, "mode", headerOffset, displayName) & 0xfff);
-        var uid = Number(header, F.Uid, "uid", headerOffset, displayName);
-        var gid = Number(header, F.Gid, "gid", headerOffset, displayName);
-        var modifyTime = new TarTime(Number(header, F.ModifyTime, "mtime", headerOffset, displayName), 0);
-        TarTime? accessTime = null;
-        long major = 0, minor = 0;
-        if (typeFlag is (byte)'3' or (byte)'4')
+        var fields = ReadHeaderFields(header, size, longName, longLink, headerOffset, out var displayName);
+        if (pax is not null)
         {
-            major = Number(header, F.DeviceMajor, "devmajor", headerOffset, displayName);
-            minor = Number(header, F.DeviceMinor, "devminor", headerOffset, displayName);
+            ApplyPaxRecords(pax, ref fields, headerOffset, displayName);
+        }
+
+        var type = ResolveType(header, ref fields, headerOffset, displayName, out gnuSparseExtended);
+        return new TarEntry
+        {
+            Name = fields.Name,
+            LinkName = fields.LinkName,
+            Type = type,
+            Mode = fields.Mode,
+            Uid = fields.Uid,
+            Gid = fields.Gid,
+            StoredSize = fields.StoredSize,
+            RealSize = fields.SparseMap is null ? fields.StoredSize : fields.RealSize,
+            ModifyTime = fields.ModifyTime,
+            AccessTime = fields.AccessTime,
+            DeviceMajor = fields.DeviceMajor,
+            DeviceMinor = fields.DeviceMinor,
+            Xattrs = fields.Xattrs,
+            SparseMap = fields.SparseMap,
+            SparseMapInData = fields.SparseMapInData,
+            HeaderOffset = headerOffset,
+        };
+    }
+
+    /// <summary>
+    /// The fields of the header block itself: the name from a GNU long name or the ustar prefix and name, the link
+    /// name from a GNU long link name or the header, mode, ids, times and device numbers.
+    /// </summary>
+    private static EntryFields ReadHeaderFields(ReadOnlySpan<byte> header, long size, byte[]? longName, byte[]? longLink,
+        long headerOffset, out string displayName)
+    {
+        var name = longName ?? HeaderName(header);
+        displayName = NativePath.Display(name);
+        var fields = new EntryFields
+        {
+            Name = name,
+            LinkName = longLink ?? F.String(header[F.LinkName]).ToArray(),
+            Mode = (uint)(Number(header, F.Mode, "mode", headerOffset, displayName) & 0xfff),
+            Uid = Number(header, F.Uid, "uid", headerOffset, displayName),
+            Gid = Number(header, F.Gid, "gid", headerOffset, displayName),
+            ModifyTime = new TarTime(Number(header, F.ModifyTime, "mtime", headerOffset, displayName), 0),
+            StoredSize = size,
+            RealSize = size,
+            Xattrs = [],
+        };
+
+        if (header[F.TypeFlag] is (byte)'3' or (byte)'4')
+        {
+            fields.DeviceMajor = Number(header, F.DeviceMajor, "devmajor", headerOffset, displayName);
+            fields.DeviceMinor = Number(header, F.DeviceMinor, "devminor", headerOffset, displayName);
         }
 
         if (F.IsGnu(header) && header[F.GnuAccessTime].ContainsAnyExcept((byte)0) &&
             F.TryParseNumber(header[F.GnuAccessTime], out var gnuAccess))
         {
-            accessTime = new TarTime(gnuAccess, 0);
+            fields.AccessTime = new TarTime(gnuAccess, 0);
         }
 
-        var realSize = size;
-        var xattrs = new List<(byte[], byte[])>();
-        List<(long, long)>? sparse = null;
-        var sparseMapInData = false;
-        string? sparseMajor = null, sparseMinor = null;
-        long? sparseNumBlocks = null;
-        long pendingSparseOffset = -1;
-        foreach (var (key, value) in pax ?? [])
+        return fields;
+    }
+
+    /// <summary>Folds the PAX records in, in the order stored (a later record overrides an earlier one).</summary>
+    private void ApplyPaxRecords(List<KeyValuePair<string, byte[]>> pax, ref EntryFields fields, long headerOffset, string displayName)
+    {
+        var sparse = new PaxSparse { PendingOffset = -1 };
+        foreach (var (key, value) in pax)
         {
             switch (key)
             {
                 case "path":
-                    name = value;
+                    fields.Name = value;
                     break;
                 case "linkpath":
-                    linkName = value;
+                    fields.LinkName = value;
                     break;
                 case "size":
-                    size = realSize = PaxNumber(value, key);
+                    fields.StoredSize = fields.RealSize = PaxNumber(value, key, headerOffset, displayName);
                     break;
                 case "uid":
-                    uid = PaxNumber(value, key);
+                    fields.Uid = PaxNumber(value, key, headerOffset, displayName);
                     break;
                 case "gid":
-                    gid = PaxNumber(value, key);
+                    fields.Gid = PaxNumber(value, key, headerOffset, displayName);
                     break;
                 case "mtime":
-                    modifyTime = PaxTime(value, key);
+                    fields.ModifyTime = PaxTime(value, key, headerOffset, displayName);
                     break;
                 case "atime":
-                    accessTime = PaxTime(value, key);
-                    break;
-                case "GNU.sparse.major":
-                    sparseMajor = Encoding.ASCII.GetString(value);
-                    break;
-                case "GNU.sparse.minor":
-                    sparseMinor = Encoding.ASCII.GetString(value);
-                    break;
-                case "GNU.sparse.name":
-                    name = value;
-                    break;
-                case "GNU.sparse.size":
-                case "GNU.sparse.realsize":
-                    realSize = PaxNumber(value, key);
-                    sparse ??= [];
-                    break;
-                case "GNU.sparse.numblocks":
-                    sparseNumBlocks = PaxNumber(value, key);
-                    sparse ??= [];
-                    break;
-                case "GNU.sparse.offset":
-                    pendingSparseOffset = PaxNumber(value, key);
-                    break;
-                case "GNU.sparse.numbytes":
-                    if (pendingSparseOffset < 0)
-                    {
-                        throw Invalid("GNU.sparse.numbytes without an offset", headerOffset, displayName);
-                    }
-
-                    (sparse ??= []).Add((pendingSparseOffset, PaxNumber(value, key)));
-                    pendingSparseOffset = -1;
-                    break;
-                case "GNU.sparse.map":
-                    sparse = ParseSparseMapText(value, headerOffset, displayName);
+                    fields.AccessTime = PaxTime(value, key, headerOffset, displayName);
                     break;
                 default:
-                    if (key.StartsWith(SchilyXattr, StringComparison.Ordinal))
+                    if (key.StartsWith(GnuSparse, StringComparison.Ordinal))
                     {
-                        xattrs.Add((Encoding.Latin1.GetBytes(key[SchilyXattr.Length..]), value));
+                        ApplyPaxSparseRecord(key, value, ref fields, ref sparse, headerOffset, displayName);
                     }
-                    else if (key.StartsWith(LibarchiveXattr, StringComparison.Ordinal))
+                    else
                     {
-                        xattrs.Add((Encoding.Latin1.GetBytes(Uri.UnescapeDataString(key[LibarchiveXattr.Length..])),
-                            DecodeBase64(value, headerOffset, displayName)));
+                        AddPaxXattr(key, value, fields.Xattrs, headerOffset, displayName);
                     }
 
                     break;
             }
-
-            long PaxNumber(byte[] v, string k) =>
-                PaxRecords.TryParseLong(v, out var n) && n >= 0 ? n : throw Invalid($"invalid PAX {k}", headerOffset, displayName);
-
-            TarTime PaxTime(byte[] v, string k) =>
-                PaxRecords.TryParseTime(v, out var t) ? t : throw Invalid($"invalid PAX {k}", headerOffset, displayName);
         }
 
-        if (sparseMajor == "1" && sparseMinor == "0")
+        ResolvePaxSparse(ref fields, sparse, headerOffset, displayName);
+    }
+
+    /// <summary>One GNU sparse record of PAX format 0.0 (offset and numbytes pairs), 0.1 (a map) or 1.0 (a map in the data).</summary>
+    private void ApplyPaxSparseRecord(string key, byte[] value, ref EntryFields fields, ref PaxSparse sparse, long headerOffset, string displayName)
+    {
+        switch (key)
         {
-            sparseMapInData = true;
-            sparse = [];
-        }
-        else if (sparseNumBlocks is { } blocks && sparse is not null && sparse.Count != blocks)
-        {
-            throw Invalid($"GNU.sparse.numblocks says {blocks} but {sparse.Count} segments follow", headerOffset, displayName);
-        }
+            case "GNU.sparse.major":
+                sparse.Major = Encoding.ASCII.GetString(value);
+                break;
+            case "GNU.sparse.minor":
+                sparse.Minor = Encoding.ASCII.GetString(value);
+                break;
+            case "GNU.sparse.name":
+                fields.Name = value;
+                break;
+            case "GNU.sparse.size":
+            case "GNU.sparse.realsize":
+                fields.RealSize = PaxNumber(value, key, headerOffset, displayName);
+                fields.SparseMap ??= [];
+                break;
+            case "GNU.sparse.numblocks":
+                sparse.NumBlocks = PaxNumber(value, key, headerOffset, displayName);
+                fields.SparseMap ??= [];
+                break;
+            case "GNU.sparse.offset":
+                sparse.PendingOffset = PaxNumber(value, key, headerOffset, displayName);
+                break;
+            case "GNU.sparse.numbytes":
+                if (sparse.PendingOffset < 0)
+                {
+                    throw Invalid("GNU.sparse.numbytes without an offset", headerOffset, displayName);
+                }
 
+                (fields.SparseMap ??= []).Add((sparse.PendingOffset, PaxNumber(value, key, headerOffset, displayName)));
+                sparse.PendingOffset = -1;
+                break;
+            case "GNU.sparse.map":
+                fields.SparseMap = ParseSparseMapText(value, headerOffset, displayName);
+                break;
+            default:
+                break;
+        }
+    }
+
+    /// <summary>PAX sparse 1.0 keeps its map at the start of the data (read after the header); otherwise numblocks must match the segments given.</summary>
+    private static void ResolvePaxSparse(ref EntryFields fields, in PaxSparse sparse, long headerOffset, string displayName)
+    {
+        if (sparse.Major == "1" && sparse.Minor == "0")
+        {
+            fields.SparseMapInData = true;
+            fields.SparseMap = [];
+        }
+        else if (sparse.NumBlocks is { } blocks && fields.SparseMap is { } map && map.Count != blocks)
+        {
+            throw Invalid($"GNU.sparse.numblocks says {blocks} but {map.Count} segments follow", headerOffset, displayName);
+        }
+    }
+
+    /// <summary>SCHILY xattrs carry name and value raw; LIBARCHIVE ones URL-escape the name and base64 the value. Other records are ignored.</summary>
+    private void AddPaxXattr(string key, byte[] value, List<(byte[], byte[])> xattrs, long headerOffset, string displayName)
+    {
+        if (key.StartsWith(SchilyXattr, StringComparison.Ordinal))
+        {
+            xattrs.Add((Encoding.Latin1.GetBytes(key[SchilyXattr.Length..]), value));
+        }
+        else if (key.StartsWith(LibarchiveXattr, StringComparison.Ordinal))
+        {
+            xattrs.Add((Encoding.Latin1.GetBytes(Uri.UnescapeDataString(key[LibarchiveXattr.Length..])),
+                DecodeBase64(value, headerOffset, displayName)));
+        }
+    }
+
+    /// <summary>The entry's type from its type flag; a GNU sparse entry ('S') brings its map and real size in the header.</summary>
+    private TarEntryType ResolveType(ReadOnlySpan<byte> header, ref EntryFields fields, long headerOffset, string displayName,
+        out bool gnuSparseExtended)
+    {
+        gnuSparseExtended = false;
+        var typeFlag = header[F.TypeFlag];
         TarEntryType type;
         switch (typeFlag)
         {
@@ -288,8 +357,8 @@ internal sealed class TarReader(TarInput input)
                 break;
             case (byte)'S':
                 type = TarEntryType.Regular;
-                sparse = ReadGnuSparseHeader(header, headerOffset, displayName, out gnuSparseExtended);
-                realSize = Number(header, F.GnuRealSize, "GNU sparse real size", headerOffset, displayName);
+                fields.SparseMap = ReadGnuSparseHeader(header, headerOffset, displayName, out gnuSparseExtended);
+                fields.RealSize = Number(header, F.GnuRealSize, "GNU sparse real size", headerOffset, displayName);
                 break;
             default:
                 throw Invalid($"unknown tar entry type '{DescribeType(typeFlag)}'", headerOffset, displayName);
@@ -298,34 +367,22 @@ internal sealed class TarReader(TarInput input)
         if (type is not TarEntryType.Regular && typeFlag != (byte)'D')
         {
             // Header-only types carry no data whatever their size field says (as Go's archive/tar reads them).
-            size = 0;
+            fields.StoredSize = 0;
         }
 
-        if (sparse is not null && type != TarEntryType.Regular)
+        if (fields.SparseMap is not null && type != TarEntryType.Regular)
         {
             throw Invalid("sparse map on an entry that is not a regular file", headerOffset, displayName);
         }
 
-        return new TarEntry
-        {
-            Name = name,
-            LinkName = linkName,
-            Type = type,
-            Mode = mode,
-            Uid = uid,
-            Gid = gid,
-            StoredSize = size,
-            RealSize = sparse is null ? size : realSize,
-            ModifyTime = modifyTime,
-            AccessTime = accessTime,
-            DeviceMajor = major,
-            DeviceMinor = minor,
-            Xattrs = xattrs,
-            SparseMap = sparse,
-            SparseMapInData = sparseMapInData,
-            HeaderOffset = headerOffset,
-        };
+        return type;
     }
+
+    private static long PaxNumber(byte[] value, string key, long headerOffset, string displayName) =>
+        PaxRecords.TryParseLong(value, out var n) && n >= 0 ? n : throw Invalid($"invalid PAX {key}", headerOffset, displayName);
+
+    private static TarTime PaxTime(byte[] value, string key, long headerOffset, string displayName) =>
+        PaxRecords.TryParseTime(value, out var t) ? t : throw Invalid($"invalid PAX {key}", headerOffset, displayName);
 
     private static long Number(ReadOnlySpan<byte> header, Range field, string what, long headerOffset, string displayName) =>
         F.TryParseNumber(header[field], out var value) ? value : throw Invalid($"invalid {what} field", headerOffset, displayName);
@@ -515,4 +572,32 @@ internal sealed class TarReader(TarInput input)
 
     private static LayerApplyException Invalid(string message, long offset, string? name = null, Exception? inner = null) =>
         new($"invalid tar archive: {message}", name, offset, inner);
+
+    /// <summary>An entry's fields while its headers are folded in; a struct, so folding allocates only what the entry keeps.</summary>
+    private struct EntryFields
+    {
+        public byte[] Name;
+        public byte[] LinkName;
+        public uint Mode;
+        public long Uid;
+        public long Gid;
+        public TarTime ModifyTime;
+        public TarTime? AccessTime;
+        public long DeviceMajor;
+        public long DeviceMinor;
+        public long StoredSize;
+        public long RealSize;
+        public List<(byte[], byte[])> Xattrs;
+        public List<(long, long)>? SparseMap;
+        public bool SparseMapInData;
+    }
+
+    /// <summary>The GNU sparse PAX records that only mean something together, checked once every record is read.</summary>
+    private struct PaxSparse
+    {
+        public string? Major;
+        public string? Minor;
+        public long? NumBlocks;
+        public long PendingOffset;
+    }
 }

@@ -37,9 +37,6 @@ public static class MediaTypes
 
     public static bool IsLayer(string mediaType) => TryGetLayerCompression(mediaType, out _);
 
-    public static bool IsForeignLayer(string mediaType) =>
-        mediaType is OciLayerForeign or OciLayerForeignGzip or OciLayerForeignZstd or DockerLayerForeignGzip;
-
     /// <summary>The compression a layer media type declares; false when it is not a layer type we know.</summary>
     public static bool TryGetLayerCompression(string mediaType, out LayerCompression compression)
     {

@@ -72,16 +72,6 @@ public static class MessageValidator
         return errors.Errors;
     }
 
-    /// <summary>Throws <see cref="MessageValidationException"/> naming every problem of the message.</summary>
-    public static void ThrowIfInvalid(object message)
-    {
-        var errors = Validate(message);
-        if (errors.Count > 0)
-        {
-            throw new MessageValidationException(message.GetType().Name, errors);
-        }
-    }
-
     private static void UnpackRequested(UnpackRequested request, ValidationErrors errors)
     {
         errors.Id(request.UnpackId, nameof(request.UnpackId));

@@ -113,14 +113,6 @@ public sealed class ValidationErrors
         }
     }
 
-    public void ThrowIfAny(string messageType)
-    {
-        if (_errors.Count > 0)
-        {
-            throw new MessageValidationException(messageType, _errors);
-        }
-    }
-
     private static bool IsName(string name)
     {
         var previousSeparator = true;
