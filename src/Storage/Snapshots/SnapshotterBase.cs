@@ -16,20 +16,22 @@ public abstract class SnapshotterBase : ISnapshotter
     private const int UpdateAttempts = 5;
     private readonly IDocumentStore _store;
 
-    protected SnapshotterBase(string name, string root, IDocumentStore store, TimeProvider? time)
+    protected SnapshotterBase(SnapshotterDescriptor descriptor, string root, IDocumentStore store, TimeProvider? time)
     {
-        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(descriptor);
         ArgumentException.ThrowIfNullOrEmpty(root);
-        Name = name;
-        Layout = new SnapshotLayout(root, name);
+        Descriptor = descriptor;
+        Layout = new SnapshotLayout(root, descriptor.Name);
         _store = store ?? throw new ArgumentNullException(nameof(store));
         Time = time ?? TimeProvider.System;
         Directory.CreateDirectory(Layout.SnapshotsDirectory);
     }
 
-    public string Name { get; }
+    public SnapshotterDescriptor Descriptor { get; }
 
-    public abstract bool CanRebase { get; }
+    public string Name => Descriptor.Name;
+
+    public bool CanRebase => Descriptor.CanRebase;
 
     public SnapshotLayout Layout { get; }
 
