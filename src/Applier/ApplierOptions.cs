@@ -34,6 +34,9 @@ public sealed class ApplierOptions
     /// </summary>
     public TimeSpan RunBlobWait { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>How often this process tells the control plane its node is alive (three missed beats and the node counts as down).</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>How often at most an apply publishes its progress (<c>LayerApplyProgressed</c>) for progress bars.</summary>
     public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 }

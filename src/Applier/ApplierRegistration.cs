@@ -1,11 +1,14 @@
+using Marten;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Unpacker.Applier.Diff;
 using Unpacker.Applier.Unpacking;
 using Unpacker.Contracts.Applying;
 using Unpacker.Contracts.Validation;
 using Unpacker.Hosting.Messaging;
 using Unpacker.Storage.Content;
+using Unpacker.Storage.Nodes;
 using Unpacker.Storage.Snapshots;
 
 namespace Unpacker.Applier;
@@ -13,7 +16,8 @@ namespace Unpacker.Applier;
 /// <summary>The Applier's parts, reusable by the CLI's one-process local mode.</summary>
 public static class ApplierRegistration
 {
-    public static IServiceCollection AddApplier(this IServiceCollection services, string root, ApplierOptions options)
+    /// <summary>The Applier of <paramref name="node"/>, keeping snapshots under <paramref name="root"/> on that node's disk.</summary>
+    public static IServiceCollection AddApplier(this IServiceCollection services, string root, string node, ApplierOptions options)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(root);
         var fullRoot = Path.GetFullPath(root);
@@ -23,14 +27,18 @@ public static class ApplierRegistration
         }
 
         services.AddSingleton(options);
+        services.AddSingleton(new ApplierNode(node, fullRoot));
+        services.TryAddSingleton(TimeProvider.System);
         services.AddContentStore(new ContentStoreOptions { Root = fullRoot });
-        services.AddSnapshotters(fullRoot);
+        services.AddSnapshotters(fullRoot, node);
+        services.AddSingleton(provider => new NodeRegistry(provider.GetRequiredService<IDocumentStore>(), provider.GetService<TimeProvider>()));
+        services.AddHostedService<NodeHeartbeat>();
         services.AddSingleton<MountApplier>();
         services.AddSingleton<BlobLabels>();
         services.AddSingleton<BlobArrival>();
         foreach (var snapshotter in options.Snapshotters)
         {
-            services.AddSingleton(new SelfConfiguredEndpoint(ApplyLayer.QueueName(snapshotter)));
+            services.AddSingleton(new SelfConfiguredEndpoint(ApplyLayer.QueueName(node, snapshotter)));
         }
 
         if (options.ReaperInterval > TimeSpan.Zero)
@@ -47,15 +55,21 @@ public static class ApplierRegistration
         bus.AddConsumer<ApplyLayerConsumer>().ExcludeFromConfigureEndpoints();
         bus.AddConsumer<StatSnapshotConsumer>().ExcludeFromConfigureEndpoints();
         bus.AddConsumer<CommitSnapshotConsumer>().ExcludeFromConfigureEndpoints();
-        bus.AddConsumer<UnpackAbortedConsumer>().Endpoint(e => e.Name = UnpackAbortedConsumer.QueueName);
+        // Every Applier process of the node must hear an abort (any of them may hold the unpack's extraction), so each
+        // has a queue of its own, gone with the process.
+        bus.AddConsumer<UnpackAbortedConsumer>().Endpoint(e =>
+        {
+            e.Name = $"{UnpackAbortedConsumer.QueueName}-{Guid.NewGuid():N}";
+            e.Temporary = true;
+        });
     }
 
-    /// <summary>One queue per served snapshotter (<c>apply-&lt;name&gt;</c>): a snapshotter name is a route.</summary>
-    public static void ConfigureApplierEndpoints(this IRabbitMqBusFactoryConfigurator bus, IBusRegistrationContext context, ApplierOptions options)
+    /// <summary>One queue per served snapshotter of the node (<c>apply-&lt;node&gt;-&lt;snapshotter&gt;</c>): the node's work goes only to its own Appliers.</summary>
+    public static void ConfigureApplierEndpoints(this IRabbitMqBusFactoryConfigurator bus, IBusRegistrationContext context, string node, ApplierOptions options)
     {
         foreach (var snapshotter in options.Snapshotters)
         {
-            bus.ReceiveEndpoint(ApplyLayer.QueueName(snapshotter), endpoint =>
+            bus.ReceiveEndpoint(ApplyLayer.QueueName(node, snapshotter), endpoint =>
             {
                 endpoint.PrefetchCount = options.ConcurrentApplies;
                 endpoint.ConcurrentMessageLimit = options.ConcurrentApplies;

@@ -5,18 +5,20 @@ using Unpacker.Hosting.Messaging;
 using Unpacker.Hosting.Persistence;
 using Unpacker.Hosting.Telemetry;
 using Unpacker.Storage.Content;
+using Unpacker.Storage.Nodes;
 using Unpacker.Storage.Snapshots;
 using Unpacker.Storage.Snapshots.Metadata;
 
-var service = UnpackerService.Create("applier", args);
+var service = UnpackerService.Create("applier", args, onNode: true);
+var node = service.Node.Validated();
 var options = service.Builder.Configuration.Bind<ApplierOptions>(ApplierOptions.Section);
-service.Services.AddUnpackerMarten(service.Postgres, ContentMetadata.Register, SnapshotMetadata.Register);
-service.Services.AddApplier(service.Storage.Root, options);
+service.Services.AddUnpackerMarten(service.Postgres, ContentMetadata.Register, SnapshotMetadata.Register, NodeRegistry.Register);
+service.Services.AddApplier(service.Storage.Root, node, options);
 foreach (var snapshotter in options.Snapshotters)
 {
     service.Services.AddDiskUsage(new DiskUsageTarget(DiskUsageKind.Snapshots, new SnapshotLayout(service.Storage.Root, snapshotter).SnapshotsDirectory, snapshotter));
 }
 
 service.Services.AddUnpackerMessaging(service.RabbitMq, service.Worker, bus => bus.AddApplierConsumers(),
-    (context, bus) => bus.ConfigureApplierEndpoints(context, options));
+    (context, bus) => bus.ConfigureApplierEndpoints(context, node, options));
 await service.RunAsync();

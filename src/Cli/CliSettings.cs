@@ -26,6 +26,9 @@ internal static class CliSettings
 
     public static StorageOptions Storage => _configuration.Bind<StorageOptions>(StorageOptions.Section);
 
+    /// <summary>This host's node (<c>UNPACKER_NODE</c>, by default the host name): whose snapshots the local commands see.</summary>
+    public static NodeOptions Node => _configuration.Bind<NodeOptions>(NodeOptions.Section);
+
     /// <summary>A store that knows every document and event type of the system (content, snapshots, unpack history).</summary>
     public static Task<DocumentStore> OpenStoreAsync() =>
         UnpackerMarten.OpenStoreAsync(Postgres, ContentMetadata.Register, SnapshotMetadata.Register, UnpackSagaRegistration.MartenContribution);

@@ -8,4 +8,7 @@ public sealed record WorkerStamp(string Service, string WorkerId, string Host)
     /// died or lost its connection mid-step): the history then shows the step was taken over, not just who finished it.
     /// </summary>
     public bool Redelivered { get; init; }
+
+    /// <summary>The node the worker belongs to (an Applier's snapshots live there); null for workers of the site (Fetchers, the saga).</summary>
+    public string? Node { get; init; }
 }

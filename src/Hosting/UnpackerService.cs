@@ -27,6 +27,7 @@ public sealed class UnpackerService
         Postgres = builder.Configuration.Bind<PostgresOptions>(PostgresOptions.Section);
         RabbitMq = builder.Configuration.Bind<RabbitMqOptions>(RabbitMqOptions.Section);
         Storage = builder.Configuration.Bind<StorageOptions>(StorageOptions.Section);
+        Node = builder.Configuration.Bind<NodeOptions>(NodeOptions.Section);
     }
 
     public WebApplicationBuilder Builder { get; }
@@ -41,7 +42,11 @@ public sealed class UnpackerService
 
     public StorageOptions Storage { get; }
 
-    public static UnpackerService Create(string service, string[] args)
+    /// <summary>The node this process runs on (<c>UNPACKER_NODE</c>, by default the host's name).</summary>
+    public NodeOptions Node { get; }
+
+    /// <param name="onNode">The service's work belongs to this node (an Applier): its worker says so on every result.</param>
+    public static UnpackerService Create(string service, string[] args, bool onNode = false)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args });
 
@@ -62,13 +67,15 @@ public sealed class UnpackerService
             options.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
         });
 
-        var worker = WorkerIdentity.ForCurrentProcess(service, builder.Configuration["Worker:Id"]);
+        var node = builder.Configuration.Bind<NodeOptions>(NodeOptions.Section);
+        var worker = WorkerIdentity.ForCurrentProcess(service, builder.Configuration["Worker:Id"]) with { Node = onNode ? node.Validated() : null };
         var shell = new UnpackerService(builder, worker);
         builder.AddUnpackerTelemetry(worker);
         builder.Services.AddSingleton(worker);
         builder.Services.AddSingleton(shell.Postgres);
         builder.Services.AddSingleton(shell.RabbitMq);
         builder.Services.AddSingleton(shell.Storage);
+        builder.Services.AddSingleton(shell.Node);
         builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres", tags: ["ready"]);
         builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(30));
         return shell;

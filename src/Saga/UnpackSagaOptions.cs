@@ -57,6 +57,9 @@ public sealed class UnpackSagaOptions
     /// <summary>How often an unpack waiting for another unpack's extraction of a shared layer looks again, in case a wake-up was lost.</summary>
     public TimeSpan ClaimRecheckInterval { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>How long a node's Appliers may stay silent before a request for it is refused as for a node that is down.</summary>
+    public TimeSpan NodeLivenessTimeout { get; set; } = Storage.Nodes.NodeRegistry.DefaultLivenessTimeout;
+
     /// <summary>How often the watchdog looks for sagas whose backoff or deadline is due.</summary>
     public TimeSpan WatchdogInterval { get; set; } = TimeSpan.FromSeconds(2);
 

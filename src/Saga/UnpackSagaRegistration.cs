@@ -16,6 +16,7 @@ using Unpacker.Saga.History.GetWorkerStatistics;
 using Unpacker.Saga.Persistence;
 using Unpacker.Saga.Unpacking;
 using Unpacker.Saga.Watchdog;
+using Unpacker.Storage.Nodes;
 
 namespace Unpacker.Saga;
 
@@ -29,6 +30,8 @@ public static class UnpackSagaRegistration
     {
         MartenSagaRepositoryRegistration.MapSagaDocument<UnpackState>(options);
         options.Schema.For<UnpackState>().Duplicate(x => x.WakeAt);
+        options.Schema.For<UnpackState>().Duplicate(x => x.Node);
+        NodeRegistry.Register(options);
         options.Schema.For<ExtractionClaim>().UseOptimisticConcurrency(true);
         options.Events.AddEventTypes([.. typeof(IUnpackEvent).Assembly.GetTypes().Where(t => t.IsClass && typeof(IUnpackEvent).IsAssignableFrom(t))]);
         options.Projections.Add<UnpackSummaryProjection>(JasperFx.Events.Projections.ProjectionLifecycle.Inline);

@@ -141,7 +141,7 @@ public sealed class UnpackEndToEndTests
             await writer.CommitAsync(null, CancellationToken.None);
         }
 
-        var collector = new GarbageCollector(content, new Snapshotters(stack.Root, stack.Store).All, [new UnpackGcRoots(stack.Store)], stack.Store);
+        var collector = new GarbageCollector(content, new Snapshotters(stack.Root, stack.Store, stack.Node).All, [new UnpackGcRoots(stack.Store, stack.Node)], stack.Store);
         var result = await collector.CollectAsync(new GcOptions { GracePeriod = TimeSpan.Zero }, CancellationToken.None);
 
         Assert.Contains(result.Removed, r => r.Resource == GcResource.Content(junkDescriptor.Digest));
@@ -213,7 +213,7 @@ public sealed class UnpackEndToEndTests
     public async Task An_aborted_unpack_has_its_active_snapshots_removed_by_the_applier()
     {
         await using var stack = await ServiceStack.StartAsync("e2e-abort");
-        var snapshotter = Snapshotters.Create("overlayfs", stack.Root, stack.Store);
+        var snapshotter = Snapshotters.Create("overlayfs", stack.Root, stack.Store, stack.Node);
         var unpackId = Guid.NewGuid();
         var mine = $"extract-1-aa {Digest.Compute("mine"u8)}";
         var other = $"extract-2-bb {Digest.Compute("other"u8)}";

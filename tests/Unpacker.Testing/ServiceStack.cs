@@ -41,6 +41,11 @@ public sealed class ServiceStack : IAsyncDisposable
 
     public string Root { get; }
 
+    /// <summary>The node the stack's Appliers belong to (<c>UNPACKER_NODE</c> of the extra settings, else <see cref="DefaultNode"/>).</summary>
+    public string Node => _extraEnvironment.GetValueOrDefault("UNPACKER_NODE") ?? DefaultNode;
+
+    public const string DefaultNode = "test-node";
+
     public DocumentStore Store { get; }
 
     public IReadOnlyList<ServiceProcess> Processes => _processes;
@@ -58,6 +63,7 @@ public sealed class ServiceStack : IAsyncDisposable
 
             environment["UNPACKER_POSTGRES_SCHEMA"] = Postgres.Schema;
             environment["UNPACKER_ROOT"] = Root;
+            environment["UNPACKER_NODE"] = Node;
             return environment;
         }
     }
@@ -150,7 +156,7 @@ public sealed class ServiceStack : IAsyncDisposable
     {
         var target = Path.Combine(Root, "exports", $"{snapshotter}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(target);
-        await Snapshotters.Create(snapshotter, Root, Store).ExportAsync(chainId.ToString(), target, CancellationToken.None);
+        await Snapshotters.Create(snapshotter, Root, Store, Node).ExportAsync(chainId.ToString(), target, CancellationToken.None);
         return target;
     }
 
@@ -187,7 +193,7 @@ public sealed class ServiceStack : IAsyncDisposable
     private async Task<IReadOnlyList<string>> NamesAsync(string snapshotter, SnapshotKind kind)
     {
         var names = new List<string>();
-        await foreach (var info in Snapshotters.Create(snapshotter, Root, Store).WalkAsync([], CancellationToken.None))
+        await foreach (var info in Snapshotters.Create(snapshotter, Root, Store, Node).WalkAsync([], CancellationToken.None))
         {
             if (info.Kind == kind)
             {

@@ -18,9 +18,9 @@ public sealed class UnpackAbortedConsumer(Snapshotters snapshotters, ApplierOpti
     public async Task Consume(ConsumeContext<UnpackAborted> context)
     {
         var aborted = context.Message;
-        if (!options.Snapshotters.Contains(aborted.Snapshotter))
+        if (!options.Snapshotters.Contains(aborted.Snapshotter) || (aborted.Node is { } node && node != snapshotters.Node))
         {
-            // Another pool's snapshotter: its lease expires and that pool's reaper removes what is left.
+            // Another pool's snapshotter, or another node's unpack: its lease expires and that pool's reaper removes what is left.
             return;
         }
 

@@ -26,8 +26,9 @@ public static class GcCommand
                 IngestExpiry = parse.GetValue(expiry),
             };
             // Roots: gc.root labels, plus what recorded unpacks keep (completed images, unpacks in flight).
-            var snapshotters = new Snapshotters(context.Root, context.Documents).All.ToList<ISnapshotter>();
-            var collector = new GarbageCollector(context.Store, snapshotters, [new UnpackGcRoots(context.Documents, options.DiscardUnpackedLayers)], context.Documents);
+            var node = CliSettings.Node.Validated();
+            var snapshotters = new Snapshotters(context.Root, context.Documents, node).All.ToList<ISnapshotter>();
+            var collector = new GarbageCollector(context.Store, snapshotters, [new UnpackGcRoots(context.Documents, node, options.DiscardUnpackedLayers)], context.Documents);
             var result = await collector.CollectAsync(options, cancellationToken);
             if (parse.GetValue(json))
             {

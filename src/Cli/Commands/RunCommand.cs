@@ -27,12 +27,13 @@ public static class RunCommand
 
     private static async Task<int> RunAsync(string[] args)
     {
-        var service = UnpackerService.Create("local", args);
+        var service = UnpackerService.Create("local", args, onNode: true);
+        var node = service.Node.Validated();
         var configuration = service.Builder.Configuration;
         var applier = configuration.Bind<ApplierOptions>(ApplierOptions.Section);
         service.Services.AddUnpackerMarten(service.Postgres, ContentMetadata.Register, SnapshotMetadata.Register, UnpackSagaRegistration.MartenContribution);
         var fetcher = service.Services.AddFetcher(configuration);
-        service.Services.AddApplier(service.Storage.Root, applier);
+        service.Services.AddApplier(service.Storage.Root, node, applier);
         service.Services.AddUnpackSagaServices(configuration.Bind<UnpackSagaOptions>(UnpackSagaOptions.Section));
         service.Services.AddUnpackerMessaging(
             service.RabbitMq,
@@ -43,7 +44,7 @@ public static class RunCommand
                 bus.AddApplierConsumers();
                 bus.AddUnpackSaga();
             },
-            (context, bus) => bus.ConfigureApplierEndpoints(context, applier));
+            (context, bus) => bus.ConfigureApplierEndpoints(context, node, applier));
         await service.RunAsync();
         return ExitCodes.Success;
     }

@@ -30,7 +30,7 @@ internal static class SnapshotsCli
         try
         {
             using var store = await CliSettings.OpenStoreAsync();
-            return await work(Snapshotters.Create(snapshotterName, CliSettings.Storage.Root, store));
+            return await work(Snapshotters.Create(snapshotterName, CliSettings.Storage.Root, store, CliSettings.Node.Validated()));
         }
         catch (StorageException exception)
         {

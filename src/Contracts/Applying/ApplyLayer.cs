@@ -36,7 +36,11 @@ public sealed record ApplyLayer(
     /// </summary>
     public bool BlobInFlight { get; init; }
 
-    public static string QueueName(string snapshotter) => $"apply-{snapshotter}";
+    /// <summary>
+    /// The queue of the Applier pool serving <paramref name="snapshotter"/> on <paramref name="node"/>: a node's snapshots
+    /// live on its own disk, so only its Appliers may take its work. Snapshotter names hold no '-', so the name is unambiguous.
+    /// </summary>
+    public static string QueueName(string node, string snapshotter) => $"apply-{node}-{snapshotter}";
 
     /// <summary>The run as the Applier works it: this command's layer, then each following layer as a command onto the one before it.</summary>
     public IEnumerable<ApplyLayer> Layers()

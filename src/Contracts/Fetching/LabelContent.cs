@@ -17,4 +17,10 @@ public sealed record LabelContent(Guid UnpackId, int? LayerIndex, int Attempt, D
 
     /// <summary>containerd's label on a config blob that keeps the unpacked snapshot from garbage collection.</summary>
     public static string SnapshotGcRefLabel(string snapshotter) => $"containerd.io/gc.ref.snapshot.{snapshotter}";
+
+    /// <summary>
+    /// containerd's snapshot reference with a <c>/&lt;suffix&gt;</c> (several per snapshotter): the node whose snapshot it
+    /// keeps, since one image is unpacked on many nodes, each with its own chain.
+    /// </summary>
+    public static string SnapshotGcRefLabel(string snapshotter, string node) => $"containerd.io/gc.ref.snapshot.{snapshotter}/{node}";
 }

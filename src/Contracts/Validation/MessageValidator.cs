@@ -76,6 +76,7 @@ public static class MessageValidator
     {
         errors.Id(request.UnpackId, nameof(request.UnpackId));
         errors.SnapshotterName(request.Snapshotter, nameof(request.Snapshotter));
+        errors.NodeName(request.Node, nameof(request.Node), optional: true);
         errors.Labels(request.Labels, nameof(request.Labels));
         Requester(request.RequestedBy, nameof(request.RequestedBy), errors);
         errors.Require(request.RequestedAt != default, nameof(request.RequestedAt), "missing");

@@ -62,6 +62,21 @@ public sealed class ValidationErrors
         Require(name.Length <= 64 && IsName(name), field, $"'{Shorten(name)}' is not a snapshotter name (lowercase letters, digits, '.', '_' or '-' between them, at most 64)");
     }
 
+    /// <summary>A node name is part of queue names: the same shape as a snapshotter name, at most 63 characters (a DNS label's bound).</summary>
+    public void NodeName(string? name, string field, bool optional = false)
+    {
+        if (string.IsNullOrEmpty(name))
+        {
+            Require(optional, field, "missing");
+            return;
+        }
+
+        Require(name.Length <= 63 && IsName(name), field, $"'{Shorten(name)}' is not a node name (lowercase letters, digits, '.', '_' or '-' between them, at most 63)");
+    }
+
+    /// <summary>True when <paramref name="name"/> has the shape of a node or snapshotter name.</summary>
+    public static bool IsNodeName(string? name) => !string.IsNullOrEmpty(name) && name.Length <= 63 && IsName(name);
+
     /// <summary>A key that ends up in a file or snapshot name must not be a path: no separators that climb, no absolute paths, no NUL.</summary>
     public void PathFreeKey(string? key, string field)
     {

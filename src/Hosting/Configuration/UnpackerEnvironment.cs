@@ -23,6 +23,7 @@ public static class UnpackerEnvironment
         ["UNPACKER_RABBITMQ_PASSWORD"] = "RabbitMq:Password",
         ["UNPACKER_ROOT"] = "Storage:Root",
         ["UNPACKER_WORKER_ID"] = "Worker:Id",
+        ["UNPACKER_NODE"] = "Node:Name",
     };
 
     /// <summary>Adds the mapped variables that are set in the process environment, overriding earlier sources.</summary>

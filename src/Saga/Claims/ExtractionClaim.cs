@@ -1,8 +1,8 @@
 namespace Unpacker.Saga.Claims;
 
 /// <summary>
-/// "Unpack <see cref="Owner"/> is extracting this chain ID into this snapshotter": containerd's keyed lock on
-/// <c>sn://&lt;snapshotter&gt;/&lt;chainID&gt;</c>, made distributed as a version-checked Marten document. Others
+/// "Unpack <see cref="Owner"/> is extracting this chain ID into this snapshotter of this node": containerd's keyed lock on
+/// <c>sn://&lt;snapshotter&gt;/&lt;chainID&gt;</c>, per node, made distributed as a version-checked Marten document. Others
 /// wait (listed in <see cref="Waiters"/>) and are woken when it is released; an expired lease can be taken over.
 /// </summary>
 public sealed class ExtractionClaim
@@ -15,5 +15,6 @@ public sealed class ExtractionClaim
 
     public List<Guid> Waiters { get; set; } = [];
 
-    public static string KeyOf(string snapshotter, Contracts.Oci.Digest chainId) => $"{snapshotter}/{chainId}";
+    /// <summary>One claim per chain ID per snapshotter of a node: two nodes each extract a shared layer, once each.</summary>
+    public static string KeyOf(string node, string snapshotter, Contracts.Oci.Digest chainId) => $"{node}/{snapshotter}/{chainId}";
 }

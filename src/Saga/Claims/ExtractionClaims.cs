@@ -14,7 +14,7 @@ internal sealed class ExtractionClaims(UnpackSagaOptions options)
     /// <summary>Takes the claim on the layer's chain ID for this unpack, unless another unpack holds it (then it says whose, until when).</summary>
     public async Task<ClaimResult> ClaimAsync(BehaviorContext<UnpackState> context, LayerProgress layer, DateTimeOffset now)
     {
-        var claim = await context.Session().LoadAsync<ExtractionClaim>(ExtractionClaim.KeyOf(context.Saga.Snapshotter, layer.ChainId), context.CancellationToken);
+        var claim = await context.Session().LoadAsync<ExtractionClaim>(ExtractionClaim.KeyOf(context.Saga.Node, context.Saga.Snapshotter, layer.ChainId), context.CancellationToken);
         return Claim(context, layer, claim, now);
     }
 
@@ -25,7 +25,7 @@ internal sealed class ExtractionClaims(UnpackSagaOptions options)
     public async Task<IReadOnlyList<ClaimResult>> ClaimInOrderAsync(BehaviorContext<UnpackState> context, IReadOnlyList<LayerProgress> layers, DateTimeOffset now)
     {
         var saga = context.Saga;
-        var ids = layers.Select(l => ExtractionClaim.KeyOf(saga.Snapshotter, l.ChainId)).ToList();
+        var ids = layers.Select(l => ExtractionClaim.KeyOf(saga.Node, saga.Snapshotter, l.ChainId)).ToList();
         var claims = (await context.Session().LoadManyAsync<ExtractionClaim>(context.CancellationToken, ids)).ToDictionary(c => c.Id);
         var results = new List<ClaimResult>();
         for (var i = 0; i < layers.Count; i++)
@@ -45,7 +45,7 @@ internal sealed class ExtractionClaims(UnpackSagaOptions options)
     {
         var saga = context.Saga;
         var session = context.Session();
-        var id = ExtractionClaim.KeyOf(saga.Snapshotter, layer.ChainId);
+        var id = ExtractionClaim.KeyOf(saga.Node, saga.Snapshotter, layer.ChainId);
         var lease = LeaseFrom(now);
         if (claim is null)
         {
@@ -80,7 +80,7 @@ internal sealed class ExtractionClaims(UnpackSagaOptions options)
     {
         var saga = context.Saga;
         var session = context.Session();
-        var claim = await session.LoadAsync<ExtractionClaim>(ExtractionClaim.KeyOf(saga.Snapshotter, layer.ChainId), context.CancellationToken);
+        var claim = await session.LoadAsync<ExtractionClaim>(ExtractionClaim.KeyOf(saga.Node, saga.Snapshotter, layer.ChainId), context.CancellationToken);
         if (claim is null || claim.Owner != saga.CorrelationId)
         {
             return;
@@ -98,7 +98,7 @@ internal sealed class ExtractionClaims(UnpackSagaOptions options)
     {
         var saga = context.Saga;
         var session = context.Session();
-        var claim = await session.LoadAsync<ExtractionClaim>(ExtractionClaim.KeyOf(saga.Snapshotter, layer.ChainId), context.CancellationToken);
+        var claim = await session.LoadAsync<ExtractionClaim>(ExtractionClaim.KeyOf(saga.Node, saga.Snapshotter, layer.ChainId), context.CancellationToken);
         if (claim is null || claim.Owner != saga.CorrelationId)
         {
             return;

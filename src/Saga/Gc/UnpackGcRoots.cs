@@ -9,9 +9,10 @@ namespace Unpacker.Saga.Gc;
 /// What the unpacks recorded keeps from garbage collection, as containerd's image records do: a completed
 /// unpack roots its config (whose <c>gc.ref.snapshot.&lt;sn&gt;</c> label reaches the chain), its top snapshot and,
 /// unless layers are discarded once unpacked (containerd's <c>discard_unpacked_layers</c>), its layer blobs; an
-/// unpack in flight roots its config, its layer blobs and its chain IDs. Failed unpacks root nothing.
+/// unpack in flight roots its config, its layer blobs and its chain IDs. Failed unpacks root nothing. Snapshots are
+/// rooted only on the unpack's node (<paramref name="node"/> is the node collected); content on every node.
 /// </summary>
-public sealed class UnpackGcRoots(IDocumentStore store, bool discardUnpackedLayers = false) : IGcRootSource
+public sealed class UnpackGcRoots(IDocumentStore store, string node, bool discardUnpackedLayers = false) : IGcRootSource
 {
     public async IAsyncEnumerable<GcResource> GetRootsAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -26,9 +27,10 @@ public sealed class UnpackGcRoots(IDocumentStore store, bool discardUnpackedLaye
                 yield return GcResource.Content(config.Digest);
             }
 
+            var onThisNode = unpack.Node.Length == 0 || unpack.Node == node;
             if (unpack.CurrentState == UnpackStates.Completed)
             {
-                if (unpack.TopChainId is { } top)
+                if (onThisNode && unpack.TopChainId is { } top)
                 {
                     yield return GcResource.Snapshot(unpack.Snapshotter, top.ToString());
                 }
@@ -43,7 +45,7 @@ public sealed class UnpackGcRoots(IDocumentStore store, bool discardUnpackedLaye
             foreach (var layer in unpack.Layers)
             {
                 yield return GcResource.Content(layer.Blob.Digest);
-                if (inFlight)
+                if (inFlight && onThisNode)
                 {
                     yield return GcResource.Snapshot(unpack.Snapshotter, layer.ChainId.ToString());
                 }

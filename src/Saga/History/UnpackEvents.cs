@@ -19,6 +19,9 @@ public sealed record UnpackStarted(Guid UnpackId, string Source, string Snapshot
 
     /// <summary>The labels the request asked to put on the snapshots.</summary>
     public IReadOnlyDictionary<string, string>? Labels { get; init; }
+
+    /// <summary>The node the unpack was asked for (null: the only live node); null in streams recorded before nodes.</summary>
+    public string? Node { get; init; }
 }
 
 /// <summary>Appended to an unpack's stream when <c>unpacker replay</c> re-runs its request as <see cref="ReplayId"/>.</summary>

@@ -30,6 +30,9 @@ public sealed record WorkerCrashed(UnpackStep Step, string? Host, string What);
 /// </summary>
 public sealed record LayerContext(DateTimeOffset Now, UnpackSagaOptions Options, string Snapshotter, string Source, bool CanRebase)
 {
+    /// <summary>The queue of the Applier pool of the unpack's node and snapshotter, as failures name it.</summary>
+    public string ApplyQueue { get; init; } = string.Empty;
+
     /// <summary>The unpack has already failed: answers that would start new work are ignored.</summary>
     public bool UnpackFailed { get; init; }
 

@@ -24,11 +24,13 @@ public sealed class UnpackActivities
     private readonly TimeProvider _clock;
     private readonly ExtractionClaims _claims;
     private readonly UnpackScheduler _scheduler;
+    private readonly NodeTargets _nodes;
 
     public UnpackActivities(UnpackSagaOptions options, TimeProvider clock)
     {
         _options = options;
         _clock = clock;
+        _nodes = new NodeTargets(options, clock);
         _claims = new ExtractionClaims(options);
         _scheduler = new UnpackScheduler(options, _claims, clock);
     }
@@ -48,6 +50,7 @@ public sealed class UnpackActivities
         {
             Image = request.Source,
             Labels = request.Labels,
+            Node = request.Node,
         });
         await RecordReplayAsync(context, request);
         if (!_options.Snapshotters.ContainsKey(request.Snapshotter))
@@ -57,6 +60,16 @@ public sealed class UnpackActivities
             return;
         }
 
+        // The node must be there to take the work now: a request for an unknown or dead node fails at once, not
+        // after the first apply's deadline.
+        var target = await _nodes.TargetAsync(context.Session(), request.Node, request.Snapshotter, context.CancellationToken);
+        if (target.Problem is { } problem)
+        {
+            Fail(context, UnpackStep.Validate, null, target.Kind, problem);
+            return;
+        }
+
+        saga.Node = target.Node!;
         await ResolveAsync(context);
     }
 
@@ -204,7 +217,7 @@ public sealed class UnpackActivities
 
         if (saga.Layers.Any(l => l.Snapshot is SnapshotPhase.Applying or SnapshotPhase.Extracted or SnapshotPhase.Committing))
         {
-            await context.Publish(new UnpackAborted(saga.CorrelationId, saga.Snapshotter, failure.Reason, saga.EndedAt.Value), Traced(saga));
+            await context.Publish(new UnpackAborted(saga.CorrelationId, saga.Snapshotter, failure.Reason, saga.EndedAt.Value) { Node = saga.Node }, Traced(saga));
         }
 
         await context.Publish(new UnpackFailed(saga.CorrelationId, failure.Step, failure.LayerIndex, failure.Kind, failure.Reason, saga.EndedAt.Value), Traced(saga));
@@ -309,7 +322,7 @@ public sealed class UnpackActivities
                     $"{saga.Source} could not be resolved ({failed.Worker.WorkerId} on {failed.Worker.Host}): {failed.Reason}", failed.Worker);
                 break;
             case ContentLabelled labelled:
-                var labels = new Dictionary<string, string> { [LabelContent.SnapshotGcRefLabel(saga.Snapshotter)] = saga.TopChainId.ToString()! };
+                var labels = new Dictionary<string, string> { [LabelContent.SnapshotGcRefLabel(saga.Snapshotter, saga.Node)] = saga.TopChainId.ToString()! };
                 context.Record(new ContentLabelRecorded(null, labelled.Attempt, labelled.Digest, labels, labelled.Worker));
                 break;
             case ContentLabelFailed failed:
@@ -335,7 +348,7 @@ public sealed class UnpackActivities
     /// <summary>Records a re-drive of one of the image's steps; false (and the unpack failed) once the bound is reached.</summary>
     private bool Redrive(BehaviorContext<UnpackState> context, Step step, UnpackStep name)
     {
-        var (redriven, failure) = Redrives.Redrive(step, name, null, context.Saga.Snapshotter, _options);
+        var (redriven, failure) = Redrives.Redrive(step, name, null, context.Saga.ApplyQueue(), _options);
         if (failure is not null)
         {
             Fail(context, name, null, FailureKind.Unavailable, failure);

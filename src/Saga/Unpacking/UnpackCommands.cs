@@ -22,7 +22,7 @@ internal static class UnpackCommands
     {
         var saga = context.Saga;
         var head = layers[0];
-        return SendAsync(context, ApplyLayer.QueueName(saga.Snapshotter), new StatSnapshot(saga.CorrelationId, head.Index, head.SnapshotStep.Attempt, saga.Snapshotter, head.ChainId)
+        return SendAsync(context, saga.ApplyQueue(), new StatSnapshot(saga.CorrelationId, head.Index, head.SnapshotStep.Attempt, saga.Snapshotter, head.ChainId)
         {
             More = layers.Count > 1 ? [.. layers.Skip(1).Select(l => new LayerStatRequest(l.Index, l.SnapshotStep.Attempt, l.ChainId))] : null,
         });
@@ -48,7 +48,7 @@ internal static class UnpackCommands
     {
         var saga = context.Saga;
         var head = run[0];
-        return SendAsync(context, ApplyLayer.QueueName(saga.Snapshotter), new ApplyLayer(
+        return SendAsync(context, saga.ApplyQueue(), new ApplyLayer(
             saga.CorrelationId, head.Index, head.SnapshotStep.Attempt, saga.Snapshotter, head.Blob, head.DiffId, head.ChainId, ParentOf(saga, head), saga.Labels, rebase)
         {
             Following = run.Count > 1 ? [.. run.Skip(1).Select(l => new ChainedLayer(l.Index, l.SnapshotStep.Attempt, l.Blob, l.DiffId, l.ChainId) { BlobInFlight = BlobInFlight(l) })] : null,
@@ -59,7 +59,7 @@ internal static class UnpackCommands
     public static Task CommitAsync(BehaviorContext<UnpackState> context, LayerProgress layer)
     {
         var saga = context.Saga;
-        return SendAsync(context, ApplyLayer.QueueName(saga.Snapshotter), new CommitSnapshot(
+        return SendAsync(context, saga.ApplyQueue(), new CommitSnapshot(
             saga.CorrelationId, layer.Index, layer.SnapshotStep.Attempt, saga.Snapshotter, layer.Key!, layer.ChainId, ParentOf(saga, layer), layer.DiffId));
     }
 
@@ -69,11 +69,11 @@ internal static class UnpackCommands
         return SendAsync(context, LabelContent.QueueName, new LabelContent(context.Saga.CorrelationId, layer.Index, layer.Label.Attempt, layer.Blob.Digest, labels));
     }
 
-    /// <summary>containerd's last step: the config blob's <c>gc.ref.snapshot.&lt;snapshotter&gt;</c> label names the top chain ID.</summary>
+    /// <summary>containerd's last step: the config blob's <c>gc.ref.snapshot.&lt;snapshotter&gt;/&lt;node&gt;</c> label names the top chain ID on the node.</summary>
     public static Task LabelConfigAsync(BehaviorContext<UnpackState> context)
     {
         var saga = context.Saga;
-        var labels = new Dictionary<string, string> { [LabelContent.SnapshotGcRefLabel(saga.Snapshotter)] = saga.TopChainId!.Value.ToString() };
+        var labels = new Dictionary<string, string> { [LabelContent.SnapshotGcRefLabel(saga.Snapshotter, saga.Node)] = saga.TopChainId!.Value.ToString() };
         return SendAsync(context, LabelContent.QueueName, new LabelContent(saga.CorrelationId, null, saga.ConfigLabel.Attempt, saga.Config!.Digest, labels));
     }
 

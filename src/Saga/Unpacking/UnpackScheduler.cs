@@ -110,6 +110,7 @@ internal sealed class UnpackScheduler(UnpackSagaOptions options, ExtractionClaim
             UnpackFailed = saga.Failure is not null,
             IsFirstUnsettled = saga.Layers.FirstOrDefault(l => !l.IsSettled)?.Index == layer.Index,
             ParentChainId = UnpackCommands.ParentOf(saga, layer),
+            ApplyQueue = saga.ApplyQueue(),
         };
 
     public bool CanRebase(UnpackState saga) => options.Snapshotters.TryGetValue(saga.Snapshotter, out var capabilities) && capabilities.CanRebase;
@@ -146,7 +147,7 @@ internal sealed class UnpackScheduler(UnpackSagaOptions options, ExtractionClaim
     private async Task ExtractAsync(BehaviorContext<UnpackState> context, LayerProgress layer)
     {
         var saga = context.Saga;
-        var started = context.Decide(LayerLifecycle.StartApply(layer, ContextFor(saga, layer), 0, null, ApplyLayer.QueueName(saga.Snapshotter)));
+        var started = context.Decide(LayerLifecycle.StartApply(layer, ContextFor(saga, layer), 0, null, saga.ApplyQueue()));
         await UnpackCommands.ApplyAsync(context, [started], rebase: true);
     }
 
@@ -180,7 +181,7 @@ internal sealed class UnpackScheduler(UnpackSagaOptions options, ExtractionClaim
             }
         }
 
-        var queue = ApplyLayer.QueueName(saga.Snapshotter);
+        var queue = saga.ApplyQueue();
         var started = new List<LayerProgress>();
         for (var i = 0; i < run.Count; i++)
         {

@@ -1,5 +1,6 @@
 using MassTransit;
 using Unpacker.Contracts;
+using Unpacker.Contracts.Applying;
 using Unpacker.Contracts.Oci;
 using Unpacker.Contracts.Unpacking;
 
@@ -16,6 +17,9 @@ public sealed class UnpackState : SagaStateMachineInstance
     public ImageSource Source { get; set; } = new(ImageSourceKind.Registry, null);
 
     public string Snapshotter { get; set; } = string.Empty;
+
+    /// <summary>The node whose snapshotter receives the image: its Appliers' queues get the work, its disk the snapshots.</summary>
+    public string Node { get; set; } = string.Empty;
 
     public Dictionary<string, string> Labels { get; set; } = [];
 
@@ -46,6 +50,9 @@ public sealed class UnpackState : SagaStateMachineInstance
     public string? TraceParent { get; set; }
 
     public Digest? TopChainId => Layers.Count == 0 ? null : Layers[^1].ChainId;
+
+    /// <summary>The queue of the node's Applier pool for the unpack's snapshotter.</summary>
+    public string ApplyQueue() => ApplyLayer.QueueName(Node, Snapshotter);
 }
 
 /// <summary>Why an unpack failed: what <see cref="UnpackFailed"/> reports (<see cref="Step"/> is an <see cref="UnpackStep"/>'s name).</summary>

@@ -32,7 +32,8 @@ public sealed class GarbageCollector(
             ? await repair.RepairAsync(cancellationToken).ToListAsync(cancellationToken)
             : [];
 
-        var graph = new GcGraph();
+        // Snapshots are one node's: the collection runs on that node, over its snapshotters.
+        var graph = new GcGraph(snapshotters.Select(s => s.Node).Distinct(StringComparer.Ordinal).SingleOrDefault());
         await foreach (var info in content.WalkAsync([], cancellationToken))
         {
             graph.Add(info);

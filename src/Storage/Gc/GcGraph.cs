@@ -7,8 +7,9 @@ namespace Unpacker.Storage.Gc;
 /// <summary>
 /// The reference graph GC marks: content and snapshots as nodes; edges from <c>gc.ref.content*</c> and
 /// <c>gc.ref.snapshot.&lt;sn&gt;</c> labels and from a snapshot to its parent. References to what does not exist are ignored.
+/// The snapshots are one node's (<paramref name="collectedNode"/>): references to another node's snapshots reach nothing.
 /// </summary>
-public sealed class GcGraph
+public sealed class GcGraph(string? collectedNode = null)
 {
     private readonly Dictionary<GcResource, Node> _nodes = [];
 
@@ -105,7 +106,7 @@ public sealed class GcGraph
 
                 yield return target;
             }
-            else if (GcLabels.SnapshotterOf(key) is { } snapshotter && value.Length > 0)
+            else if (GcLabels.SnapshotterOf(key, collectedNode) is { } snapshotter && value.Length > 0)
             {
                 yield return GcResource.Snapshot(snapshotter, value);
             }

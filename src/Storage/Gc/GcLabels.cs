@@ -18,6 +18,23 @@ public static class GcLabels
     public static bool IsContentReference(string key) =>
         key == ContentReference || (key.StartsWith(ContentReference, StringComparison.Ordinal) && key[ContentReference.Length] == '.');
 
+    /// <summary>
+    /// The snapshotter of <paramref name="node"/> a <c>gc.ref.snapshot</c> label names, or null. A <c>/suffix</c> allows
+    /// several per snapshotter; Unpacker's suffix is the node whose snapshot it keeps, so a label of another node
+    /// reaches nothing here. A label without a suffix reaches the snapshot on every node.
+    /// </summary>
+    public static string? SnapshotterOf(string key, string? node)
+    {
+        var snapshotter = SnapshotterOf(key);
+        if (snapshotter is null || node is null)
+        {
+            return snapshotter;
+        }
+
+        var suffix = key[(SnapshotReferencePrefix.Length + snapshotter.Length)..];
+        return suffix.Length == 0 || suffix == "/" + node ? snapshotter : null;
+    }
+
     /// <summary>The snapshotter a <c>gc.ref.snapshot</c> label names (a <c>/suffix</c> allows several per snapshotter), or null.</summary>
     public static string? SnapshotterOf(string key)
     {

@@ -12,6 +12,9 @@ public interface ISnapshotter
     /// <summary>The descriptor's name (<c>native</c>, <c>overlayfs</c>); also the route of the Applier pool serving it.</summary>
     string Name { get; }
 
+    /// <summary>The node whose disk holds the snapshots: keys and names are this node's alone.</summary>
+    string Node { get; }
+
     /// <summary>The descriptor's <see cref="SnapshotterDescriptor.CanRebase"/>: a parentless prepared snapshot can be committed onto a parent.</summary>
     bool CanRebase { get; }
 

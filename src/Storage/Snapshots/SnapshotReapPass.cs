@@ -38,6 +38,10 @@ internal sealed class SnapshotReapPass(string snapshotter, SnapshotLayout layout
         // List directories before reading metadata: a snapshot recorded in between is then seen as known.
         var names = FileTree.Names(layout.SnapshotsDirectory).ToList();
         var known = await metadata.IdsAsync(cancellationToken);
+        if (names.Any(n => !known.Contains(n)) && await metadata.AdoptUnassignedAsync([.. names.Where(n => !known.Contains(n))], cancellationToken) > 0)
+        {
+            known = await metadata.IdsAsync(cancellationToken);
+        }
 
         var removed = new List<string>();
         foreach (var name in names.Where(n => !known.Contains(n)))

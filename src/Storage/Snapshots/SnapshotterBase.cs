@@ -17,15 +17,17 @@ public abstract class SnapshotterBase : ISnapshotter
     private readonly SnapshotDirectories _directories;
     private readonly SnapshotReapPass _reaper;
 
-    protected SnapshotterBase(SnapshotterDescriptor descriptor, string root, IDocumentStore store, TimeProvider? time)
+    protected SnapshotterBase(SnapshotterDescriptor descriptor, string root, IDocumentStore store, string node, TimeProvider? time)
     {
         ArgumentNullException.ThrowIfNull(descriptor);
         ArgumentException.ThrowIfNullOrEmpty(root);
         ArgumentNullException.ThrowIfNull(store);
+        ArgumentException.ThrowIfNullOrEmpty(node);
         Descriptor = descriptor;
+        Node = node;
         Layout = new SnapshotLayout(root, descriptor.Name);
         Time = time ?? TimeProvider.System;
-        _metadata = new SnapshotMetaStore(store, descriptor, Time);
+        _metadata = new SnapshotMetaStore(store, descriptor, node, Time);
         _directories = new SnapshotDirectories(Layout, Time);
         _reaper = new SnapshotReapPass(descriptor.Name, Layout, _metadata, _directories);
         Directory.CreateDirectory(Layout.SnapshotsDirectory);
@@ -34,6 +36,9 @@ public abstract class SnapshotterBase : ISnapshotter
     public SnapshotterDescriptor Descriptor { get; }
 
     public string Name => Descriptor.Name;
+
+    /// <summary>The node whose disk holds this snapshotter's directories (under <see cref="Layout"/>); its metadata is this node's alone.</summary>
+    public string Node { get; }
 
     public bool CanRebase => Descriptor.CanRebase;
 

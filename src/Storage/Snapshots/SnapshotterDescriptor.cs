@@ -31,8 +31,8 @@ public sealed class SnapshotterDescriptor
     public override string ToString() => Name;
 }
 
-/// <summary>Makes a snapshotter keeping its directories under <paramref name="root"/> and its metadata in <paramref name="store"/>.</summary>
-public delegate SnapshotterBase SnapshotterFactory(string root, IDocumentStore store, TimeProvider? time);
+/// <summary>Makes <paramref name="node"/>'s snapshotter, keeping its directories under <paramref name="root"/> (on that node's disk) and its metadata in <paramref name="store"/>.</summary>
+public delegate SnapshotterBase SnapshotterFactory(string root, IDocumentStore store, string node, TimeProvider? time);
 
 /// <summary>How a layer's entries and whiteouts land in an active snapshot.</summary>
 public enum SnapshotApplyMode

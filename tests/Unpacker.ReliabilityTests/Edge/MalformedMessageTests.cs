@@ -63,12 +63,12 @@ public sealed class MalformedMessageTests(EdgeStackFixture fixture) : IClassFixt
     {
         var unpackId = NewId.NextGuid();
         var command = new WireCommitSnapshot(unpackId, 0, 1, "native", "../../../../etc", _validDigest, null, _validDigest);
-        await fixture.Listener.SendAsync(ApplyLayer.QueueName("native"), command);
+        await fixture.Listener.SendAsync(ApplyLayer.QueueName(fixture.Stack.Node, "native"), command);
 
         var fault = await fixture.Listener.WaitForAsync<Fault<CommitSnapshot>>(f => f.Message.UnpackId == unpackId, TimeSpan.FromSeconds(30));
         Assert.Contains("Key: '../../../../etc' is a path", fault.Exceptions[0].Message, StringComparison.Ordinal);
         Assert.Single(fault.Exceptions);
-        Assert.True(await RabbitQueues.WaitForMessagesAsync(fixture.Stack, $"{ApplyLayer.QueueName("native")}_error", 1, TimeSpan.FromSeconds(30)) >= 1);
+        Assert.True(await RabbitQueues.WaitForMessagesAsync(fixture.Stack, $"{ApplyLayer.QueueName(fixture.Stack.Node, "native")}_error", 1, TimeSpan.FromSeconds(30)) >= 1);
         Assert.DoesNotContain(_validDigest, await fixture.Stack.CommittedAsync("native"));
     }
 

@@ -64,7 +64,7 @@ public sealed class ApplyRunBlobWaitTests(ApplierOnlyFixture fixture) : IClassFi
         var (image, run) = NewRun();
         await WriteAsync(image.Layers[0]);
 
-        await fixture.Listener.SendAsync(ApplyLayer.QueueName("native"), run);
+        await fixture.Listener.SendAsync(ApplyLayer.QueueName(fixture.Stack.Node, "native"), run);
         await fixture.Listener.WaitForAsync<LayerApplied>(a => a.UnpackId == run.UnpackId && a.LayerIndex == 0, _patience);
         await Task.Delay(TimeSpan.FromMilliseconds(300));
         await WriteAsync(image.Layers[1]);
@@ -81,7 +81,7 @@ public sealed class ApplyRunBlobWaitTests(ApplierOnlyFixture fixture) : IClassFi
         var (image, run) = NewRun();
         await WriteAsync(image.Layers[0]);
 
-        await fixture.Listener.SendAsync(ApplyLayer.QueueName("native"), run);
+        await fixture.Listener.SendAsync(ApplyLayer.QueueName(fixture.Stack.Node, "native"), run);
 
         var deferred = await fixture.Listener.WaitForAsync<LayerApplyDeferred>(d => d.UnpackId == run.UnpackId, _patience);
         Assert.Equal((1, run.Following![0].Attempt, image.Layers[1].Descriptor.Digest, ApplierOnlyFixture.RunBlobWait),

@@ -43,7 +43,7 @@ public static class UnpackProbe
     public static async Task<SnapshotInfo> WaitForActiveExtractionAsync(this ServiceStack stack, string snapshotter, Guid unpackId, Digest chainId, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
-        var store = Snapshotters.Create(snapshotter, stack.Root, stack.Store);
+        var store = Snapshotters.Create(snapshotter, stack.Root, stack.Store, stack.Node);
         while (true)
         {
             await foreach (var info in store.WalkAsync([], CancellationToken.None))
@@ -66,7 +66,7 @@ public static class UnpackProbe
 
     public static async Task<SnapshotInfo?> StatOrNullAsync(this ServiceStack stack, string snapshotter, string key)
     {
-        await foreach (var info in Snapshotters.Create(snapshotter, stack.Root, stack.Store).WalkAsync([], CancellationToken.None))
+        await foreach (var info in Snapshotters.Create(snapshotter, stack.Root, stack.Store, stack.Node).WalkAsync([], CancellationToken.None))
         {
             if (info.Name == key)
             {

@@ -31,7 +31,7 @@ public sealed class SagaServiceTests
             cfg.ReceiveEndpoint(ResolveImage.QueueName, e => e.Consumer(() => new FakeResolver(script)));
             cfg.ReceiveEndpoint(FetchBlob.QueueName, e => e.Consumer(() => new FakeFetcher(script)));
             cfg.ReceiveEndpoint(LabelContent.QueueName, e => e.Consumer(() => new FakeLabeller(script)));
-            cfg.ReceiveEndpoint(ApplyLayer.QueueName("native"), e => e.Consumer(() => new FakeApplier(script)));
+            cfg.ReceiveEndpoint(ApplyLayer.QueueName(FakeNode.Name, "native"), e => e.Consumer(() => new FakeApplier(script)));
             cfg.ReceiveEndpoint("saga-test-observer", e => e.Handler<UnpackCompleted>(c =>
             {
                 completed.TrySetResult(c.Message);
@@ -46,6 +46,11 @@ public sealed class SagaServiceTests
             var image = TestImage.Create(layers: 3);
             var id = Guid.NewGuid();
             script.Images[id] = image;
+
+            using (var nodes = await UnpackerMarten.OpenStoreAsync(postgres, UnpackSagaRegistration.MartenContribution))
+            {
+                await FakeNode.HeartbeatAsync(nodes, TimeProvider.System);
+            }
 
             await workers.Publish(new UnpackRequested(id, new ImageSource(ImageSourceKind.Registry, image.Reference), "native", null, UnpackSagaHost.Someone, DateTimeOffset.UtcNow));
             var done = await completed.Task.WaitAsync(TimeSpan.FromSeconds(60));

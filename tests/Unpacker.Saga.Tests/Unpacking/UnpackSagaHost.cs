@@ -60,18 +60,21 @@ public sealed class UnpackSagaHost : IAsyncDisposable
             bus.AddConsumer<FakeResolver>().Endpoint(e => e.Name = ResolveImage.QueueName);
             bus.AddConsumer<FakeFetcher>().Endpoint(e => e.Name = FetchBlob.QueueName);
             bus.AddConsumer<FakeLabeller>().Endpoint(e => e.Name = LabelContent.QueueName);
-            bus.AddConsumer<FakeApplier>().Endpoint(e => e.Name = ApplyLayer.QueueName("native"));
-            bus.AddConsumer<FakeOverlayApplier>().Endpoint(e => e.Name = ApplyLayer.QueueName("overlayfs"));
+            bus.AddConsumer<FakeApplier>().Endpoint(e => e.Name = ApplyLayer.QueueName(FakeNode.Name, "native"));
+            bus.AddConsumer<FakeOverlayApplier>().Endpoint(e => e.Name = ApplyLayer.QueueName(FakeNode.Name, "overlayfs"));
         });
         host = new UnpackSagaHost(services.BuildServiceProvider(), store, options);
         await host.Harness.Start();
         return host;
     }
 
-    public Task RequestAsync(Guid unpackId, TestImage image, string snapshotter = "native")
+    public async Task RequestAsync(Guid unpackId, TestImage image, string snapshotter = "native")
     {
         Workers.Images[unpackId] = image;
-        return Harness.Bus.Publish(new UnpackRequested(unpackId, new ImageSource(ImageSourceKind.Registry, image.Reference), snapshotter, null, Someone, Clock.GetUtcNow()));
+
+        // The saga refuses a node that is not alive by its clock, which the tests move by minutes.
+        await FakeNode.HeartbeatAsync(Store, Clock);
+        await Harness.Bus.Publish(new UnpackRequested(unpackId, new ImageSource(ImageSourceKind.Registry, image.Reference), snapshotter, null, Someone, Clock.GetUtcNow()));
     }
 
     /// <summary>Publishes as the message's own type, as a worker does.</summary>

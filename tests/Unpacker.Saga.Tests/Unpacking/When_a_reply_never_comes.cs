@@ -46,7 +46,7 @@ public sealed class When_a_reply_never_comes
         var failed = await host.FailedAsync(id);
 
         Assert.Equal(("apply", 1, FailureKind.Unavailable), (failed.Step, failed.LayerIndex, failed.Kind));
-        Assert.Contains("no reply from the Applier pool (queue apply-native)", failed.Reason, StringComparison.Ordinal);
+        Assert.Contains("no reply from the Applier pool (queue apply-test-node-native)", failed.Reason, StringComparison.Ordinal);
         Assert.Equal(2, host.Workers.Sent<ApplyLayer>().Count(a => a.LayerIndex == 1));
     }
 

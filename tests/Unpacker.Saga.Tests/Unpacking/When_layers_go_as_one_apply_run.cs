@@ -114,7 +114,7 @@ public sealed class When_layers_go_as_one_apply_run
     private static async Task<ExtractionClaim> ClaimAsync(UnpackSagaHost host, Contracts.Oci.Digest chainId)
     {
         await using var session = host.Store.QuerySession();
-        return (await session.LoadAsync<ExtractionClaim>(ExtractionClaim.KeyOf("native", chainId)))!;
+        return (await session.LoadAsync<ExtractionClaim>(ExtractionClaim.KeyOf(FakeNode.Name, "native", chainId)))!;
     }
 
     [Fact]

@@ -41,7 +41,7 @@ public sealed class When_unpacks_share_a_layer
 
         await using (var session = host.Store.QuerySession())
         {
-            var claim = await session.LoadAsync<ExtractionClaim>(ExtractionClaim.KeyOf("native", first.ChainIds[0]));
+            var claim = await session.LoadAsync<ExtractionClaim>(ExtractionClaim.KeyOf(FakeNode.Name, "native", first.ChainIds[0]));
             Assert.Equal(firstId, claim!.Owner);
             Assert.Equal([secondId], claim.Waiters);
         }
@@ -58,7 +58,7 @@ public sealed class When_unpacks_share_a_layer
         Assert.Equal(0, Assert.Single(history.OfType<LayerSkipped>()).LayerIndex);
 
         await using var check = host.Store.QuerySession();
-        Assert.Null(await check.LoadAsync<ExtractionClaim>(ExtractionClaim.KeyOf("native", first.ChainIds[0])));
+        Assert.Null(await check.LoadAsync<ExtractionClaim>(ExtractionClaim.KeyOf(FakeNode.Name, "native", first.ChainIds[0])));
     }
 
     [Fact]
@@ -104,7 +104,7 @@ public sealed class When_unpacks_share_a_layer
         host.Workers.Committed[first.ChainIds[0]] = true;
         await using (var session = host.Store.LightweightSession())
         {
-            session.Delete<ExtractionClaim>(ExtractionClaim.KeyOf("native", first.ChainIds[0]));
+            session.Delete<ExtractionClaim>(ExtractionClaim.KeyOf(FakeNode.Name, "native", first.ChainIds[0]));
             await session.SaveChangesAsync();
         }
 

@@ -11,7 +11,7 @@ public sealed class SnapshotMetaStoreTests : SnapshotterTestBase
     [Fact]
     public async Task Two_prepares_of_one_key_that_both_pass_the_early_check_end_in_one_row_and_one_already_exists()
     {
-        var metadata = new SnapshotMetaStore(Context.Store, NativeSnapshotter.Descriptor, TimeProvider.System);
+        var metadata = new SnapshotMetaStore(Context.Store, NativeSnapshotter.Descriptor, SnapshotterTestContext.Node, TimeProvider.System);
         var (first, _) = await metadata.NewSnapshotAsync(SnapshotKind.Active, "k", null, null, _none);
         var (second, _) = await metadata.NewSnapshotAsync(SnapshotKind.Active, "k", null, null, _none);
 
@@ -25,7 +25,7 @@ public sealed class SnapshotMetaStoreTests : SnapshotterTestBase
     [Fact]
     public async Task A_prepare_whose_parent_was_removed_before_it_was_recorded_is_not_found()
     {
-        var metadata = new SnapshotMetaStore(Context.Store, NativeSnapshotter.Descriptor, TimeProvider.System);
+        var metadata = new SnapshotMetaStore(Context.Store, NativeSnapshotter.Descriptor, SnapshotterTestContext.Node, TimeProvider.System);
         var (parent, _) = await metadata.NewSnapshotAsync(SnapshotKind.Active, "p-a", null, null, _none);
         await metadata.InsertAsync(parent, _none);
         await metadata.CommitActiveAsync("p", "p-a", null, _none);
@@ -43,7 +43,7 @@ public sealed class SnapshotMetaStoreTests : SnapshotterTestBase
         var snapshotter = Context.Create("overlayfs");
         await snapshotter.PrepareAsync("a", null, null, _none);
         var id = (await snapshotter.StatAsync("a", _none)).Id!;
-        var metadata = new SnapshotMetaStore(Context.Store, OverlaySnapshotter.Descriptor, TimeProvider.System);
+        var metadata = new SnapshotMetaStore(Context.Store, OverlaySnapshotter.Descriptor, SnapshotterTestContext.Node, TimeProvider.System);
 
         var removed = await metadata.RemoveAsync("a", leaseExpiredBefore: null, _none);
         var again = await metadata.RemoveAsync("a", leaseExpiredBefore: null, _none);
@@ -58,7 +58,7 @@ public sealed class SnapshotMetaStoreTests : SnapshotterTestBase
     [InlineData("overlayfs", true)]
     public async Task A_commit_rebases_only_when_the_snapshotters_descriptor_says_it_can(string name, bool rebases)
     {
-        var metadata = new SnapshotMetaStore(Context.Store, SnapshotterDescriptors.Get(name), TimeProvider.System);
+        var metadata = new SnapshotMetaStore(Context.Store, SnapshotterDescriptors.Get(name), SnapshotterTestContext.Node, TimeProvider.System);
         var (lower, _) = await metadata.NewSnapshotAsync(SnapshotKind.Active, "lower-a", null, null, _none);
         await metadata.InsertAsync(lower, _none);
         await metadata.CommitActiveAsync("lower", "lower-a", null, _none);

@@ -15,7 +15,7 @@ public sealed class SnapshotReaperServiceTests
         var services = new ServiceCollection()
             .AddLogging()
             .AddSingleton<IDocumentStore>(context.Store)
-            .AddSnapshotters(context.Root)
+            .AddSnapshotters(context.Root, SnapshotterTestContext.Node)
             .AddSnapshotReaper(new SnapshotReaperOptions { Interval = TimeSpan.FromMilliseconds(100), OrphanGrace = TimeSpan.Zero });
         await using var provider = services.BuildServiceProvider();
         var overlay = provider.GetRequiredService<Snapshotters>().Get("overlayfs");

@@ -26,14 +26,14 @@ public sealed class SnapshotterDescriptorTests : SnapshotterTestBase
     [Fact]
     public void Every_known_snapshotter_has_one_descriptor_read_by_the_registry()
     {
-        var registry = new Snapshotters(Context.Root, Context.Store);
+        var registry = new Snapshotters(Context.Root, Context.Store, SnapshotterTestContext.Node);
 
         Assert.Equal(SnapshotterDescriptors.Names.Count, SnapshotterDescriptors.Names.Distinct(StringComparer.Ordinal).Count());
         Assert.Equal(SnapshotterDescriptors.Names, Snapshotters.Names);
         Assert.Equal(SnapshotterDescriptors.All, registry.All.Select(s => s.Descriptor));
         foreach (var descriptor in SnapshotterDescriptors.All)
         {
-            var made = Snapshotters.Create(descriptor.Name, Context.Root, Context.Store);
+            var made = Snapshotters.Create(descriptor.Name, Context.Root, Context.Store, SnapshotterTestContext.Node);
             Assert.Same(descriptor, made.Descriptor);
             Assert.Same(descriptor, registry.Get(descriptor.Name).Descriptor);
             Assert.Equal((descriptor.Name, descriptor.CanRebase), (made.Name, made.CanRebase));
@@ -44,7 +44,7 @@ public sealed class SnapshotterDescriptorTests : SnapshotterTestBase
     [Fact]
     public void An_unknown_snapshotter_name_is_an_invalid_argument_listing_the_known_ones()
     {
-        var error = Assert.Throws<InvalidArgumentException>(() => Snapshotters.Create("zfs", Context.Root, Context.Store));
+        var error = Assert.Throws<InvalidArgumentException>(() => Snapshotters.Create("zfs", Context.Root, Context.Store, SnapshotterTestContext.Node));
 
         Assert.Equal("unknown snapshotter zfs; known: native, overlayfs", error.Message);
     }
@@ -84,7 +84,7 @@ public sealed class SnapshotterDescriptorTests : SnapshotterTestBase
             CanRebase = false,
             ApplyMode = mode,
             MountType = MountTypes.Bind,
-            Create = (_, _, _) => throw new NotSupportedException(),
+            Create = (_, _, _, _) => throw new NotSupportedException(),
         });
 
         var target = ApplyTarget.For(described, [new Mount(MountTypes.Bind, "/s/1", ["rw", "rbind"])]);

@@ -50,7 +50,7 @@ public sealed class SnapshotterProcessTests : SnapshotterTestBase
         // Two document stores are two hosts: nothing in memory is shared, only PostgreSQL.
         using var otherStore = await UnpackerMarten.OpenStoreAsync(Context.Postgres, SnapshotMetadata.Register);
         var hostA = Context.Create("overlayfs");
-        var hostB = Snapshotters.Create("overlayfs", Context.Root, otherStore);
+        var hostB = Snapshotters.Create("overlayfs", Context.Root, otherStore, SnapshotterTestContext.Node);
         for (var round = 0; round < 10; round++)
         {
             var prepares = await Task.WhenAll(Outcome(hostA.PrepareAsync($"key-{round}", null, null, _none)), Outcome(hostB.PrepareAsync($"key-{round}", null, null, _none)));

@@ -46,7 +46,10 @@ public sealed class SnapshotterTestContext : IAsyncDisposable
         return new SnapshotterTestContext(postgres, store, scratch);
     }
 
-    public SnapshotterBase Create(string snapshotter, TimeProvider? time = null) => Snapshotters.Create(snapshotter, Root, Store, time);
+    /// <summary>The node the play area's snapshotters belong to.</summary>
+    public const string Node = "test-node";
+
+    public SnapshotterBase Create(string snapshotter, TimeProvider? time = null) => Snapshotters.Create(snapshotter, Root, Store, Node, time);
 
     /// <summary>A fresh empty directory in the play area.</summary>
     public string NewDirectory(string prefix)

@@ -6,8 +6,10 @@ namespace Unpacker.Storage.Snapshots.Metadata;
 /// One snapshotter's rows in the shared metadata store (containerd's <c>storage.MetaStore</c>): finds, inserts,
 /// commits and removes <see cref="SnapshotRecord"/>s in PostgreSQL, the one truth for every host, and turns the
 /// database's unique-key, foreign-key and version conflicts into containerd's error kinds. It never touches a directory.
+/// Every row belongs to one node (the snapshot's directory is on that node's disk): a chain committed on one node
+/// says nothing about another, so every query is scoped to <c>node</c>.
 /// </summary>
-internal sealed class SnapshotMetaStore(IDocumentStore store, SnapshotterDescriptor snapshotter, TimeProvider time)
+internal sealed class SnapshotMetaStore(IDocumentStore store, SnapshotterDescriptor snapshotter, string node, TimeProvider time)
 {
     private const int UpdateAttempts = 5;
 
@@ -30,7 +32,7 @@ internal sealed class SnapshotMetaStore(IDocumentStore store, SnapshotterDescrip
 
         var wanted = keys.Distinct(StringComparer.Ordinal).ToArray();
         await using var session = store.QuerySession();
-        var records = await session.Query<SnapshotRecord>().Where(x => x.Snapshotter == Name && x.Key.IsOneOf(wanted)).ToListAsync(cancellationToken);
+        var records = await session.Query<SnapshotRecord>().Where(x => x.Node == node && x.Snapshotter == Name && x.Key.IsOneOf(wanted)).ToListAsync(cancellationToken);
         return records.ToDictionary(r => r.Key, r => r.ToInfo().Kind, StringComparer.Ordinal);
     }
 
@@ -38,14 +40,14 @@ internal sealed class SnapshotMetaStore(IDocumentStore store, SnapshotterDescrip
     public async Task<IReadOnlyList<SnapshotRecord>> ListAsync(CancellationToken cancellationToken)
     {
         await using var session = store.QuerySession();
-        return await session.Query<SnapshotRecord>().Where(x => x.Snapshotter == Name).OrderBy(x => x.Key).ToListAsync(cancellationToken);
+        return await session.Query<SnapshotRecord>().Where(x => x.Node == node && x.Snapshotter == Name).OrderBy(x => x.Key).ToListAsync(cancellationToken);
     }
 
     /// <summary>The storage ids this snapshotter's rows point to: a directory with any other name is not a snapshot.</summary>
     public async Task<HashSet<string>> IdsAsync(CancellationToken cancellationToken)
     {
         await using var session = store.QuerySession();
-        return (await session.Query<SnapshotRecord>().Where(x => x.Snapshotter == Name).Select(x => x.Id).ToListAsync(cancellationToken)).ToHashSet();
+        return (await session.Query<SnapshotRecord>().Where(x => x.Node == node && x.Snapshotter == Name).Select(x => x.Id).ToListAsync(cancellationToken)).ToHashSet();
     }
 
     /// <summary>The uncommitted snapshots whose lease expired before <paramref name="now"/>.</summary>
@@ -53,7 +55,7 @@ internal sealed class SnapshotMetaStore(IDocumentStore store, SnapshotterDescrip
     {
         await using var session = store.QuerySession();
         return await session.Query<SnapshotRecord>()
-            .Where(x => x.Snapshotter == Name && x.Kind != SnapshotKind.Committed && x.LeaseExpiresAt != null && x.LeaseExpiresAt < now)
+            .Where(x => x.Node == node && x.Snapshotter == Name && x.Kind != SnapshotKind.Committed && x.LeaseExpiresAt != null && x.LeaseExpiresAt < now)
             .ToListAsync(cancellationToken);
     }
 
@@ -90,6 +92,7 @@ internal sealed class SnapshotMetaStore(IDocumentStore store, SnapshotterDescrip
         var record = new SnapshotRecord
         {
             Id = SnapshotLayout.NewId(),
+            Node = node,
             Snapshotter = Name,
             Key = key,
             Kind = kind,
@@ -279,6 +282,30 @@ internal sealed class SnapshotMetaStore(IDocumentStore store, SnapshotterDescrip
         return id;
     }
 
+    /// <summary>
+    /// Rows recorded before snapshots had nodes (no node) whose directory is among <paramref name="directoryIds"/> on this
+    /// node's disk become this node's, so an upgraded host keeps what it unpacked and the reaper does not take it for orphans.
+    /// </summary>
+    public async Task<int> AdoptUnassignedAsync(IReadOnlyCollection<string> directoryIds, CancellationToken cancellationToken)
+    {
+        if (directoryIds.Count == 0)
+        {
+            return 0;
+        }
+
+        var ids = directoryIds.ToArray();
+        await using var session = store.LightweightSession();
+        var orphans = await session.Query<SnapshotRecord>().Where(x => x.Node == string.Empty && x.Snapshotter == Name && x.Id.IsOneOf(ids)).ToListAsync(cancellationToken);
+        foreach (var record in orphans)
+        {
+            record.Node = node;
+            session.Update(record);
+        }
+
+        await session.SaveChangesAsync(cancellationToken);
+        return orphans.Count;
+    }
+
     public NotFoundException NotFound(string key) => new($"snapshot {key} does not exist in {Name}");
 
     /// <summary>containerd's rebase: attaches the parentless <paramref name="record"/> to the committed <paramref name="newParent"/>.</summary>
@@ -306,7 +333,7 @@ internal sealed class SnapshotMetaStore(IDocumentStore store, SnapshotterDescrip
     }
 
     private Task<SnapshotRecord?> FindAsync(IQuerySession session, string key, CancellationToken cancellationToken) =>
-        session.Query<SnapshotRecord>().Where(x => x.Snapshotter == Name && x.Key == key).FirstOrDefaultAsync(cancellationToken);
+        session.Query<SnapshotRecord>().Where(x => x.Node == node && x.Snapshotter == Name && x.Key == key).FirstOrDefaultAsync(cancellationToken);
 
     private AlreadyExistsException Exists(string key, Exception? inner) => new($"snapshot {key} already exists in {Name}", inner);
 

@@ -15,8 +15,8 @@ public static class SnapshotMetadata
         mapping.Identity(x => x.Id);
         mapping.UseOptimisticConcurrency(true);
 
-        // The database, not the callers, guarantees one key per snapshotter across every host.
-        mapping.UniqueIndex(UniqueIndexType.DuplicatedField, "snapshot_key_per_snapshotter", x => x.Snapshotter, x => x.Key);
+        // The database, not the callers, guarantees one key per snapshotter of a node, whichever process on it races.
+        mapping.UniqueIndex(UniqueIndexType.DuplicatedField, "snapshot_key_per_node_snapshotter", x => x.Node, x => x.Snapshotter, x => x.Key);
 
         // A parent cannot vanish under a child, nor a child be created on a removed parent, even when two hosts race.
         mapping.ForeignKey<SnapshotRecord>(x => x.ParentId!);

@@ -11,6 +11,9 @@ public sealed class SnapshotRecord
     /// <summary>The storage id: the snapshot's directory under the snapshotter's root.</summary>
     public string Id { get; set; } = "";
 
+    /// <summary>The node whose disk holds the directory; empty in rows recorded before snapshots had nodes.</summary>
+    public string Node { get; set; } = "";
+
     public string Snapshotter { get; set; } = "";
 
     /// <summary>The key of an active snapshot or view, the name of a committed one.</summary>

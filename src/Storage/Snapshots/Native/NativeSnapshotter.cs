@@ -9,8 +9,8 @@ namespace Unpacker.Storage.Snapshots.Native;
 /// <c>&lt;root&gt;/snapshotters/native/snapshots/&lt;id&gt;</c>, mounted with a bind mount. Works on any filesystem,
 /// costs a copy per layer, cannot rebase (a parentless copy has none of the parent's files).
 /// </summary>
-public sealed class NativeSnapshotter(string root, IDocumentStore store, TimeProvider? time = null)
-    : SnapshotterBase(Descriptor, root, store, time)
+public sealed class NativeSnapshotter(string root, IDocumentStore store, string node, TimeProvider? time = null)
+    : SnapshotterBase(Descriptor, root, store, node, time)
 {
     /// <summary>The same descriptor as the inherited <see cref="SnapshotterBase.Descriptor"/>, without an instance.</summary>
     public static new SnapshotterDescriptor Descriptor { get; } = new()
@@ -19,7 +19,7 @@ public sealed class NativeSnapshotter(string root, IDocumentStore store, TimePro
         CanRebase = false,
         ApplyMode = SnapshotApplyMode.Merged,
         MountType = MountTypes.Bind,
-        Create = (root, store, time) => new NativeSnapshotter(root, store, time),
+        Create = (root, store, node, time) => new NativeSnapshotter(root, store, node, time),
     };
 
     protected override void CreateDirectory(string directory, SnapshotKind kind, SnapshotRecord? parent, CancellationToken cancellationToken)

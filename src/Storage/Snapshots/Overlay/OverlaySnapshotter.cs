@@ -9,8 +9,8 @@ namespace Unpacker.Storage.Snapshots.Overlay;
 /// <c>&lt;root&gt;/snapshotters/overlayfs/snapshots/&lt;id&gt;/fs</c> (plus <c>work</c> while active); a chain is an
 /// overlay mount of those directories. It can rebase: a parentless diff is attached to a parent at commit.
 /// </summary>
-public sealed class OverlaySnapshotter(string root, IDocumentStore store, TimeProvider? time = null)
-    : SnapshotterBase(Descriptor, root, store, time)
+public sealed class OverlaySnapshotter(string root, IDocumentStore store, string node, TimeProvider? time = null)
+    : SnapshotterBase(Descriptor, root, store, node, time)
 {
     /// <summary>The same descriptor as the inherited <see cref="SnapshotterBase.Descriptor"/>, without an instance.</summary>
     public static new SnapshotterDescriptor Descriptor { get; } = new()
@@ -19,7 +19,7 @@ public sealed class OverlaySnapshotter(string root, IDocumentStore store, TimePr
         CanRebase = true,
         ApplyMode = SnapshotApplyMode.OverlayDiff,
         MountType = MountTypes.Overlay,
-        Create = (root, store, time) => new OverlaySnapshotter(root, store, time),
+        Create = (root, store, node, time) => new OverlaySnapshotter(root, store, node, time),
     };
 
     /// <summary>The upper (diff) directory of a snapshot.</summary>

@@ -1,0 +1,62 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Unpacker.Hosting.Diagnostics;
+using Unpacker.Storage.Nodes;
+
+namespace Unpacker.Applier;
+
+/// <summary>
+/// Registers this Applier process as a member of its node and says it is alive every
+/// <see cref="ApplierOptions.HeartbeatInterval"/>, with the snapshotters it serves and its disk's size and free space;
+/// on a clean stop it says it stopped, so requests for a node whose Appliers all stopped fail at once.
+/// </summary>
+public sealed partial class NodeHeartbeat(NodeRegistry registry, ApplierNode node, ApplierOptions options, WorkerIdentity worker, TimeProvider time, ILogger<NodeHeartbeat> logger)
+    : BackgroundService
+{
+    private readonly DateTimeOffset _startedAt = time.GetUtcNow();
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        var member = Member();
+        member.StoppedAt = time.GetUtcNow();
+        await registry.HeartbeatAsync(member, cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.HeartbeatInterval, time);
+        do
+        {
+            try
+            {
+                await registry.HeartbeatAsync(Member(), stoppingToken);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                // A missed beat is retried at the next tick; three in a row and the control plane takes the node for down.
+                LogFailed(exception, node.Name);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    private NodeMember Member()
+    {
+        var drive = new DriveInfo(node.Root);
+        return new NodeMember
+        {
+            Node = node.Name,
+            WorkerId = worker.WorkerId,
+            Host = worker.Host,
+            Snapshotters = [.. options.Snapshotters],
+            Root = node.Root,
+            StartedAt = _startedAt,
+            DiskTotal = drive.TotalSize,
+            DiskFree = drive.AvailableFreeSpace,
+        };
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Heartbeat of node {Node} failed; retrying at the next tick")]
+    private partial void LogFailed(Exception exception, string node);
+}

@@ -1,0 +1,14 @@
+namespace Unpacker.Storage.Nodes;
+
+/// <summary>A node as the control plane sees it: its live members, what they serve, when it last showed it was alive.</summary>
+public sealed record NodeStatus(string Name, IReadOnlyList<NodeMember> Members, DateTimeOffset LastHeartbeat, bool IsAlive)
+{
+    /// <summary>The snapshotters its live members serve (all members' when none is alive).</summary>
+    public IReadOnlyList<string> Snapshotters =>
+        [.. (Members.Any(m => m.StoppedAt is null) ? Members.Where(m => m.StoppedAt is null) : Members).SelectMany(m => m.Snapshotters).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
+
+    /// <summary>The most recently heard-from member's view of the node's disk.</summary>
+    public NodeMember Latest => Members.MaxBy(m => m.HeartbeatAt)!;
+
+    public bool Serves(string snapshotter) => Snapshotters.Contains(snapshotter, StringComparer.Ordinal);
+}

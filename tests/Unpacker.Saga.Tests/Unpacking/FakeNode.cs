@@ -1,0 +1,15 @@
+using Marten;
+using Unpacker.Storage.Nodes;
+
+namespace Unpacker.Saga.Tests.Unpacking;
+
+/// <summary>The node the fake Appliers stand for: registered alive (at the given clock's now) serving both snapshotters.</summary>
+public static class FakeNode
+{
+    public const string Name = "test-node";
+
+    public static Task HeartbeatAsync(IDocumentStore store, TimeProvider clock, string name = Name) =>
+        new NodeRegistry(store, clock).HeartbeatAsync(
+            new NodeMember { Node = name, WorkerId = "fake-applier", Host = "test-host", Snapshotters = ["native", "overlayfs"], Root = "/nowhere", StartedAt = clock.GetUtcNow() },
+            CancellationToken.None);
+}
