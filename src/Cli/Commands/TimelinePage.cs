@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
+using Unpacker.Saga.History;
 using Unpacker.Saga.History.GetUnpackTimeline;
 
 namespace Unpacker.Cli.Commands;
@@ -100,8 +101,8 @@ internal static class TimelinePage
         foreach (var layer in timeline.Layers)
         {
             var top = AxisHeight + ((layer.Index + 1) * RowHeight);
-            html.Append($"<g class=\"layer\" data-layer=\"{layer.Index}\" data-state=\"{E(layer.State)}\">")
-                .Append($"<text x=\"4\" y=\"{top + 19}\">layer {layer.Index} · {E(Short(layer.Digest))} · {E(layer.State)}</text>");
+            html.Append($"<g class=\"layer\" data-layer=\"{layer.Index}\" data-state=\"{E(layer.State.Name())}\">")
+                .Append($"<text x=\"4\" y=\"{top + 19}\">layer {layer.Index} · {E(Short(layer.Digest))} · {E(layer.State.Name())}</text>");
             foreach (var bar in layer.Bars)
             {
                 html.Append(Bar(bar, $"layer {layer.Index}", X, top, colours));

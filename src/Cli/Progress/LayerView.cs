@@ -3,25 +3,6 @@ using Unpacker.Saga.History;
 
 namespace Unpacker.Cli.Progress;
 
-/// <summary>Where one layer of an unpack stands, in the words <c>ctr pull</c> users know.</summary>
-public enum LayerState
-{
-    Waiting,
-    Fetching,
-    Fetched,
-    Applying,
-
-    /// <summary>Extracted in parallel and verified; waits for its parent's commit (snapshotters that can rebase).</summary>
-    Extracted,
-    Committing,
-    Committed,
-
-    /// <summary>Its chain ID was already committed: neither fetched nor applied.</summary>
-    Skipped,
-    Failed,
-    Cancelled,
-}
-
 /// <summary>One layer's line: state, digest, the bytes moved in its current phase and how fast.</summary>
 public sealed class LayerView(int index)
 {
