@@ -1,38 +1,59 @@
 using Unpacker.Contracts.Oci;
 using Unpacker.Saga.History;
+using Unpacker.Saga.History.Folding;
 
 namespace Unpacker.Cli.Progress;
 
-/// <summary>One layer's line: state, digest, the bytes moved in its current phase and how fast.</summary>
-public sealed class LayerView(int index)
+/// <summary>
+/// One layer's line: the fold's <see cref="LayerTrack"/> (state, digest, note, attempt, the bytes the events give)
+/// and what the display makes of it; the workers' byte samples move its bytes and rate between events.
+/// </summary>
+public sealed class LayerView(LayerTrack track)
 {
-    public int Index { get; } = index;
+    public int Index => track.Index;
 
-    public Digest? Digest { get; set; }
+    public Digest? Digest
+    {
+        get => track.Digest;
+        set => track.Digest = value;
+    }
 
-    public long Size { get; set; }
+    public long Size
+    {
+        get => track.Size;
+        set => track.Size = value;
+    }
 
-    public Digest? ChainId { get; set; }
+    public Digest? ChainId => track.ChainId;
 
-    public LayerState State { get; set; }
+    public LayerState State => track.State;
 
     /// <summary>Bytes of the current phase: received while fetching, blob bytes read while applying.</summary>
-    public long Bytes { get; set; }
+    public long Bytes
+    {
+        get => track.Bytes;
+        set => track.Bytes = value;
+    }
 
     /// <summary>Bytes per second of the current or last finished phase, when known.</summary>
-    public double? Rate { get; set; }
+    public double? Rate
+    {
+        get => track.Rate;
+        set => track.Rate = value;
+    }
 
     /// <summary>A few words beside the state: who did it, why it waits, what went wrong.</summary>
-    public string? Note { get; set; }
+    public string? Note => track.Note;
 
     /// <summary>The attempt the saga's current request carries; progress of other attempts is stale.</summary>
-    public int Attempt { get; set; }
+    public int Attempt => track.Attempt;
 
     /// <summary>When (this machine's clock) and at what count the first byte sample of the phase arrived, for the rate.</summary>
-    public (DateTimeOffset At, long Bytes)? FirstSample { get; set; }
-
-    /// <summary>An apply sent while the blob was still being fetched (an apply run reaching ahead): it starts when the fetch ends.</summary>
-    public LayerApplyStarted? QueuedApply { get; set; }
+    public (DateTimeOffset At, long Bytes)? FirstSample
+    {
+        get => track.FirstSample;
+        set => track.FirstSample = value;
+    }
 
     public bool IsSettled => State is LayerState.Committed or LayerState.Skipped;
 

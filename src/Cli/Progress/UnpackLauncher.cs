@@ -3,6 +3,7 @@ using Marten;
 using MassTransit;
 using Unpacker.Contracts.Unpacking;
 using Unpacker.Hosting.Telemetry;
+using Unpacker.Saga.History;
 
 namespace Unpacker.Cli.Progress;
 
