@@ -36,10 +36,10 @@ public sealed class UnpackTimelineTests
         var timeline = UnpackTimeline.From(events);
 
         Assert.Equal(["fetcher-a", "fetcher-b", "applier-a", "applier-b"], timeline.Workers);
-        Assert.Equal(("resolve", "fetcher-a", BarOutcomes.Done), (timeline.Resolve[0].Step, timeline.Resolve[0].Worker, timeline.Resolve[0].Outcome));
+        Assert.Equal((TimelineStep.Resolve, "fetcher-a", BarOutcomes.Done), (timeline.Resolve[0].Step, timeline.Resolve[0].Worker, timeline.Resolve[0].Outcome));
         var bars = timeline.Layers[0].Bars.Select(b => (b.Step, b.Attempt, b.Worker, b.Outcome)).ToList();
         Assert.Equal(
-            [("fetch", 1, null, BarOutcomes.Redriven), ("fetch", 2, "fetcher-b", BarOutcomes.Done), ("apply", 2, "applier-a", BarOutcomes.Conflict), ("apply", 4, "applier-b", BarOutcomes.Done)],
+            [(TimelineStep.Fetch, 1, null, BarOutcomes.Redriven), (TimelineStep.Fetch, 2, "fetcher-b", BarOutcomes.Done), (TimelineStep.Apply, 2, "applier-a", BarOutcomes.Conflict), (TimelineStep.Apply, 4, "applier-b", BarOutcomes.Done)],
             bars);
         Assert.Equal(["retry", "conflict", "retry"], timeline.Layers[0].Marks.Select(m => m.Kind));
         Assert.Empty(timeline.Layers[1].Bars);
@@ -58,7 +58,7 @@ public sealed class UnpackTimelineTests
             (900, new UnpackFailureRecorded("apply", 0, FailureKind.DiskFull, "no space left on device", _applierA, null)));
         var timeline = UnpackTimeline.From(events);
 
-        Assert.Equal(("apply", BarOutcomes.Failed, "applier-a"), (timeline.Layers[0].Bars[^1].Step, timeline.Layers[0].Bars[^1].Outcome, timeline.Layers[0].Bars[^1].Worker));
+        Assert.Equal((TimelineStep.Apply, BarOutcomes.Failed, "applier-a"), (timeline.Layers[0].Bars[^1].Step, timeline.Layers[0].Bars[^1].Outcome, timeline.Layers[0].Bars[^1].Worker));
         Assert.Equal((BarOutcomes.Aborted, (string?)null), (Assert.Single(timeline.Layers[1].Bars).Outcome, timeline.Layers[1].Bars[0].Worker));
         Assert.Equal("failed", Assert.Single(timeline.Layers[0].Marks).Kind);
     }

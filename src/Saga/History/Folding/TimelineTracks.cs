@@ -15,19 +15,19 @@ internal sealed class TimelineTracks
     private readonly List<TimelineBar> _resolve = [];
     private readonly Dictionary<int, List<TimelineBar>> _bars = [];
     private readonly Dictionary<int, List<TimelineMark>> _marks = [];
-    private readonly Dictionary<(int Layer, string Step), (int Attempt, DateTimeOffset Start)> _open = [];
+    private readonly Dictionary<(int Layer, TimelineStep Step), (int Attempt, DateTimeOffset Start)> _open = [];
     private readonly Dictionary<int, (int After, int Attempt)> _queued = [];
 
     public IReadOnlyList<TimelineBar> Resolve => _resolve;
 
-    public void Open(int layer, string step, int attempt, DateTimeOffset at)
+    public void Open(int layer, TimelineStep step, int attempt, DateTimeOffset at)
     {
         // A new attempt while the old one is open: the old one was given up on (re-drive recorded elsewhere or lost).
         Close(layer, step, at, null, BarOutcomes.Redriven, $"superseded by attempt {attempt}");
         _open[(layer, step)] = (attempt, at);
     }
 
-    public void Close(int layer, string step, DateTimeOffset at, string? worker, string outcome, string detail)
+    public void Close(int layer, TimelineStep step, DateTimeOffset at, string? worker, string outcome, string detail)
     {
         if (layer < ImageRow || !_open.Remove((layer, step), out var open))
         {
@@ -62,19 +62,19 @@ internal sealed class TimelineTracks
             return;
         }
 
-        Open(apply.LayerIndex, "apply", apply.Attempt, at);
+        Open(apply.LayerIndex, TimelineStep.Apply, apply.Attempt, at);
     }
 
     public void Withdraw(int layer) => _queued.Remove(layer);
 
     public void Commit(LayerCommitted committed, DateTimeOffset at)
     {
-        var step = _open.ContainsKey((committed.LayerIndex, "commit")) ? "commit" : "apply";
+        var step = _open.ContainsKey((committed.LayerIndex, TimelineStep.Commit)) ? TimelineStep.Commit : TimelineStep.Apply;
         Close(committed.LayerIndex, step, at, committed.Worker.WorkerId, BarOutcomes.Done,
             committed.AlreadyPresent ? "chain ID already committed" : $"committed {committed.UncompressedSize:N0} bytes in {committed.Duration.TotalMilliseconds:N0} ms");
         if (_queued.Remove(committed.LayerIndex + 1, out var next) && next.After == committed.LayerIndex)
         {
-            Open(committed.LayerIndex + 1, "apply", next.Attempt, at);
+            Open(committed.LayerIndex + 1, TimelineStep.Apply, next.Attempt, at);
         }
     }
 

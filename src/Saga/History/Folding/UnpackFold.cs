@@ -72,11 +72,11 @@ public sealed partial class UnpackFold
                 progress.Started(s);
                 return null;
             case ImageResolveSent r:
-                _tracks.Open(TimelineTracks.ImageRow, "resolve", r.Attempt, time);
+                _tracks.Open(TimelineTracks.ImageRow, TimelineStep.Resolve, r.Attempt, time);
                 return null;
             case ImageResolutionRecorded r:
                 Resolved(r);
-                _tracks.Close(TimelineTracks.ImageRow, "resolve", time, r.Worker.WorkerId, BarOutcomes.Done,
+                _tracks.Close(TimelineTracks.ImageRow, TimelineStep.Resolve, time, r.Worker.WorkerId, BarOutcomes.Done,
                     $"{r.Reference}: {r.LayerCount} layers, {r.Platform}, in {r.Duration.TotalMilliseconds:N0} ms");
                 progress.Reference = r.Reference;
                 progress.ConfigDigest = r.ConfigDigest;
@@ -92,11 +92,11 @@ public sealed partial class UnpackFold
                 return progress.Set(s.LayerIndex, LayerState.Skipped, s.Why);
             case BlobFetchStarted f:
                 FetchStarted(f, at);
-                _tracks.Open(f.LayerIndex, "fetch", f.Attempt, time);
+                _tracks.Open(f.LayerIndex, TimelineStep.Fetch, f.Attempt, time);
                 return progress.FetchStarted(f);
             case BlobFetchFinished f:
                 FetchFinished(f, at);
-                _tracks.Close(f.LayerIndex, "fetch", time, f.Worker.WorkerId, BarOutcomes.Done,
+                _tracks.Close(f.LayerIndex, TimelineStep.Fetch, time, f.Worker.WorkerId, BarOutcomes.Done,
                     f.AlreadyPresent ? "already in the content store" : $"{f.BytesTransferred:N0} bytes in {f.Duration.TotalMilliseconds:N0} ms");
                 return progress.FetchFinished(f);
             case ExtractionAwaited a:
@@ -114,11 +114,11 @@ public sealed partial class UnpackFold
                 return progress.Withdrawn(w);
             case LayerExtractedRecorded x:
                 Extracted(x);
-                _tracks.Close(x.LayerIndex, "apply", time, x.Worker.WorkerId, BarOutcomes.Done, $"extracted {x.UncompressedSize:N0} bytes in {x.Duration.TotalMilliseconds:N0} ms");
+                _tracks.Close(x.LayerIndex, TimelineStep.Apply, time, x.Worker.WorkerId, BarOutcomes.Done, $"extracted {x.UncompressedSize:N0} bytes in {x.Duration.TotalMilliseconds:N0} ms");
                 return progress.Extracted(x);
             case LayerCommitStarted c:
                 Row(c.LayerIndex).State = LayerState.Committing;
-                _tracks.Open(c.LayerIndex, "commit", c.Attempt, time);
+                _tracks.Open(c.LayerIndex, TimelineStep.Commit, c.Attempt, time);
                 return progress.Set(c.LayerIndex, LayerState.Committing, null);
             case LayerCommitted c:
                 Committed(c, at);
@@ -127,7 +127,7 @@ public sealed partial class UnpackFold
             case SnapshotPrepareConflictRecorded c:
                 Summary.PrepareConflicts++;
                 Set(c.LayerIndex, LayerState.Conflicted, $"prepare key {c.Key} was taken").PrepareConflicts = c.Conflicts;
-                _tracks.Close(c.LayerIndex, "apply", time, c.Worker.WorkerId, BarOutcomes.Conflict, $"prepare key {c.Key} was taken");
+                _tracks.Close(c.LayerIndex, TimelineStep.Apply, time, c.Worker.WorkerId, BarOutcomes.Conflict, $"prepare key {c.Key} was taken");
                 _tracks.Mark(c.LayerIndex, "conflict", time, $"prepare conflict {c.Conflicts} on {c.Key}");
 
                 // The progress display keeps the layer applying until the retry is scheduled.
@@ -139,14 +139,18 @@ public sealed partial class UnpackFold
             case StepRedriven { LayerIndex: { } layer } r:
                 Summary.Redrives++;
                 Row(layer).Redrives++;
-                _tracks.Close(layer, r.Step, time, null, BarOutcomes.Redriven, r.Why);
+                if (TimelineSteps.Parse(r.Step) is { } step)
+                {
+                    _tracks.Close(layer, step, time, null, BarOutcomes.Redriven, r.Why);
+                }
+
                 _tracks.Mark(layer, "retry", time, $"{r.Step} re-driven: {r.Why}");
                 return progress.Note(layer, $"{r.Step} sent again ({r.Why})");
             case StepRedriven r:
                 Summary.Redrives++;
-                if (r.Step == "resolve")
+                if (TimelineSteps.Parse(r.Step) == TimelineStep.Resolve)
                 {
-                    _tracks.Close(TimelineTracks.ImageRow, "resolve", time, null, BarOutcomes.Redriven, r.Why);
+                    _tracks.Close(TimelineTracks.ImageRow, TimelineStep.Resolve, time, null, BarOutcomes.Redriven, r.Why);
                 }
 
                 return null;

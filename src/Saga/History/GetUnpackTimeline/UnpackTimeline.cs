@@ -26,7 +26,34 @@ public sealed record UnpackTimeline(UnpackSummary Summary, DateTimeOffset Start,
 public sealed record TimelineLayer(int Index, string? Digest, string? ChainId, LayerState State, IReadOnlyList<TimelineBar> Bars, IReadOnlyList<TimelineMark> Marks);
 
 /// <summary>One attempt of one step: resolve (the image's row), fetch, apply or commit.</summary>
-public sealed record TimelineBar(string Step, int Attempt, DateTimeOffset Start, DateTimeOffset End, string? Worker, string Outcome, string Detail);
+public sealed record TimelineBar(TimelineStep Step, int Attempt, DateTimeOffset Start, DateTimeOffset End, string? Worker, string Outcome, string Detail);
+
+/// <summary>The steps a timeline draws as bars (a step the saga re-drives is named by <see cref="Name"/> in the event).</summary>
+public enum TimelineStep
+{
+    Resolve,
+    Fetch,
+    Apply,
+
+    /// <summary>The commit of a layer extracted in parallel.</summary>
+    Commit,
+}
+
+/// <summary>A timeline step by the name the events and the page give it (<c>resolve</c>, <c>fetch</c>, <c>apply</c>, <c>commit</c>).</summary>
+public static class TimelineSteps
+{
+    public static string Name(this TimelineStep step) => step.ToString().ToLowerInvariant();
+
+    /// <summary>The step a recorded step name (e.g. <see cref="StepRedriven.Step"/>) draws, or null for one it draws no bar for (stat, label).</summary>
+    public static TimelineStep? Parse(string name) => name switch
+    {
+        "resolve" => TimelineStep.Resolve,
+        "fetch" => TimelineStep.Fetch,
+        "apply" => TimelineStep.Apply,
+        "commit" => TimelineStep.Commit,
+        _ => null,
+    };
+}
 
 /// <summary>A moment worth a symbol: conflict, retry, stale, skipped, awaiting or failed.</summary>
 public sealed record TimelineMark(string Kind, DateTimeOffset At, string Detail);
