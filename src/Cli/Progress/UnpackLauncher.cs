@@ -3,6 +3,7 @@ using Marten;
 using MassTransit;
 using Unpacker.Contracts.Unpacking;
 using Unpacker.Hosting.Telemetry;
+using Unpacker.Saga.History;
 using Unpacker.Storage.Snapshots;
 
 namespace Unpacker.Cli.Progress;
