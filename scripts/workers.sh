@@ -2,22 +2,29 @@
 # Starts (up) or stops (down) the Fetcher, Applier and Saga services as separate background processes,
 # built in Debug (UNPACKER_CONFIGURATION=Release, or UNPACKER_PUBLISH_DIR for published builds), with logs and PIDs
 # under $UNPACKER_STATE_DIR.
-# `up fetcher=2` starts two Fetchers.
+# `up fetcher=2` starts two Fetchers. `up applier@node-a applier@node-b` starts an Applier per node: each is its own
+# node (UNPACKER_NODE) with its own storage root under $UNPACKER_STATE_DIR/nodes/<node>, sharing no snapshot with the
+# others (a fleet on one machine). Without @, an Applier belongs to this host's node and uses UNPACKER_ROOT.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/env.sh"
 
 start() {
-  local service="$1" count="$2" project
+  local service="$1" count="$2" node="${3:-}" project
   project="$(tr '[:lower:]' '[:upper:]' <<<"${service:0:1}")${service:1}"
   local configuration="${UNPACKER_CONFIGURATION:-Debug}"
   local dll="$UNPACKER_REPO/src/$project/bin/$configuration/net10.0/Unpacker.$project.dll"
   # Published builds (the benchmarks publish ReadyToRun, as the Dockerfiles do) live in $UNPACKER_PUBLISH_DIR/<service>.
   [[ -z "${UNPACKER_PUBLISH_DIR:-}" ]] || dll="$UNPACKER_PUBLISH_DIR/$service/Unpacker.$project.dll"
   [[ -f "$dll" ]] || die "$dll is not built: run 'dotnet build Services.sln -c $configuration'"
+  local environment=()
+  if [[ -n "$node" ]]; then
+    environment=(UNPACKER_NODE="$node" UNPACKER_ROOT="$state/nodes/$node")
+    mkdir -p "$state/nodes/$node"
+  fi
   for ((i = 1; i <= count; i++)); do
-    local name="$service-$i" pidfile="$pids/$service-$i.pid" logfile="$logs/$service-$i.log"
+    local name="$service-$i${node:+@$node}" pidfile="$pids/$service${node:+@$node}-$i.pid" logfile="$logs/$service${node:+@$node}-$i.log"
     if pid_alive "$pidfile"; then log "$name already running"; continue; fi
-    UNPACKER_WORKER_ID="$service-$i@$(hostname)" setsid dotnet "$dll" >"$logfile" 2>&1 < /dev/null &
+    env "${environment[@]}" UNPACKER_WORKER_ID="$service-$i${node:+-$node}@$(hostname)" setsid dotnet "$dll" >"$logfile" 2>&1 < /dev/null &
     echo $! >"$pidfile"
     wait_until "$name" 60 grep -q 'started; health at' "$logfile"
   done
@@ -26,11 +33,17 @@ start() {
 command="${1:-up}"; shift || true
 specs=("$@"); ((${#specs[@]})) || specs=(fetcher applier saga)
 case "$command" in
-  up) for spec in "${specs[@]}"; do start "${spec%%=*}" "$( [[ $spec == *=* ]] && echo "${spec#*=}" || echo 1)"; done ;;
+  up)
+    for spec in "${specs[@]}"; do
+      count=1; [[ $spec == *=* ]] && count="${spec#*=}"
+      service="${spec%%=*}"; node=""
+      [[ $service == *@* ]] && { node="${service#*@}"; service="${service%%@*}"; }
+      start "$service" "$count" "$node"
+    done ;;
   down)
-    for file in "$pids"/{fetcher,applier,saga}-*.pid; do
+    for file in "$pids"/{fetcher,applier,saga}{,@*}-*.pid; do
       [[ -f "$file" ]] || continue
       stop_pid "$(basename "$file" .pid)" "$file" TERM 30
     done ;;
-  *) die "usage: $0 up|down [fetcher[=N]] [applier[=N]] [saga[=N]]" ;;
+  *) die "usage: $0 up|down [fetcher[=N]] [applier[@node][=N]] [saga[=N]]" ;;
 esac

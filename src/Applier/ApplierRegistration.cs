@@ -33,6 +33,14 @@ public static class ApplierRegistration
         services.AddSnapshotters(fullRoot, node);
         services.AddSingleton(provider => new NodeRegistry(provider.GetRequiredService<IDocumentStore>(), provider.GetService<TimeProvider>()));
         services.AddHostedService<NodeHeartbeat>();
+        services.AddSingleton(new RemoteBlobOptions());
+        services.AddSingleton(provider => new BlobSource(
+            provider.GetRequiredService<IContentStore>(),
+            provider.GetRequiredService<ContentReplicas>(),
+            provider.GetRequiredService<ContentStoreOptions>(),
+            BlobHttp.Create(),
+            provider.GetRequiredService<RemoteBlobOptions>(),
+            provider.GetRequiredService<Microsoft.Extensions.Logging.ILogger<BlobSource>>()));
         services.AddSingleton<MountApplier>();
         services.AddSingleton<BlobLabels>();
         services.AddSingleton<BlobArrival>();

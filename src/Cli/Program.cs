@@ -5,6 +5,7 @@ using Unpacker.Cli.Commands;
 var root = new RootCommand("unpacker: a distributed container-image unpacker")
 {
     PingCommand.Create(),
+    NodesCommand.Create(),
     PullCommand.Create(),
     UnpackCommand.Create(),
     ImportCommand.Create(),

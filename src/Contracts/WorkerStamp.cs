@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 namespace Unpacker.Contracts;
 
 /// <summary>Which worker did a step: recorded on every result so the audit trail can say who and where.</summary>
@@ -10,5 +11,6 @@ public sealed record WorkerStamp(string Service, string WorkerId, string Host)
     public bool Redelivered { get; init; }
 
     /// <summary>The node the worker belongs to (an Applier's snapshots live there); null for workers of the site (Fetchers, the saga).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Node { get; init; }
 }

@@ -47,6 +47,7 @@ public static class FetcherServiceCollectionExtensions
         services.AddSingleton<ImageSourceFactory>();
         services.AddSingleton<BlobFetcher>();
         services.AddSingleton<ImageResolver>();
+        services.AddHostedService<Serving.ContentServerHeartbeat>();
         return options;
     }
 

@@ -1,4 +1,5 @@
 using Unpacker.Fetcher;
+using Unpacker.Fetcher.Serving;
 using Unpacker.Hosting;
 using Unpacker.Hosting.Messaging;
 using Unpacker.Hosting.Persistence;
@@ -11,4 +12,4 @@ service.Services.AddContentStore(new ContentStoreOptions { Root = service.Storag
 service.Services.AddDiskUsage(new DiskUsageTarget(DiskUsageKind.Content, Path.Combine(service.Storage.Root, "content")));
 var fetcher = service.Services.AddFetcher(service.Builder.Configuration);
 service.Services.AddUnpackerMessaging(service.RabbitMq, service.Worker, bus => bus.AddFetcherConsumers(fetcher));
-await service.RunAsync();
+await service.RunAsync(app => app.MapBlobEndpoints());

@@ -81,10 +81,11 @@ public sealed class UnpackerService
         return shell;
     }
 
-    /// <summary>Builds the host, maps <c>/health/live</c> and <c>/health/ready</c>, and runs until SIGTERM.</summary>
-    public async Task RunAsync()
+    /// <summary>Builds the host, maps <c>/health/live</c> and <c>/health/ready</c> (and the service's own endpoints), and runs until SIGTERM.</summary>
+    public async Task RunAsync(Action<WebApplication>? mapEndpoints = null)
     {
         await using var app = Builder.Build();
+        mapEndpoints?.Invoke(app);
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { ResponseWriter = WriteHealthAsync });
         app.MapUnpackerTelemetry();

@@ -34,11 +34,24 @@ public sealed partial class ServiceProcess : IAsyncDisposable
     /// <summary>Where the service listens (health, <c>/metrics</c>), as it logged when it started.</summary>
     public Uri? BaseAddress { get; private set; }
 
-    /// <summary>Starts <c>src/&lt;project&gt;</c>'s built assembly and waits until it logs that it started.</summary>
-    public static async Task<ServiceProcess> StartAsync(string project, IReadOnlyDictionary<string, string>? environment = null, TimeSpan? timeout = null)
+    /// <summary>
+    /// Starts <c>src/&lt;project&gt;</c>'s built assembly and waits until it logs that it started. With
+    /// <paramref name="privateRoot"/>, the process runs in a mount namespace of its own with an empty tmpfs mounted
+    /// there: a simulated host whose disk no other process (nor the test) can see.
+    /// </summary>
+    public static async Task<ServiceProcess> StartAsync(string project, IReadOnlyDictionary<string, string>? environment = null, TimeSpan? timeout = null, string? privateRoot = null)
     {
         var assembly = RepositoryPaths.ProjectOutput(project, $"Unpacker.{project}.dll");
-        var info = new ProcessStartInfo("dotnet", [assembly])
+        if (privateRoot is not null)
+        {
+            Directory.CreateDirectory(privateRoot);
+        }
+
+        // unshare execs in place (no fork), and so does sh: the process id is the service's own, for signals and nsenter.
+        (string File, string[] Arguments) command = privateRoot is null
+            ? ("dotnet", [assembly])
+            : ("unshare", ["--mount", "--propagation", "private", "--", "sh", "-c", "mount -t tmpfs -o size=2g,mode=0755 tmpfs \"$1\" && exec dotnet \"$2\"", "sh", privateRoot, assembly]);
+        var info = new ProcessStartInfo(command.File, command.Arguments)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

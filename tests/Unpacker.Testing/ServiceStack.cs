@@ -104,6 +104,69 @@ public sealed class ServiceStack : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Starts an Applier of <paramref name="node"/> with a storage root of its own; <paramref name="isolated"/> puts it in a
+    /// mount namespace with a private tmpfs there, so no other process (nor the test) can see that node's disk.
+    /// </summary>
+    public async Task<ServiceProcess> StartNodeAsync(string node, bool isolated = true)
+    {
+        var root = NodeRoot(node);
+        var process = await ServiceProcess.StartAsync("Applier", new Dictionary<string, string>(Environment)
+        {
+            ["UNPACKER_WORKER_ID"] = $"applier-{Interlocked.Increment(ref _started) - 1}-{node}",
+            ["UNPACKER_NODE"] = node,
+            ["UNPACKER_ROOT"] = root,
+        }, privateRoot: isolated ? root : null);
+        _processes.Add(process);
+        return process;
+    }
+
+    /// <summary>Starts a Fetcher whose content store is on a disk of its own that nobody else sees (a site cache host).</summary>
+    public async Task<ServiceProcess> StartIsolatedFetcherAsync()
+    {
+        var index = Interlocked.Increment(ref _started) - 1;
+        var root = Path.Combine(Root, "fetchers", index.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var process = await ServiceProcess.StartAsync("Fetcher", new Dictionary<string, string>(Environment)
+        {
+            ["UNPACKER_WORKER_ID"] = $"fetcher-{index}",
+            ["UNPACKER_ROOT"] = root,
+        }, privateRoot: root);
+        _processes.Add(process);
+        return process;
+    }
+
+    /// <summary>The storage root of <paramref name="node"/>'s Appliers started by <see cref="StartNodeAsync"/>.</summary>
+    public string NodeRoot(string node) => Path.Combine(Root, "nodes", node);
+
+    /// <summary>
+    /// Materializes a snapshot of <paramref name="node"/> into a fresh directory the test can read, running the CLI inside
+    /// the mount namespace of that node's Applier <paramref name="applier"/> (the only place its disk is seen).
+    /// </summary>
+    public async Task<string> ExportOnNodeAsync(ServiceProcess applier, string node, string snapshotter, Digest chainId)
+    {
+        var target = Path.Combine(Root, "exports", $"{node}-{snapshotter}-{Guid.NewGuid():N}");
+        var cli = RepositoryPaths.ProjectOutput("Cli", "Unpacker.Cli.dll");
+        var info = new System.Diagnostics.ProcessStartInfo("nsenter", ["--target", applier.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture), "--mount", "--", "dotnet", cli, "snapshots", "export", snapshotter, chainId.ToString(), target, "--node", node])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var (key, value) in Environment)
+        {
+            info.Environment[key] = value;
+        }
+
+        info.Environment["UNPACKER_ROOT"] = NodeRoot(node);
+        using var process = System.Diagnostics.Process.Start(info)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
+        return process.ExitCode == 0
+            ? target
+            : throw new InvalidOperationException($"export of {chainId} on node {node} failed ({process.ExitCode}): {await output}{await error}");
+    }
+
     /// <summary>Starts one more process of a service (e.g. to replace one a test killed), with a worker id of its own.</summary>
     public async Task<ServiceProcess> StartAnotherAsync(string project)
     {

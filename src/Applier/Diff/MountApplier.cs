@@ -2,17 +2,17 @@ using Microsoft.Extensions.Logging;
 using Unpacker.Archive;
 using Unpacker.Archive.Apply;
 using Unpacker.Contracts.Oci;
-using Unpacker.Storage.Content;
 using Unpacker.Storage.Snapshots;
 
 namespace Unpacker.Applier.Diff;
 
 /// <summary>
-/// containerd's diff Applier for file-system snapshotters: reads the layer from the content store and applies it
+/// containerd's diff Applier for file-system snapshotters: reads the layer (from this node's content store, or streamed
+/// from the site's content servers, <see cref="BlobSource"/>) and applies it
 /// onto the prepared snapshot's mounts without mounting them (<see cref="ApplyTarget"/> says where and how: a
 /// native snapshot takes a merged apply, an overlayfs snapshot an overlay diff with its lower directories).
 /// </summary>
-public sealed class MountApplier(IContentStore content, ApplierOptions applier, ILogger<MountApplier> logger)
+public sealed class MountApplier(BlobSource blobs, ApplierOptions applier, ILogger<MountApplier> logger)
 {
     /// <summary>
     /// Applies <paramref name="layer"/>; when <paramref name="progress"/> is given it receives the blob bytes read so
@@ -32,10 +32,15 @@ public sealed class MountApplier(IContentStore content, ApplierOptions applier, 
             LowerDirectories = target.LowerDirectories,
             Logger = logger,
         };
-        await using var blob = new CountingReadStream(await content.OpenReadAsync(layer.Digest, cancellationToken));
+        await using var opened = await blobs.OpenAsync(layer, cancellationToken);
+        await using var blob = new CountingReadStream(opened);
         await using (progress is null ? null : ApplyProgressReporter.Start(() => blob.BytesRead, progress, applier.ProgressInterval, logger))
         {
-            return await LayerApplier.ApplyAsync(blob, layer.MediaType, target.Directory, options, cancellationToken);
+            var result = await LayerApplier.ApplyAsync(blob, layer.MediaType, target.Directory, options, cancellationToken);
+
+            // Before the caller commits: bytes streamed from a server must be the blob, not just a layer whose diffID matches.
+            await BlobSource.VerifyAsync(opened, cancellationToken);
+            return result;
         }
     }
 }

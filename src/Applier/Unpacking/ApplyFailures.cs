@@ -13,6 +13,7 @@ public static class ApplyFailures
     {
         LayerApplyException { InnerException: IOException inner } when IsDiskFull(inner) => (FailureKind.DiskFull, false),
         LayerApplyException => (FailureKind.InvalidContent, false),
+        Diff.BlobContentException => (FailureKind.InvalidContent, false),
         NotFoundException => (FailureKind.NotFound, false),
         InvalidArgumentException => (FailureKind.InvalidRequest, false),
         StorageException { Kind: ErrorKind.Unavailable } => (FailureKind.Unavailable, true),

@@ -1,16 +1,16 @@
 using System.Diagnostics;
 using Unpacker.Contracts.Oci;
-using Unpacker.Storage;
-using Unpacker.Storage.Content;
+using Unpacker.Applier.Diff;
 
 namespace Unpacker.Applier.Unpacking;
 
 /// <summary>
-/// Waits, for a layer of an apply run whose blob was still being fetched when the run was sent, until the content
-/// store has the blob committed: looked up a few milliseconds apart at first, then at most every 50 ms, for up to
-/// <see cref="ApplierOptions.RunBlobWait"/>. A committed blob is complete and verified, whichever Fetcher wrote it.
+/// Waits, for a layer of an apply run whose blob was still being fetched when the run was sent, until the blob is
+/// committed where this node can read it (its own store, or a live content server): looked up a few milliseconds apart
+/// at first, then at most every 50 ms, for up to <see cref="ApplierOptions.RunBlobWait"/>. A committed blob is complete
+/// and verified, whichever Fetcher wrote it.
 /// </summary>
-public sealed class BlobArrival(IContentStore content, ApplierOptions options)
+public sealed class BlobArrival(BlobSource blobs, ApplierOptions options)
 {
     private static readonly TimeSpan _firstPause = TimeSpan.FromMilliseconds(2);
     private static readonly TimeSpan _longestPause = TimeSpan.FromMilliseconds(50);
@@ -22,16 +22,12 @@ public sealed class BlobArrival(IContentStore content, ApplierOptions options)
         var pause = _firstPause;
         while (true)
         {
-            try
+            if (await blobs.IsAvailableAsync(blob, cancellationToken))
             {
-                await content.InfoAsync(blob, cancellationToken);
                 return true;
             }
-            catch (NotFoundException) when (Stopwatch.GetElapsedTime(started) < options.RunBlobWait)
-            {
-                // Not committed yet: its Fetcher is still at it.
-            }
-            catch (NotFoundException)
+
+            if (Stopwatch.GetElapsedTime(started) >= options.RunBlobWait)
             {
                 return false;
             }

@@ -16,7 +16,7 @@ internal static class HistoryText
             return;
         }
 
-        output.WriteLine($"unpack {unpackId}: {summary.Status}, {summary.Source} into {summary.Snapshotter}, requested by {summary.RequestedBy} at {summary.RequestedAt:yyyy-MM-dd HH:mm:ss} UTC");
+        output.WriteLine($"unpack {unpackId}: {summary.Status}, {summary.Source} into {summary.Snapshotter}{(summary.Node is { } node ? $" on node {node}" : string.Empty)}, requested by {summary.RequestedBy} at {summary.RequestedAt:yyyy-MM-dd HH:mm:ss} UTC");
         if (summary.ConfigDigest is not null)
         {
             output.WriteLine($"  image {summary.Reference}: config {summary.ConfigDigest}, {summary.Platform}, {summary.LayerCount} layers ({summary.CompressedSize:N0} bytes)");

@@ -44,6 +44,7 @@ public static class ListCommand
                         status = summary.Status,
                         image = Image(summary),
                         snapshotter = summary.Snapshotter,
+                        node = summary.Node,
                         requestedAt = summary.RequestedAt,
                         durationSeconds = Math.Round(duration.TotalSeconds, 3),
                         layers = summary.LayerCount,
@@ -58,7 +59,7 @@ public static class ListCommand
             Console.WriteLine($"{"UNPACK ID",-36}  {"STATE",-9}  {"STARTED",-19}  {"DURATION",8}  {"SNAPSHOTTER",-11}  IMAGE");
             foreach (var (summary, duration) in rows)
             {
-                Console.WriteLine($"{summary.Id,-36}  {summary.Status,-9}  {summary.RequestedAt.UtcDateTime,-19:yyyy-MM-dd HH:mm:ss}  {Units.Duration(duration),8}  {summary.Snapshotter,-11}  {Image(summary)}");
+                Console.WriteLine($"{summary.Id,-36}  {summary.Status,-9}  {summary.RequestedAt.UtcDateTime,-19:yyyy-MM-dd HH:mm:ss}  {Units.Duration(duration),8}  {Target(summary),-11}  {Image(summary)}");
             }
 
             return ExitCodes.Success;
@@ -67,6 +68,9 @@ public static class ListCommand
     }
 
     private static string Image(UnpackSummary summary) => summary.Reference ?? summary.Source;
+
+    /// <summary>The snapshotter, and the node it is on (<c>native@node-a</c>) when the unpack recorded one.</summary>
+    private static string Target(UnpackSummary summary) => summary.Node is { } node ? $"{summary.Snapshotter}@{node}" : summary.Snapshotter;
 
     /// <summary>Running: so far. Completed: as recorded. Failed or cancelled: until the stream's last event.</summary>
     private static async Task<TimeSpan> DurationAsync(IQuerySession session, UnpackSummary summary, CancellationToken cancellationToken)

@@ -21,18 +21,19 @@ public static class ReplayCommand
     {
         var unpackId = new Argument<Guid>("unpack-id") { Description = "The unpack whose request to run again" };
         var snapshotter = new Option<string?>("--snapshotter") { Description = "Unpack into this snapshotter instead of the original's" };
+        var node = new Option<string?>("--node") { Description = "Unpack onto this node instead of the original's (e.g. a replacement after data loss)" };
         var detach = new Option<bool>("--detach") { Description = "Print the new unpack id and return at once" };
         var timeout = new Option<int>("--timeout") { Description = "Seconds to wait for the replay to end", DefaultValueFactory = _ => 1800 };
         var command = new Command("replay", "Re-run a past unpack from its recorded request, linked to the original")
         {
-            unpackId, snapshotter, detach, timeout,
+            unpackId, snapshotter, node, detach, timeout,
         };
         command.SetAction((parse, cancellationToken) => RunAsync(
-            parse.GetValue(unpackId), parse.GetValue(snapshotter), parse.GetValue(detach), TimeSpan.FromSeconds(parse.GetValue(timeout)), cancellationToken));
+            parse.GetValue(unpackId), parse.GetValue(snapshotter), parse.GetValue(node), parse.GetValue(detach), TimeSpan.FromSeconds(parse.GetValue(timeout)), cancellationToken));
         return command;
     }
 
-    private static async Task<int> RunAsync(Guid original, string? snapshotter, bool detach, TimeSpan timeout, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(Guid original, string? snapshotter, string? node, bool detach, TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var store = await CliSettings.OpenStoreAsync();
         var recorded = await RecordedRequestAsync(store, original, cancellationToken);
@@ -42,14 +43,14 @@ public static class ReplayCommand
             return ExitCodes.Usage;
         }
 
-        var (source, labels, originalSnapshotter) = recorded.Value;
+        var (source, labels, originalSnapshotter, originalNode) = recorded.Value;
         var replay = NewId.NextGuid();
         var into = snapshotter ?? originalSnapshotter;
         var requester = new Requester(Environment.UserName, Environment.MachineName, "unpacker replay");
         var bus = await ClientBus.StartAsync(CliSettings.RabbitMq, cancellationToken);
         try
         {
-            await bus.Publish(new UnpackRequested(replay, source, into, labels, requester, DateTimeOffset.UtcNow) { ReplayOf = original }, cancellationToken);
+            await bus.Publish(new UnpackRequested(replay, source, into, labels, requester, DateTimeOffset.UtcNow) { ReplayOf = original, Node = node ?? originalNode }, cancellationToken);
         }
         finally
         {
@@ -61,7 +62,7 @@ public static class ReplayCommand
     }
 
     /// <summary>The request as the original stream recorded it; streams recorded before the full source was kept fall back to the saga document.</summary>
-    private static async Task<(ImageSource Source, IReadOnlyDictionary<string, string>? Labels, string Snapshotter)?> RecordedRequestAsync(
+    private static async Task<(ImageSource Source, IReadOnlyDictionary<string, string>? Labels, string Snapshotter, string? Node)?> RecordedRequestAsync(
         IDocumentStore store, Guid original, CancellationToken cancellationToken)
     {
         await using var session = store.QuerySession();
@@ -73,11 +74,11 @@ public static class ReplayCommand
 
         if (started.Image is { } image)
         {
-            return (image, started.Labels, started.Snapshotter);
+            return (image, started.Labels, started.Snapshotter, started.Node);
         }
 
         var saga = await session.LoadAsync<UnpackState>(original, cancellationToken);
-        return saga is null ? null : (saga.Source, saga.Labels, started.Snapshotter);
+        return saga is null ? null : (saga.Source, saga.Labels, started.Snapshotter, started.Node);
     }
 
     /// <summary>

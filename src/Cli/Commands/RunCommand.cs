@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Unpacker.Applier;
 using Unpacker.Fetcher;
+using Unpacker.Fetcher.Serving;
 using Unpacker.Hosting;
 using Unpacker.Hosting.Configuration;
 using Unpacker.Hosting.Messaging;
@@ -45,7 +46,7 @@ public static class RunCommand
                 bus.AddUnpackSaga();
             },
             (context, bus) => bus.ConfigureApplierEndpoints(context, node, applier));
-        await service.RunAsync();
+        await service.RunAsync(app => app.MapBlobEndpoints());
         return ExitCodes.Success;
     }
 }

@@ -21,16 +21,20 @@ internal static class SnapshotsCli
 
     public static Option<bool> JsonOption() => new("--json") { Description = "Write JSON to standard output" };
 
+    /// <summary>The node whose snapshots to work on (its root is <c>UNPACKER_ROOT</c> on that node): by default this host's.</summary>
+    public static Option<string?> NodeOption { get; } = new("--node") { Description = "The node whose snapshots these are (run on that node; default: UNPACKER_NODE or the host name)", Recursive = true };
+
     /// <summary>
     /// Opens the metadata store and the snapshotter (root from <c>Storage:Root</c>, i.e. <c>UNPACKER_ROOT</c>) and runs
     /// <paramref name="work"/>; a storage error is reported with its kind and exits with <see cref="ExitCodes.Failed"/>.
     /// </summary>
-    public static async Task<int> RunAsync(string snapshotterName, bool json, Func<SnapshotterBase, Task<int>> work)
+    public static async Task<int> RunAsync(ParseResult parse, string snapshotterName, bool json, Func<SnapshotterBase, Task<int>> work)
     {
         try
         {
             using var store = await CliSettings.OpenStoreAsync();
-            return await work(Snapshotters.Create(snapshotterName, CliSettings.Storage.Root, store, CliSettings.Node.Validated()));
+            var node = parse.GetValue(NodeOption) is { } named ? new Hosting.Configuration.NodeOptions { Name = named } : CliSettings.Node;
+            return await work(Snapshotters.Create(snapshotterName, CliSettings.Storage.Root, store, node.Validated()));
         }
         catch (StorageException exception)
         {

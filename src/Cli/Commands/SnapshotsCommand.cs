@@ -16,5 +16,6 @@ public static class SnapshotsCommand
         SnapshotsPrepareCommand.Create(view: true),
         SnapshotsCommitCommand.Create(),
         SnapshotsReapCommand.Create(),
+        SnapshotsCli.NodeOption,
     };
 }

@@ -17,7 +17,7 @@ public static class SnapshotsCommitCommand
         var json = SnapshotsCli.JsonOption();
         var command = new Command("commit", "Commit an active snapshot under a name") { snapshotter, name, key, parent, labels, json };
         command.SetAction((parse, cancellationToken) =>
-            SnapshotsCli.RunAsync(parse.GetValue(snapshotter)!, parse.GetValue(json), async s =>
+            SnapshotsCli.RunAsync(parse, parse.GetValue(snapshotter)!, parse.GetValue(json), async s =>
             {
                 var options = new SnapshotOptions { Labels = ParseLabels(parse.GetValue(labels)), Parent = parse.GetValue(parent) };
                 await s.CommitAsync(parse.GetValue(name)!, parse.GetValue(key)!, options, cancellationToken);

@@ -13,7 +13,7 @@ public static class SnapshotsExportCommand
         var json = SnapshotsCli.JsonOption();
         var command = new Command("export", "Materialize a snapshot's merged root filesystem into a directory") { snapshotter, key, directory, json };
         command.SetAction((parse, cancellationToken) =>
-            SnapshotsCli.RunAsync(parse.GetValue(snapshotter)!, parse.GetValue(json), async s =>
+            SnapshotsCli.RunAsync(parse, parse.GetValue(snapshotter)!, parse.GetValue(json), async s =>
             {
                 var target = Path.GetFullPath(parse.GetValue(directory)!);
                 try

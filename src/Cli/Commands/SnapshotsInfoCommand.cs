@@ -12,7 +12,7 @@ public static class SnapshotsInfoCommand
         var json = SnapshotsCli.JsonOption();
         var command = new Command("info", "Show a snapshot's metadata and disk usage") { snapshotter, key, json };
         command.SetAction((parse, cancellationToken) =>
-            SnapshotsCli.RunAsync(parse.GetValue(snapshotter)!, parse.GetValue(json), async s =>
+            SnapshotsCli.RunAsync(parse, parse.GetValue(snapshotter)!, parse.GetValue(json), async s =>
             {
                 var info = await s.StatAsync(parse.GetValue(key)!, cancellationToken);
                 var usage = await s.UsageAsync(info.Name, cancellationToken);

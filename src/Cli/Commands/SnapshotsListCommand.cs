@@ -13,7 +13,7 @@ public static class SnapshotsListCommand
         var json = SnapshotsCli.JsonOption();
         var command = new Command("ls", "List snapshots") { snapshotter, filters, json };
         command.SetAction((parse, cancellationToken) =>
-            SnapshotsCli.RunAsync(parse.GetValue(snapshotter)!, parse.GetValue(json), async s =>
+            SnapshotsCli.RunAsync(parse, parse.GetValue(snapshotter)!, parse.GetValue(json), async s =>
             {
                 var infos = new List<SnapshotInfo>();
                 await foreach (var info in s.WalkAsync(parse.GetValue(filters) ?? [], cancellationToken))

@@ -12,7 +12,7 @@ public static class SnapshotsMountsCommand
         var json = SnapshotsCli.JsonOption();
         var command = new Command("mounts", "Print the mounts (type, source, options) of an active snapshot or view") { snapshotter, key, json };
         command.SetAction((parse, cancellationToken) =>
-            SnapshotsCli.RunAsync(parse.GetValue(snapshotter)!, parse.GetValue(json), async s =>
+            SnapshotsCli.RunAsync(parse, parse.GetValue(snapshotter)!, parse.GetValue(json), async s =>
             {
                 SnapshotsCli.WriteMounts(await s.MountsAsync(parse.GetValue(key)!, cancellationToken), parse.GetValue(json));
                 return ExitCodes.Success;

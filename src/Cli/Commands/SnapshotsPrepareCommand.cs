@@ -20,7 +20,7 @@ public static class SnapshotsPrepareCommand
             snapshotter, key, parent, owner, leaseSeconds, labels, json,
         };
         command.SetAction((parse, cancellationToken) =>
-            SnapshotsCli.RunAsync(parse.GetValue(snapshotter)!, parse.GetValue(json), async s =>
+            SnapshotsCli.RunAsync(parse, parse.GetValue(snapshotter)!, parse.GetValue(json), async s =>
             {
                 var options = new SnapshotOptions
                 {

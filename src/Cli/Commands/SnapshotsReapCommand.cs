@@ -17,7 +17,7 @@ public static class SnapshotsReapCommand
         var json = SnapshotsCli.JsonOption();
         var command = new Command("reap", "Remove snapshots whose lease expired and directories no metadata points to") { snapshotter, grace, json };
         command.SetAction((parse, cancellationToken) =>
-            SnapshotsCli.RunAsync(parse.GetValue(snapshotter)!, parse.GetValue(json), async s =>
+            SnapshotsCli.RunAsync(parse, parse.GetValue(snapshotter)!, parse.GetValue(json), async s =>
             {
                 var report = await s.ReapAsync(DateTimeOffset.UtcNow, TimeSpan.FromSeconds(parse.GetValue(grace)), cancellationToken);
                 if (parse.GetValue(json))

@@ -12,7 +12,7 @@ public static class SnapshotsRemoveCommand
         var json = SnapshotsCli.JsonOption();
         var command = new Command("rm", "Remove snapshots; one with children is refused (FailedPrecondition)") { snapshotter, keys, json };
         command.SetAction((parse, cancellationToken) =>
-            SnapshotsCli.RunAsync(parse.GetValue(snapshotter)!, parse.GetValue(json), async s =>
+            SnapshotsCli.RunAsync(parse, parse.GetValue(snapshotter)!, parse.GetValue(json), async s =>
             {
                 var removed = new List<string>();
                 foreach (var key in parse.GetValue(keys)!)

@@ -54,6 +54,10 @@ public static class StatusCommand
         Console.WriteLine($"status       {view.Status.ToString().ToLowerInvariant()}");
         Console.WriteLine($"image        {view.Reference ?? view.Source}");
         Console.WriteLine($"snapshotter  {view.Snapshotter}");
+        if (view.Node is { } node)
+        {
+            Console.WriteLine($"node         {node}");
+        }
         Console.WriteLine($"requested    {view.RequestedAt:yyyy-MM-dd HH:mm:ss}Z by {summary?.RequestedBy ?? "?"}");
         Console.WriteLine($"elapsed      {Units.Duration(view.Elapsed(DateTimeOffset.UtcNow))}{(view.HasEnded ? string.Empty : " (running)")}");
         if (view.ConfigDigest is { } config)

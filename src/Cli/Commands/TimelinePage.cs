@@ -38,7 +38,7 @@ internal static class TimelinePage
             .Append("svg text{font:11px system-ui,sans-serif;fill:#333}")
             .Append("</style></head><body>\n");
         html.Append($"<h1>Unpack {E(summary.Id.ToString())}: {E(summary.Status)}</h1>\n")
-            .Append($"<p>{E(summary.Reference ?? summary.Source)} into <b>{E(summary.Snapshotter)}</b>")
+            .Append($"<p>{E(summary.Reference ?? summary.Source)} into <b>{E(summary.Snapshotter)}</b>{(summary.Node is { } node ? $" on node <b>{E(node)}</b>" : string.Empty)}")
             .Append(summary.Platform is null ? string.Empty : $", {E(summary.Platform)}")
             .Append($", requested by {E(summary.RequestedBy)}</p>\n")
             .Append($"<p>{summary.LayerCount} layers: {summary.LayersApplied} applied, {summary.LayersSkipped} skipped; ")

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Threading.Channels;
 using Marten;
 using MassTransit;
 using Unpacker.Contracts.Unpacking;
@@ -24,13 +25,39 @@ public sealed class UnpackLauncher
 
     public Option<bool> Detach { get; } = new("--detach", "-d") { Description = "Print the unpack id at once and exit 0; follow it later with 'unpacker wait'" };
 
+    public Option<string[]> Nodes { get; } = new("--node")
+    {
+        Description = "The node to unpack onto (repeat for several: one unpack each); default: this host's node, or the only live one",
+        Arity = ArgumentArity.ZeroOrMore,
+        AllowMultipleArgumentsPerToken = false,
+    };
+
+    public Option<bool> AllNodes { get; } = new("--all-nodes") { Description = "Unpack onto every registered node serving the snapshotter (a node that is down fails with the reason)" };
+
     public FollowOptions Output { get; } = new();
 
     public void AddTo(Command command)
     {
         command.Options.Add(Snapshotter);
         command.Options.Add(Detach);
+        command.Options.Add(Nodes);
+        command.Options.Add(AllNodes);
         Output.AddTo(command);
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(AllNodes) && (result.GetValue(Nodes)?.Length ?? 0) > 0)
+            {
+                result.AddError("--node and --all-nodes cannot be used together");
+            }
+
+            foreach (var node in result.GetValue(Nodes) ?? [])
+            {
+                if (!Contracts.Validation.ValidationErrors.IsNodeName(node))
+                {
+                    result.AddError($"--node: '{node}' is not a node name (lowercase letters, digits, '.', '_' or '-' between them)");
+                }
+            }
+        });
     }
 
     /// <summary>Publishes the request for <paramref name="source"/> and returns the exit code (see <see cref="ExitCodes"/>).</summary>
@@ -38,7 +65,15 @@ public sealed class UnpackLauncher
         RunAsync(parse, (_, _) => Task.FromResult(source), client, cancellationToken);
 
     /// <summary>As above, for a source described from what the store holds (the content store's blobs).</summary>
-    public Task<int> RunAsync(ParseResult parse, Func<DocumentStore, CancellationToken, Task<ImageSource>> describe, string client, CancellationToken cancellationToken) =>
+    public Task<int> RunAsync(ParseResult parse, Func<DocumentStore, CancellationToken, Task<ImageSource>> describe, string client, CancellationToken cancellationToken)
+    {
+        var nodes = (parse.GetValue(Nodes) ?? []).Distinct(StringComparer.Ordinal).ToList();
+        return parse.GetValue(AllNodes) || nodes.Count > 1
+            ? CliFailures.RunAsync(() => new FleetLauncher(this, parse, client).RunAsync(describe, parse.GetValue(AllNodes) ? null : nodes, cancellationToken))
+            : RunOneAsync(parse, describe, client, nodes.SingleOrDefault(), cancellationToken);
+    }
+
+    private Task<int> RunOneAsync(ParseResult parse, Func<DocumentStore, CancellationToken, Task<ImageSource>> describe, string client, string? node, CancellationToken cancellationToken) =>
         CliFailures.RunAsync(async () =>
         {
             var snapshotter = parse.GetValue(Snapshotter)!;
@@ -80,7 +115,7 @@ public sealed class UnpackLauncher
             try
             {
                 var requester = new Requester(Environment.UserName, Environment.MachineName, client);
-                var request = new UnpackRequested(unpackId, source, snapshotter, null, requester, DateTimeOffset.UtcNow);
+                var request = new UnpackRequested(unpackId, source, snapshotter, null, requester, DateTimeOffset.UtcNow) { Node = node ?? await LocalNodeAsync(store, snapshotter, cancellationToken) };
 
                 // The root of the unpack's trace when OTEL_* export is configured; it ends when the CLI stops following.
                 using var span = UnpackClientTracing.StartUnpack(request);
@@ -120,10 +155,25 @@ public sealed class UnpackLauncher
             }
         });
 
-    /// <summary>Follows an unpack to its end with <paramref name="renderer"/> and returns the exit code it deserves.</summary>
-    public static async Task<int> FollowAsync(IDocumentStore store, UnpackView view, UnpackRenderer renderer, ProgressFeed? feed, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>
+    /// The node an unpack goes to when none is named: this host's (<c>UNPACKER_NODE</c>, by default the host name) when
+    /// it serves the snapshotter; otherwise none, and the saga takes the only live node serving it (or says why not).
+    /// </summary>
+    private static async Task<string?> LocalNodeAsync(IDocumentStore store, string snapshotter, CancellationToken cancellationToken)
     {
-        var follower = new UnpackFollower(store, view, renderer, feed?.Messages);
+        var local = CliSettings.Node.Name;
+        var status = await new Storage.Nodes.NodeRegistry(store).FindAsync(local, cancellationToken);
+        return status is { IsAlive: true } && status.Serves(snapshotter) ? local : null;
+    }
+
+    /// <summary>Follows an unpack to its end with <paramref name="renderer"/> and returns the exit code it deserves.</summary>
+    public static Task<int> FollowAsync(IDocumentStore store, UnpackView view, UnpackRenderer renderer, ProgressFeed? feed, TimeSpan timeout, CancellationToken cancellationToken) =>
+        FollowAsync(store, view, renderer, feed?.Messages, timeout, cancellationToken);
+
+    /// <summary>As above, with the unpack's part of a feed shared by several unpacks.</summary>
+    public static async Task<int> FollowAsync(IDocumentStore store, UnpackView view, UnpackRenderer renderer, ChannelReader<object>? progress, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var follower = new UnpackFollower(store, view, renderer, progress);
         FollowStop stop;
         try
         {

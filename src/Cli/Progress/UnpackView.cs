@@ -29,6 +29,8 @@ public sealed class UnpackView(Guid unpackId)
 
     public string? Snapshotter => Progress.Snapshotter;
 
+    public string? Node => Progress.Node;
+
     public string? Reference => Progress.Reference;
 
     public Digest? ConfigDigest => Progress.ConfigDigest;

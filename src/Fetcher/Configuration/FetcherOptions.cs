@@ -24,6 +24,15 @@ public sealed class FetcherOptions
     /// <summary>After a digest mismatch the ingest is discarded and the blob fetched again this many times before it is reported failed.</summary>
     public int DigestMismatchRefetches { get; set; } = 1;
 
+    /// <summary>
+    /// The address nodes read this Fetcher's blobs at (<c>http://host:port</c>); by default the first address its web
+    /// server listens on. Set it (with <c>--urls</c>) where nodes reach the Fetcher by another name.
+    /// </summary>
+    public string? AdvertisedUrl { get; set; }
+
+    /// <summary>How often this Fetcher tells the site it still serves its blobs.</summary>
+    public TimeSpan ServerHeartbeatInterval { get; set; } = TimeSpan.FromSeconds(10);
+
     public RetryOptions Retry { get; set; } = new();
 
     public CircuitBreakerOptions CircuitBreaker { get; set; } = new();

@@ -22,13 +22,17 @@ public sealed class BlobFetcher
 {
     private const int BufferSize = 128 * 1024;
     private readonly IContentStore _store;
+    private readonly ContentReplicas _replicas;
+    private readonly string _location;
     private readonly DownloadLimiter _limiter;
     private readonly FetcherOptions _options;
     private readonly ILogger<BlobFetcher> _logger;
 
-    public BlobFetcher(IContentStore store, DownloadLimiter limiter, FetcherOptions options, ILogger<BlobFetcher> logger)
+    public BlobFetcher(IContentStore store, ContentReplicas replicas, ContentStoreOptions content, DownloadLimiter limiter, FetcherOptions options, ILogger<BlobFetcher> logger)
     {
         _store = store;
+        _replicas = replicas;
+        _location = content.LocationOrDefault;
         _limiter = limiter;
         _options = options;
         _logger = logger;
@@ -37,7 +41,10 @@ public sealed class BlobFetcher
     /// <summary>The ingest name of a blob: one per digest, so workers fetching the same blob meet at the same ingest.</summary>
     public static string IngestReference(Digest digest) => $"fetch-{digest.Algorithm}-{digest.Encoded}";
 
-    /// <summary>True when the blob is committed already; a committed blob of another size means the descriptor is wrong.</summary>
+    /// <summary>
+    /// True when the blob is committed already, here or on another Fetcher's disk that serves it now (a fetch done once
+    /// serves every node); a committed blob of another size means the descriptor is wrong.
+    /// </summary>
     public async Task<bool> IsCommittedAsync(Descriptor blob, CancellationToken cancellationToken)
     {
         try
@@ -49,9 +56,12 @@ public sealed class BlobFetcher
         }
         catch (NotFoundException)
         {
-            return false;
+            return await IsServedElsewhereAsync(blob, cancellationToken);
         }
     }
+
+    private async Task<bool> IsServedElsewhereAsync(Descriptor blob, CancellationToken cancellationToken) =>
+        (await _replicas.SourcesAsync(blob.Digest, _location, cancellationToken)).Count > 0;
 
     public async Task<BlobFetchResult> FetchAsync(IImageSource source, Descriptor blob, IFetchProgress? progress, CancellationToken cancellationToken)
     {
@@ -76,6 +86,14 @@ public sealed class BlobFetcher
         var writer = await OpenWriterAsync(blob, cancellationToken);
         if (writer is null)
         {
+            return new BlobFetchResult(blob, AlreadyPresent: true, transferred.Bytes);
+        }
+
+        // The writers of one blob serialize on the site's database, whichever disk they write to: a Fetcher that
+        // waited for another one's download finds it served from there, and does not download it again.
+        if (await IsServedElsewhereAsync(blob, cancellationToken))
+        {
+            await writer.DisposeAsync();
             return new BlobFetchResult(blob, AlreadyPresent: true, transferred.Bytes);
         }
 

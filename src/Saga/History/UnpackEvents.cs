@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Unpacker.Contracts;
 using Unpacker.Contracts.Oci;
 using Unpacker.Contracts.Unpacking;
@@ -20,7 +21,8 @@ public sealed record UnpackStarted(Guid UnpackId, string Source, string Snapshot
     /// <summary>The labels the request asked to put on the snapshots.</summary>
     public IReadOnlyDictionary<string, string>? Labels { get; init; }
 
-    /// <summary>The node the unpack was asked for (null: the only live node); null in streams recorded before nodes.</summary>
+    /// <summary>The node the unpack went to (the one asked for, or the only live one); absent in streams recorded before nodes.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Node { get; init; }
 }
 

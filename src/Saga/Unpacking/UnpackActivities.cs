@@ -46,30 +46,31 @@ public sealed class UnpackActivities
         saga.RequestedBy = request.RequestedBy;
         saga.RequestedAt = request.RequestedAt;
         saga.TraceParent = SagaTracing.BeginUnpack(context);
+        // The node must be there to take the work now: a request for an unknown or dead node fails at once, not
+        // after the first apply's deadline. The stream says which node the unpack went to from its first event.
+        var served = _options.Snapshotters.ContainsKey(request.Snapshotter);
+        var target = served ? await _nodes.TargetAsync(context.Session(), request.Node, request.Snapshotter, context.CancellationToken) : null;
+        saga.Node = target?.Node ?? request.Node ?? string.Empty;
         context.Record(new UnpackStarted(saga.CorrelationId, request.Source.ToString(), request.Snapshotter, request.RequestedBy, request.RequestedAt, request.ReplayOf)
         {
             Image = request.Source,
             Labels = request.Labels,
-            Node = request.Node,
+            Node = saga.Node.Length > 0 ? saga.Node : null,
         });
         await RecordReplayAsync(context, request);
-        if (!_options.Snapshotters.ContainsKey(request.Snapshotter))
+        if (!served)
         {
             Fail(context, UnpackStep.Validate, null, FailureKind.InvalidRequest,
                 $"snapshotter '{request.Snapshotter}' is not served by this deployment; use one of: {string.Join(", ", _options.Snapshotters.Keys.Order(StringComparer.Ordinal))}");
             return;
         }
 
-        // The node must be there to take the work now: a request for an unknown or dead node fails at once, not
-        // after the first apply's deadline.
-        var target = await _nodes.TargetAsync(context.Session(), request.Node, request.Snapshotter, context.CancellationToken);
-        if (target.Problem is { } problem)
+        if (target!.Problem is { } problem)
         {
             Fail(context, UnpackStep.Validate, null, target.Kind, problem);
             return;
         }
 
-        saga.Node = target.Node!;
         await ResolveAsync(context);
     }
 

@@ -7,9 +7,10 @@ namespace Unpacker.Storage.Content;
 
 /// <summary>
 /// Reads and writes <see cref="ContentRecord"/> documents. Every change is a read-modify-write under optimistic
-/// concurrency, retried on conflict, so concurrent label updates from several processes all land.
+/// concurrency, retried on conflict, so concurrent label updates from several processes all land. The store's own
+/// disk (<c>location</c>) is recorded as a <see cref="ContentReplica"/> of each blob it commits.
 /// </summary>
-internal sealed class ContentRecords(IDocumentStore documents, TimeProvider time)
+internal sealed class ContentRecords(IDocumentStore documents, TimeProvider time, string location)
 {
     private const int MaxAttempts = 20;
 
@@ -19,8 +20,20 @@ internal sealed class ContentRecords(IDocumentStore documents, TimeProvider time
         return await session.LoadAsync<ContentRecord>(digest.ToString(), cancellationToken);
     }
 
-    /// <summary>Creates the record of a committed blob, or merges <paramref name="labels"/> into the one that exists.</summary>
-    public Task<ContentInfo> EnsureAsync(Digest digest, long size, IReadOnlyDictionary<string, string>? labels, DateTimeOffset? createdAt, CancellationToken cancellationToken) =>
+    /// <summary>
+    /// Creates the record of a blob committed on this store's disk (or merges <paramref name="labels"/> into the one that
+    /// exists), and records this disk's replica of it.
+    /// </summary>
+    public async Task<ContentInfo> EnsureAsync(Digest digest, long size, IReadOnlyDictionary<string, string>? labels, DateTimeOffset? createdAt, CancellationToken cancellationToken)
+    {
+        var info = await EnsureRecordAsync(digest, size, labels, createdAt, cancellationToken);
+        await using var session = documents.LightweightSession();
+        session.Store(new ContentReplica { Id = ContentReplica.IdOf(location, digest.ToString()), Location = location, Digest = digest.ToString(), Size = size, At = time.GetUtcNow() });
+        await session.SaveChangesAsync(cancellationToken);
+        return info;
+    }
+
+    private Task<ContentInfo> EnsureRecordAsync(Digest digest, long size, IReadOnlyDictionary<string, string>? labels, DateTimeOffset? createdAt, CancellationToken cancellationToken) =>
         ChangeAsync(digest, cancellationToken, (record, now) =>
         {
             if (record is null)
@@ -55,18 +68,32 @@ internal sealed class ContentRecords(IDocumentStore documents, TimeProvider time
             return (record, true);
         });
 
+    /// <summary>True when a disk other than this store's holds a replica of the blob.</summary>
+    public async Task<bool> HasReplicaElsewhereAsync(Digest digest, CancellationToken cancellationToken)
+    {
+        await using var session = documents.QuerySession();
+        var id = digest.ToString();
+        return await session.Query<ContentReplica>().AnyAsync(r => r.Digest == id && r.Location != location, cancellationToken);
+    }
+
+    /// <summary>
+    /// Forgets this disk's replica, and the record too when no other disk holds a replica (the blob is gone from the
+    /// site); true when there was a record.
+    /// </summary>
     public async Task<bool> DeleteAsync(Digest digest, CancellationToken cancellationToken)
     {
         await using var session = documents.LightweightSession();
-        var record = await session.LoadAsync<ContentRecord>(digest.ToString(), cancellationToken);
-        if (record is null)
+        var id = digest.ToString();
+        var record = await session.LoadAsync<ContentRecord>(id, cancellationToken);
+        session.Delete<ContentReplica>(ContentReplica.IdOf(location, id));
+        var elsewhere = await session.Query<ContentReplica>().AnyAsync(r => r.Digest == id && r.Location != location, cancellationToken);
+        if (record is not null && !elsewhere)
         {
-            return false;
+            session.Delete<ContentRecord>(record.Id);
         }
 
-        session.Delete<ContentRecord>(record.Id);
         await session.SaveChangesAsync(cancellationToken);
-        return true;
+        return record is not null;
     }
 
     /// <summary>Every record in digest order, narrowed in the database to those carrying <paramref name="requiredLabels"/>.</summary>

@@ -7,6 +7,9 @@ namespace Unpacker.Storage.Content;
 public static class ContentServiceCollectionExtensions
 {
     public static IServiceCollection AddContentStore(this IServiceCollection services, ContentStoreOptions options) =>
-        services.AddSingleton<IContentStore>(provider =>
-            new ContentStore(options, provider.GetRequiredService<IDocumentStore>(), provider.GetService<TimeProvider>()));
+        services
+            .AddSingleton(options)
+            .AddSingleton(provider => new ContentReplicas(provider.GetRequiredService<IDocumentStore>(), provider.GetService<TimeProvider>()))
+            .AddSingleton<IContentStore>(provider =>
+                new ContentStore(options, provider.GetRequiredService<IDocumentStore>(), provider.GetService<TimeProvider>()));
 }

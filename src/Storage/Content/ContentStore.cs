@@ -25,7 +25,7 @@ public sealed class ContentStore : IContentStore, IContentRepair
         _documents = documents;
         _time = time ?? TimeProvider.System;
         _layout = new ContentLayout(options.Root);
-        _records = new ContentRecords(documents, _time);
+        _records = new ContentRecords(documents, _time, options.LocationOrDefault);
     }
 
     public async Task<ContentInfo> InfoAsync(Digest digest, CancellationToken cancellationToken)
@@ -38,7 +38,13 @@ public sealed class ContentStore : IContentStore, IContentRepair
     {
         RequireDigest(info.Digest);
         ContentLabels.Validate(info.Labels);
-        await InfoAsync(info.Digest, cancellationToken);
+
+        // Labels are the site's, not a disk's: a blob committed on another disk (a Fetcher's) is labelled from here too.
+        if (await TryCommittedAsync(info.Digest, cancellationToken) is null && !await _records.HasReplicaElsewhereAsync(info.Digest, cancellationToken))
+        {
+            throw new NotFoundException($"content {info.Digest}: not found");
+        }
+
         return await _records.UpdateAsync(
             info.Digest,
             record => LabelFieldPaths.Apply(record.Labels, info.Labels, fieldPaths, $"content {info.Digest}"),
@@ -204,6 +210,7 @@ public sealed class ContentStore : IContentStore, IContentRepair
         var blob = new FileInfo(path);
         if (!blob.Exists)
         {
+            // Not on this disk: this disk's replica goes, and the record with it unless another disk's copy backs it.
             if (record is not null)
             {
                 await _records.DeleteAsync(digest, cancellationToken);

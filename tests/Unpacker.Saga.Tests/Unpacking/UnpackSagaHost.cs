@@ -68,13 +68,14 @@ public sealed class UnpackSagaHost : IAsyncDisposable
         return host;
     }
 
-    public async Task RequestAsync(Guid unpackId, TestImage image, string snapshotter = "native")
+    /// <summary>Requests the unpack (onto <paramref name="node"/>, or none named), the fake node heartbeating first.</summary>
+    public async Task RequestAsync(Guid unpackId, TestImage image, string snapshotter = "native", string? node = null)
     {
         Workers.Images[unpackId] = image;
 
         // The saga refuses a node that is not alive by its clock, which the tests move by minutes.
         await FakeNode.HeartbeatAsync(Store, Clock);
-        await Harness.Bus.Publish(new UnpackRequested(unpackId, new ImageSource(ImageSourceKind.Registry, image.Reference), snapshotter, null, Someone, Clock.GetUtcNow()));
+        await Harness.Bus.Publish(new UnpackRequested(unpackId, new ImageSource(ImageSourceKind.Registry, image.Reference), snapshotter, null, Someone, Clock.GetUtcNow()) { Node = node });
     }
 
     /// <summary>Publishes as the message's own type, as a worker does.</summary>

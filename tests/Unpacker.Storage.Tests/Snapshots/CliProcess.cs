@@ -28,6 +28,7 @@ internal sealed class CliProcess : IDisposable
             UseShellExecute = false,
         };
         info.Environment["UNPACKER_ROOT"] = context.Root;
+        info.Environment["UNPACKER_NODE"] = SnapshotterTestContext.Node;
         info.Environment["UNPACKER_POSTGRES_SCHEMA"] = context.Postgres.Schema;
         return new CliProcess(Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start"));
     }

@@ -11,6 +11,7 @@ public sealed partial class UnpackFold
         Summary.Id = s.UnpackId;
         Summary.Source = s.Source;
         Summary.Snapshotter = s.Snapshotter;
+        Summary.Node = s.Node;
         Summary.RequestedBy = $"{s.RequestedBy.User}@{s.RequestedBy.Host} ({s.RequestedBy.Client})";
         Summary.RequestedAt = s.RequestedAt;
         Summary.StartedAt = at;

@@ -17,6 +17,9 @@ public sealed class UnpackProgress
 
     public string? Snapshotter { get; internal set; }
 
+    /// <summary>The node the unpack went to (null in streams recorded before nodes).</summary>
+    public string? Node { get; internal set; }
+
     public string? Reference { get; internal set; }
 
     public Digest? ConfigDigest { get; internal set; }
@@ -49,6 +52,7 @@ public sealed class UnpackProgress
         Status = UnpackStatus.Resolving;
         Source = started.Source;
         Snapshotter = started.Snapshotter;
+        Node = started.Node;
         RequestedAt = started.RequestedAt;
     }
 

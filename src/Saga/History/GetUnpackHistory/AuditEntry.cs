@@ -39,7 +39,9 @@ public sealed record AuditEntry(
     }
 
     // A step a worker took over from one that died mid-step says so next to the worker's name.
-    private static string? WorkerName(WorkerStamp? worker) => worker is null ? null : worker.Redelivered ? $"{worker.WorkerId} (redelivered)" : worker.WorkerId;
+    // A worker of a node (an Applier) is shown with its node, where its snapshots are.
+    private static string? WorkerName(WorkerStamp? worker) =>
+        worker is null ? null : $"{worker.WorkerId}{(worker.Node is { } node ? $" [{node}]" : string.Empty)}{(worker.Redelivered ? " (redelivered)" : string.Empty)}";
 
     private sealed record Fact(string Details, int? Layer = null, int? Attempt = null, WorkerStamp? Worker = null, TimeSpan? Duration = null, string? Reason = null);
 

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 namespace Unpacker.Saga.History.GetUnpackSummary;
 
 /// <summary>How did an unpack go? One document per unpack, kept in step with its stream in the same transaction.</summary>
@@ -10,6 +11,10 @@ public sealed class UnpackSummary
     public string Source { get; set; } = string.Empty;
 
     public string Snapshotter { get; set; } = string.Empty;
+
+    /// <summary>The node the unpack went to; absent for unpacks recorded before nodes.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Node { get; set; }
 
     public string RequestedBy { get; set; } = string.Empty;
 

@@ -1,0 +1,50 @@
+using Microsoft.Extensions.Logging;
+using Unpacker.Contracts.Oci;
+using Unpacker.Storage;
+using Unpacker.Storage.Content;
+
+namespace Unpacker.Applier.Diff;
+
+/// <summary>
+/// Where a node's Applier reads a layer blob: its own content store when the blob is committed on this node's disk
+/// (a one-host setup shares one root), else streamed from the site's content servers (the Fetchers), verified on the
+/// way. No shared filesystem is needed between the Fetchers and the nodes.
+/// </summary>
+public sealed class BlobSource(IContentStore content, ContentReplicas replicas, ContentStoreOptions local, HttpClient http, RemoteBlobOptions options, ILogger<BlobSource> logger)
+{
+    /// <summary>True when the blob can be read now, here or from a live content server.</summary>
+    public async Task<bool> IsAvailableAsync(Digest digest, CancellationToken cancellationToken) =>
+        await IsLocalAsync(digest, cancellationToken) || (await replicas.SourcesAsync(digest, local.LocationOrDefault, cancellationToken)).Count > 0;
+
+    /// <summary>Opens the blob for one forward read; a remote read must be verified with <see cref="VerifyAsync"/> once the apply is done with it.</summary>
+    public async Task<Stream> OpenAsync(Descriptor blob, CancellationToken cancellationToken)
+    {
+        if (await IsLocalAsync(blob.Digest, cancellationToken))
+        {
+            return await content.OpenReadAsync(blob.Digest, cancellationToken);
+        }
+
+        var sources = await replicas.SourcesAsync(blob.Digest, local.LocationOrDefault, cancellationToken);
+        return sources.Count == 0
+            ? throw new StorageException(ErrorKind.Unavailable,
+                $"blob {blob.Digest} is neither in this node's content store nor on any live content server; the Fetcher that held it may have stopped")
+            : await RemoteBlobStream.OpenAsync(http, replicas, blob, sources, options, logger, cancellationToken);
+    }
+
+    /// <summary>A blob read from this node's store was verified when committed; one streamed from a server is verified now.</summary>
+    public static Task VerifyAsync(Stream opened, CancellationToken cancellationToken) =>
+        opened is RemoteBlobStream remote ? remote.VerifyAsync(cancellationToken) : Task.CompletedTask;
+
+    private async Task<bool> IsLocalAsync(Digest digest, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await content.InfoAsync(digest, cancellationToken);
+            return true;
+        }
+        catch (NotFoundException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,19 @@
+namespace Unpacker.Storage.Content;
+
+/// <summary>
+/// A process that serves the blobs of one disk (<see cref="Id"/> is its content location) over HTTP at
+/// <see cref="Url"/>, as it last said it was alive: a Fetcher of the site's pool. Nodes read their layers from here.
+/// </summary>
+public sealed class ContentServer
+{
+    public string Id { get; set; } = string.Empty;
+
+    public string Url { get; set; } = string.Empty;
+
+    public string WorkerId { get; set; } = string.Empty;
+
+    public DateTimeOffset HeartbeatAt { get; set; }
+
+    /// <summary>When it stopped cleanly; null while it serves (or since it died without saying so).</summary>
+    public DateTimeOffset? StoppedAt { get; set; }
+}

@@ -1,0 +1,115 @@
+using Marten;
+using Unpacker.Contracts.Oci;
+using Unpacker.Contracts.Unpacking;
+using Unpacker.Saga.History;
+using Unpacker.Testing;
+using Unpacker.Testing.Images;
+using Unpacker.Testing.Trees;
+
+namespace Unpacker.IntegrationTests;
+
+/// <summary>
+/// A fleet on one machine: every node's Applier and the Fetcher in a mount namespace of its own with a private tmpfs
+/// root, so no process sees another's disk; only PostgreSQL, RabbitMQ and HTTP connect them.
+/// </summary>
+public sealed class FleetTests
+{
+    private static readonly DateTimeOffset _epoch = DateTimeOffset.UnixEpoch;
+
+    [Fact]
+    public async Task An_image_pulled_onto_two_nodes_without_a_shared_disk_matches_a_single_node_run_and_is_fetched_once()
+    {
+        var parity = ParityImage.Create();
+        var repository = TestRegistryPusher.UniqueRepository("fleet");
+        using (var pusher = TestRegistryPusher.ForTestRegistry())
+        {
+            await pusher.PushAsync(repository, "v1", parity.Image);
+        }
+
+        var source = new ImageSource(ImageSourceKind.Registry, $"{TestServers.Registry}/{repository}:v1");
+        var top = ChainId.Compute(parity.Image.DiffIds)[^1];
+        var layers = parity.Image.Layers.Count;
+
+        // The reference: a clean single-node run, everything on one shared root as before nodes.
+        string reference;
+        await using (var single = await ServiceStack.StartAsync("fleet-ref"))
+        {
+            Assert.IsType<UnpackCompleted>(await single.UnpackAsync(source, "native"));
+            reference = await single.ExportAsync("native", top);
+            var expected = TreeDescription.Read(reference, _epoch);
+
+            await using var fleet = await ServiceStack.StartAsync("fleet", fetchers: 0, appliers: 0, sagas: 1);
+            await fleet.StartIsolatedFetcherAsync();
+            var nodeA = await fleet.StartNodeAsync("node-a");
+            var nodeB = await fleet.StartNodeAsync("node-b");
+
+            var onA = Assert.IsType<UnpackCompleted>(await fleet.UnpackAsync(Onto(source, "node-a")));
+            var onB = Assert.IsType<UnpackCompleted>(await fleet.UnpackAsync(Onto(source, "node-b")));
+            Assert.Equal((top, layers, top, layers), (onA.TopChainId, onA.LayersApplied, onB.TopChainId, onB.LayersApplied));
+            foreach (var (node, applier) in new[] { ("node-a", nodeA), ("node-b", nodeB) })
+            {
+                var tree = await fleet.ExportOnNodeAsync(applier, node, "native", top);
+                Assert.Empty(TreeDescription.Differences(expected, TreeDescription.Read(tree, _epoch), "single-node run", node));
+            }
+
+            // Again onto node A: every layer is there already. Onto a fresh node C: every layer is applied.
+            var again = Assert.IsType<UnpackCompleted>(await fleet.UnpackAsync(Onto(source, "node-a")));
+            Assert.Equal((0, layers), (again.LayersApplied, again.LayersSkipped));
+            var nodeC = await fleet.StartNodeAsync("node-c");
+            var onC = Assert.IsType<UnpackCompleted>(await fleet.UnpackAsync(Onto(source, "node-c")));
+            Assert.Equal(layers, onC.LayersApplied);
+            Assert.Empty(TreeDescription.Differences(expected, TreeDescription.Read(await fleet.ExportOnNodeAsync(nodeC, "node-c", "native", top), _epoch), "single-node run", "node-c"));
+
+            // From the registry once per blob, whatever the number of nodes; each node extracted each chain ID once.
+            var streams = await StreamsAsync(fleet.Store, [onA.UnpackId, onB.UnpackId, again.UnpackId, onC.UnpackId]);
+            var downloads = streams.SelectMany(s => s.Value).OfType<BlobFetchFinished>().Where(f => !f.AlreadyPresent).Select(f => f.Digest).ToList();
+            Assert.Equal(parity.Image.Layers.Select(l => l.Descriptor.Digest).Order(), downloads.Order());
+            foreach (var id in new[] { onA.UnpackId, onB.UnpackId, onC.UnpackId })
+            {
+                Assert.Equal(layers, streams[id].OfType<LayerCommitted>().Count(c => !c.AlreadyPresent));
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_chain_committed_on_one_node_is_not_reported_committed_for_another()
+    {
+        var image = new TestImageBuilder()
+            .WithLayer(new Dictionary<string, string> { ["etc/motd"] = "hello\n" })
+            .WithLayer(new Dictionary<string, string> { ["app/run"] = "#!/bin/sh\n" })
+            .Build();
+        var repository = TestRegistryPusher.UniqueRepository("fleet-wrong");
+        using (var pusher = TestRegistryPusher.ForTestRegistry())
+        {
+            await pusher.PushAsync(repository, "v1", image);
+        }
+
+        var source = new ImageSource(ImageSourceKind.Registry, $"{TestServers.Registry}/{repository}:v1");
+        await using var fleet = await ServiceStack.StartAsync("fleet-wrong", fetchers: 0, appliers: 0, sagas: 1);
+        await fleet.StartIsolatedFetcherAsync();
+        await fleet.StartNodeAsync("node-a");
+        var nodeB = await fleet.StartNodeAsync("node-b");
+
+        Assert.Equal(2, Assert.IsType<UnpackCompleted>(await fleet.UnpackAsync(Onto(source, "node-a"))).LayersApplied);
+        var onB = Assert.IsType<UnpackCompleted>(await fleet.UnpackAsync(Onto(source, "node-b")));
+
+        // Before nodes, node B's Stat read node A's metadata, skipped both layers and reported a chain it did not have.
+        Assert.Equal((2, 0), (onB.LayersApplied, onB.LayersSkipped));
+        var tree = await fleet.ExportOnNodeAsync(nodeB, "node-b", "native", onB.TopChainId);
+        Assert.Equal("#!/bin/sh\n", await File.ReadAllTextAsync(Path.Combine(tree, "app/run")));
+    }
+
+    private static UnpackRequested Onto(ImageSource source, string node) => ServiceStack.NewRequest(source, "native") with { Node = node };
+
+    private static async Task<Dictionary<Guid, IReadOnlyList<object>>> StreamsAsync(IDocumentStore store, IEnumerable<Guid> ids)
+    {
+        await using var session = store.QuerySession();
+        var streams = new Dictionary<Guid, IReadOnlyList<object>>();
+        foreach (var id in ids)
+        {
+            streams[id] = [.. (await session.Events.FetchStreamAsync(id)).Select(e => e.Data)];
+        }
+
+        return streams;
+    }
+}
