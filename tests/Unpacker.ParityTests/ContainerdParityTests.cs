@@ -1,6 +1,7 @@
 using Unpacker.Contracts.Oci;
 using Unpacker.Testing;
 using Unpacker.Testing.Images;
+using Unpacker.Testing.Trees;
 using Xunit.Abstractions;
 
 namespace Unpacker.ParityTests;
