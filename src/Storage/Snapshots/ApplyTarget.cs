@@ -10,13 +10,21 @@ namespace Unpacker.Storage.Snapshots;
 /// </summary>
 public sealed record ApplyTarget(string Directory, IReadOnlyList<string> LowerDirectories, bool IsOverlayDiff)
 {
+    /// <summary>
+    /// Overlay diffs of an overlayfs snapshot: the directory beside <see cref="Directory"/> where hard links to files of
+    /// lower layers wait to be resolved (at commit, when the snapshot was prepared without its parent); null otherwise.
+    /// </summary>
+    public string? PendingCopyUpDirectory { get; init; }
+
     /// <summary>The target for mounts returned by <paramref name="snapshotter"/>'s Prepare or Mounts.</summary>
     public static ApplyTarget For(ISnapshotter snapshotter, IReadOnlyList<Mount> mounts)
     {
         ArgumentNullException.ThrowIfNull(snapshotter);
 
         // overlayfs snapshots hold only their own changes, even a parentless one that a rebase may attach later.
-        return FromMounts(mounts, overlayDiff: snapshotter.Name == OverlaySnapshotter.SnapshotterName);
+        var overlay = snapshotter.Name == OverlaySnapshotter.SnapshotterName;
+        var target = FromMounts(mounts, overlayDiff: overlay);
+        return overlay ? target with { PendingCopyUpDirectory = OverlaySnapshotter.PendingCopyUpDirectoryBeside(target.Directory) } : target;
     }
 
     /// <summary>
