@@ -1,3 +1,5 @@
+using Unpacker.Storage.Snapshots;
+
 namespace Unpacker.Applier;
 
 /// <summary>How an Applier process works: which snapshotters it serves (each a queue), how much at once, how long a lease lasts.</summary>
@@ -5,8 +7,11 @@ public sealed class ApplierOptions
 {
     public const string Section = "Applier";
 
-    /// <summary>The snapshotters this pool serves; each is the queue <c>apply-&lt;name&gt;</c>, so node-local pools can serve only their own.</summary>
-    public List<string> Snapshotters { get; set; } = ["native", "overlayfs"];
+    /// <summary>
+    /// The snapshotters this pool serves (by default every known one); each is the queue <c>apply-&lt;name&gt;</c>, so
+    /// node-local pools can serve only their own.
+    /// </summary>
+    public List<string> Snapshotters { get; set; } = [.. SnapshotterDescriptors.Names];
 
     /// <summary>Layers applied at once per snapshotter queue in this process (prefetch equals it).</summary>
     public int ConcurrentApplies { get; set; } = Math.Max(1, Environment.ProcessorCount);

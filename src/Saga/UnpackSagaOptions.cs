@@ -1,3 +1,5 @@
+using Unpacker.Storage.Snapshots;
+
 namespace Unpacker.Saga;
 
 /// <summary>How the unpack saga paces and bounds its work; bound from the <c>Saga</c> configuration section.</summary>
@@ -58,12 +60,12 @@ public sealed class UnpackSagaOptions
     /// <summary>How often the watchdog looks for sagas whose backoff or deadline is due.</summary>
     public TimeSpan WatchdogInterval { get; set; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>The snapshotters an Applier pool serves, with what each can do.</summary>
-    public Dictionary<string, SnapshotterCapabilities> Snapshotters { get; set; } = new(StringComparer.Ordinal)
-    {
-        ["native"] = new SnapshotterCapabilities(),
-        ["overlayfs"] = new SnapshotterCapabilities { CanRebase = true },
-    };
+    /// <summary>
+    /// The snapshotters an Applier pool serves, with what each can do: by default every known descriptor. Configuration
+    /// binds into this dictionary, so a configured name adds a snapshotter or overrides a known one's capabilities.
+    /// </summary>
+    public Dictionary<string, SnapshotterCapabilities> Snapshotters { get; set; } = SnapshotterDescriptors.All.ToDictionary(
+        d => d.Name, d => new SnapshotterCapabilities { CanRebase = d.CanRebase }, StringComparer.Ordinal);
 }
 
 /// <summary>What the saga needs to know about a snapshotter before it sends work to its pool.</summary>

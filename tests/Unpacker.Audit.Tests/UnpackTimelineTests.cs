@@ -2,7 +2,6 @@ using JasperFx.Events;
 using Unpacker.Contracts;
 using Unpacker.Contracts.Oci;
 using Unpacker.Saga.History;
-using Unpacker.Saga.History.GetUnpackSummary;
 using Unpacker.Saga.History.GetUnpackTimeline;
 
 namespace Unpacker.Audit.Tests;
@@ -34,15 +33,13 @@ public sealed class UnpackTimelineTests
             (1700, new PrepareRetryScheduled(0, _chain, 1, _t0.AddMilliseconds(1900))),
             (1900, new LayerApplyStarted(0, 4, _chain, null, "apply-native")),
             (2400, new LayerCommitted(0, 4, _chain, Digest.Compute("diff"u8), false, "extract-2", 100, 3, TimeSpan.FromMilliseconds(450), _applierB)));
-        var summary = new UnpackSummary { Layers = [new UnpackLayerSummary { Index = 0 }, new UnpackLayerSummary { Index = 1, State = LayerStates.Skipped }] };
-
-        var timeline = UnpackTimeline.From(summary, events);
+        var timeline = UnpackTimeline.From(events);
 
         Assert.Equal(["fetcher-a", "fetcher-b", "applier-a", "applier-b"], timeline.Workers);
-        Assert.Equal(("resolve", "fetcher-a", BarOutcomes.Done), (timeline.Resolve[0].Step, timeline.Resolve[0].Worker, timeline.Resolve[0].Outcome));
+        Assert.Equal((TimelineStep.Resolve, "fetcher-a", BarOutcomes.Done), (timeline.Resolve[0].Step, timeline.Resolve[0].Worker, timeline.Resolve[0].Outcome));
         var bars = timeline.Layers[0].Bars.Select(b => (b.Step, b.Attempt, b.Worker, b.Outcome)).ToList();
         Assert.Equal(
-            [("fetch", 1, null, BarOutcomes.Redriven), ("fetch", 2, "fetcher-b", BarOutcomes.Done), ("apply", 2, "applier-a", BarOutcomes.Conflict), ("apply", 4, "applier-b", BarOutcomes.Done)],
+            [(TimelineStep.Fetch, 1, null, BarOutcomes.Redriven), (TimelineStep.Fetch, 2, "fetcher-b", BarOutcomes.Done), (TimelineStep.Apply, 2, "applier-a", BarOutcomes.Conflict), (TimelineStep.Apply, 4, "applier-b", BarOutcomes.Done)],
             bars);
         Assert.Equal(["retry", "conflict", "retry"], timeline.Layers[0].Marks.Select(m => m.Kind));
         Assert.Empty(timeline.Layers[1].Bars);
@@ -59,11 +56,9 @@ public sealed class UnpackTimelineTests
             (400, new BlobFetchFinished(0, 1, _blob, false, 10, TimeSpan.FromMilliseconds(300), _fetcherA)),
             (500, new LayerApplyStarted(0, 2, _chain, null, "apply-native")),
             (900, new UnpackFailureRecorded("apply", 0, FailureKind.DiskFull, "no space left on device", _applierA, null)));
-        var summary = new UnpackSummary { Layers = [new UnpackLayerSummary { Index = 0 }, new UnpackLayerSummary { Index = 1 }] };
+        var timeline = UnpackTimeline.From(events);
 
-        var timeline = UnpackTimeline.From(summary, events);
-
-        Assert.Equal(("apply", BarOutcomes.Failed, "applier-a"), (timeline.Layers[0].Bars[^1].Step, timeline.Layers[0].Bars[^1].Outcome, timeline.Layers[0].Bars[^1].Worker));
+        Assert.Equal((TimelineStep.Apply, BarOutcomes.Failed, "applier-a"), (timeline.Layers[0].Bars[^1].Step, timeline.Layers[0].Bars[^1].Outcome, timeline.Layers[0].Bars[^1].Worker));
         Assert.Equal((BarOutcomes.Aborted, (string?)null), (Assert.Single(timeline.Layers[1].Bars).Outcome, timeline.Layers[1].Bars[0].Worker));
         Assert.Equal("failed", Assert.Single(timeline.Layers[0].Marks).Kind);
     }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Unpacker.Cli.Progress;
 using Unpacker.Contracts.Unpacking;
+using Unpacker.Saga.History;
 
 namespace Unpacker.Cli.Commands;
 

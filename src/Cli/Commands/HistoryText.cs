@@ -1,4 +1,5 @@
 using System.Globalization;
+using Unpacker.Saga.History;
 using Unpacker.Saga.History.GetUnpackHistory;
 using Unpacker.Saga.History.GetUnpackSummary;
 
@@ -71,7 +72,7 @@ internal static class HistoryText
         foreach (var layer in summary.Layers)
         {
             output.WriteLine(
-                $"{layer.Index,5}  {layer.State,-14}  {Short(layer.ChainId),-19}  {layer.FetchedBy ?? "-",-24}  {(layer.FetchDuration is { } f ? Seconds(f) : "-"),9}  "
+                $"{layer.Index,5}  {layer.State.Name(),-14}  {Short(layer.ChainId),-19}  {layer.FetchedBy ?? "-",-24}  {(layer.FetchDuration is { } f ? Seconds(f) : "-"),9}  "
                 + $"{layer.AppliedBy ?? "-",-24}  {(layer.ApplyDuration is { } a ? Seconds(a) : "-"),9}  {layer.UncompressedSize,13:N0}  {layer.Why ?? string.Empty}");
         }
     }

@@ -15,7 +15,7 @@ internal static class SnapshotsCli
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
     };
 
-    public static Argument<string> SnapshotterArgument() => new("snapshotter") { Description = $"The snapshotter ({string.Join(", ", Snapshotters.Names)})" };
+    public static Argument<string> SnapshotterArgument() => new("snapshotter") { Description = $"The snapshotter ({string.Join(", ", SnapshotterDescriptors.Names)})" };
 
     public static Argument<string> KeyArgument() => new("key") { Description = "The key of an active snapshot or view, or the name of a committed one" };
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Marten;
 using Unpacker.Cli.Progress;
+using Unpacker.Saga.History;
 using Unpacker.Saga.History.GetUnpackSummary;
 
 namespace Unpacker.Cli.Commands;

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Unpacker.Saga.History.GetUnpackSummary;
 using Unpacker.Saga.History.GetUnpackTimeline;
 
 namespace Unpacker.Cli.Commands;
@@ -24,21 +23,20 @@ public static class TimelineCommand
         using var store = await CliSettings.OpenStoreAsync();
         await using var session = store.QuerySession();
         var events = await session.Events.FetchStreamAsync(unpackId, token: cancellationToken);
-        var summary = events.Count == 0 ? null : await session.Events.AggregateStreamAsync<UnpackSummary>(unpackId, token: cancellationToken);
-        if (summary is null)
+        if (events.Count == 0)
         {
             Console.Error.WriteLine($"unpacker: no unpack {unpackId} is recorded; find ids with 'unpacker history <image-ref>'");
             return ExitCodes.Usage;
         }
 
-        var timeline = UnpackTimeline.From(summary, events);
+        var timeline = UnpackTimeline.From(events);
         if (output.Directory is { Exists: false } directory)
         {
             directory.Create();
         }
 
         await File.WriteAllTextAsync(output.FullName, TimelinePage.Render(timeline), cancellationToken);
-        Console.WriteLine($"{output.FullName}: {timeline.Layers.Count} layers, {timeline.Workers.Count} workers, {summary.Status}");
+        Console.WriteLine($"{output.FullName}: {timeline.Layers.Count} layers, {timeline.Workers.Count} workers, {timeline.Summary.Status}");
         return ExitCodes.Success;
     }
 }

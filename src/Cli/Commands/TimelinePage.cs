@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
+using Unpacker.Saga.History;
 using Unpacker.Saga.History.GetUnpackTimeline;
 
 namespace Unpacker.Cli.Commands;
@@ -100,8 +101,8 @@ internal static class TimelinePage
         foreach (var layer in timeline.Layers)
         {
             var top = AxisHeight + ((layer.Index + 1) * RowHeight);
-            html.Append($"<g class=\"layer\" data-layer=\"{layer.Index}\" data-state=\"{E(layer.State)}\">")
-                .Append($"<text x=\"4\" y=\"{top + 19}\">layer {layer.Index} · {E(Short(layer.Digest))} · {E(layer.State)}</text>");
+            html.Append($"<g class=\"layer\" data-layer=\"{layer.Index}\" data-state=\"{E(layer.State.Name())}\">")
+                .Append($"<text x=\"4\" y=\"{top + 19}\">layer {layer.Index} · {E(Short(layer.Digest))} · {E(layer.State.Name())}</text>");
             foreach (var bar in layer.Bars)
             {
                 html.Append(Bar(bar, $"layer {layer.Index}", X, top, colours));
@@ -123,18 +124,18 @@ internal static class TimelinePage
     {
         var x = position(bar.Start);
         var w = Math.Max(position(bar.End) - x, MinBarWidth);
-        var (y, h) = bar.Step is "fetch" or "resolve" ? (top + 12, 6) : (top + 6, 18);
+        var (y, h) = bar.Step is TimelineStep.Fetch or TimelineStep.Resolve ? (top + 12, 6) : (top + 6, 18);
         var answered = bar.Worker is not null;
         var fill = answered ? colours[bar.Worker!] : Unanswered;
         var stroke = bar.Outcome switch
         {
             BarOutcomes.Conflict or BarOutcomes.Failed => " stroke=\"#d62728\" stroke-width=\"2\"",
             _ when !answered => " stroke=\"#777\" stroke-dasharray=\"3 2\"",
-            _ when bar.Step == "commit" => " stroke=\"#222\" stroke-width=\"2\"",
+            _ when bar.Step == TimelineStep.Commit => " stroke=\"#222\" stroke-width=\"2\"",
             _ => string.Empty,
         };
-        return $"<rect class=\"bar {bar.Step}\" data-worker=\"{E(bar.Worker ?? string.Empty)}\" x=\"{N(x)}\" y=\"{y}\" width=\"{N(w)}\" height=\"{h}\" fill=\"{fill}\"{stroke}>"
-            + $"<title>{row} {bar.Step}, attempt {bar.Attempt}{(answered ? $", {E(bar.Worker!)}" : string.Empty)}: {E(bar.Outcome)}; {E(bar.Detail)} "
+        return $"<rect class=\"bar {bar.Step.Name()}\" data-worker=\"{E(bar.Worker ?? string.Empty)}\" x=\"{N(x)}\" y=\"{y}\" width=\"{N(w)}\" height=\"{h}\" fill=\"{fill}\"{stroke}>"
+            + $"<title>{row} {bar.Step.Name()}, attempt {bar.Attempt}{(answered ? $", {E(bar.Worker!)}" : string.Empty)}: {E(bar.Outcome)}; {E(bar.Detail)} "
             + $"({bar.Start.UtcDateTime:HH:mm:ss.fff} → {bar.End.UtcDateTime:HH:mm:ss.fff})</title></rect>";
     }
 

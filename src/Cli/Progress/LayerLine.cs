@@ -1,3 +1,4 @@
+using Unpacker.Saga.History;
 namespace Unpacker.Cli.Progress;
 
 /// <summary>One layer as a line of text, shared by the plain and the live display.</summary>

@@ -1,57 +1,59 @@
 using Unpacker.Contracts.Oci;
 using Unpacker.Saga.History;
+using Unpacker.Saga.History.Folding;
 
 namespace Unpacker.Cli.Progress;
 
-/// <summary>Where one layer of an unpack stands, in the words <c>ctr pull</c> users know.</summary>
-public enum LayerState
+/// <summary>
+/// One layer's line: the fold's <see cref="LayerTrack"/> (state, digest, note, attempt, the bytes the events give)
+/// and what the display makes of it; the workers' byte samples move its bytes and rate between events.
+/// </summary>
+public sealed class LayerView(LayerTrack track)
 {
-    Waiting,
-    Fetching,
-    Fetched,
-    Applying,
+    public int Index => track.Index;
 
-    /// <summary>Extracted in parallel and verified; waits for its parent's commit (snapshotters that can rebase).</summary>
-    Extracted,
-    Committing,
-    Committed,
+    public Digest? Digest
+    {
+        get => track.Digest;
+        set => track.Digest = value;
+    }
 
-    /// <summary>Its chain ID was already committed: neither fetched nor applied.</summary>
-    Skipped,
-    Failed,
-    Cancelled,
-}
+    public long Size
+    {
+        get => track.Size;
+        set => track.Size = value;
+    }
 
-/// <summary>One layer's line: state, digest, the bytes moved in its current phase and how fast.</summary>
-public sealed class LayerView(int index)
-{
-    public int Index { get; } = index;
+    public Digest? ChainId => track.ChainId;
 
-    public Digest? Digest { get; set; }
-
-    public long Size { get; set; }
-
-    public Digest? ChainId { get; set; }
-
-    public LayerState State { get; set; }
+    public LayerState State => track.State;
 
     /// <summary>Bytes of the current phase: received while fetching, blob bytes read while applying.</summary>
-    public long Bytes { get; set; }
+    public long Bytes
+    {
+        get => track.Bytes;
+        set => track.Bytes = value;
+    }
 
     /// <summary>Bytes per second of the current or last finished phase, when known.</summary>
-    public double? Rate { get; set; }
+    public double? Rate
+    {
+        get => track.Rate;
+        set => track.Rate = value;
+    }
 
     /// <summary>A few words beside the state: who did it, why it waits, what went wrong.</summary>
-    public string? Note { get; set; }
+    public string? Note => track.Note;
 
     /// <summary>The attempt the saga's current request carries; progress of other attempts is stale.</summary>
-    public int Attempt { get; set; }
+    public int Attempt => track.Attempt;
 
     /// <summary>When (this machine's clock) and at what count the first byte sample of the phase arrived, for the rate.</summary>
-    public (DateTimeOffset At, long Bytes)? FirstSample { get; set; }
-
-    /// <summary>An apply sent while the blob was still being fetched (an apply run reaching ahead): it starts when the fetch ends.</summary>
-    public LayerApplyStarted? QueuedApply { get; set; }
+    public (DateTimeOffset At, long Bytes)? FirstSample
+    {
+        get => track.FirstSample;
+        set => track.FirstSample = value;
+    }
 
     public bool IsSettled => State is LayerState.Committed or LayerState.Skipped;
 

@@ -1,6 +1,7 @@
 using JasperFx.Events;
 using Spectre.Console;
 using Spectre.Console.Rendering;
+using Unpacker.Saga.History;
 
 namespace Unpacker.Cli.Progress;
 

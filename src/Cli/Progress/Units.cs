@@ -22,10 +22,5 @@ public static class Units
 
     public static string Rate(double bytesPerSecond) => $"{Bytes((long)bytesPerSecond)}/s";
 
-    public static string Duration(TimeSpan duration) =>
-        duration.TotalSeconds < 60
-            ? string.Create(CultureInfo.InvariantCulture, $"{Math.Max(0, duration.TotalSeconds):0.0}s")
-            : duration.TotalHours < 1
-                ? $"{(int)duration.TotalMinutes}m{duration.Seconds:00}s"
-                : $"{(int)duration.TotalHours}h{duration.Minutes:00}m";
+    public static string Duration(TimeSpan duration) => Saga.History.HumanDuration.Of(duration);
 }

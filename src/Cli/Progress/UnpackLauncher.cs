@@ -3,6 +3,8 @@ using Marten;
 using MassTransit;
 using Unpacker.Contracts.Unpacking;
 using Unpacker.Hosting.Telemetry;
+using Unpacker.Saga.History;
+using Unpacker.Storage.Snapshots;
 
 namespace Unpacker.Cli.Progress;
 
@@ -14,7 +16,11 @@ public sealed class UnpackLauncher
 {
     private static readonly TimeSpan _brokerTimeout = TimeSpan.FromSeconds(10);
 
-    public Option<string> Snapshotter { get; } = new("--snapshotter") { Description = "The snapshotter to unpack into (native or overlayfs)", DefaultValueFactory = _ => "native" };
+    public Option<string> Snapshotter { get; } = new("--snapshotter")
+    {
+        Description = $"The snapshotter to unpack into ({string.Join(" or ", SnapshotterDescriptors.Names)})",
+        DefaultValueFactory = _ => SnapshotterDescriptors.Default.Name,
+    };
 
     public Option<bool> Detach { get; } = new("--detach", "-d") { Description = "Print the unpack id at once and exit 0; follow it later with 'unpacker wait'" };
 

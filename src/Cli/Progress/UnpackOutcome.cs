@@ -1,3 +1,4 @@
+using Unpacker.Saga.History;
 namespace Unpacker.Cli.Progress;
 
 /// <summary>How an ended unpack is told in one line, and the exit code it gives.</summary>

@@ -1,5 +1,3 @@
-using Unpacker.Storage.Snapshots.Overlay;
-
 namespace Unpacker.Storage.Snapshots;
 
 /// <summary>
@@ -21,8 +19,9 @@ public sealed record ApplyTarget(string Directory, IReadOnlyList<string> LowerDi
     {
         ArgumentNullException.ThrowIfNull(snapshotter);
 
-        // overlayfs snapshots hold only their own changes, even a parentless one that a rebase may attach later.
-        var overlay = snapshotter.Name == OverlaySnapshotter.SnapshotterName;
+        // The descriptor, not the mount, decides: a parentless overlayfs snapshot is a bind mount, yet holds only its
+        // own changes, so that a rebase may attach it to a parent later.
+        var overlay = snapshotter.Descriptor.ApplyMode == SnapshotApplyMode.OverlayDiff;
         var target = FromMounts(mounts, overlayDiff: overlay);
         return overlay ? target with { PendingCopyUpDirectory = OverlaySnapshotter.PendingCopyUpDirectoryBeside(target.Directory) } : target;
     }
@@ -42,9 +41,9 @@ public sealed record ApplyTarget(string Directory, IReadOnlyList<string> LowerDi
         var mount = mounts[0];
         switch (mount.Type)
         {
-            case "bind" when mount.Options.Contains("rw") && !mount.Options.Contains("ro"):
+            case MountTypes.Bind when mount.Options.Contains("rw") && !mount.Options.Contains("ro"):
                 return new ApplyTarget(mount.Source, [], overlayDiff);
-            case "overlay" when Option(mount, "upperdir") is { } upper:
+            case MountTypes.Overlay when Option(mount, "upperdir") is { } upper:
                 var lowers = Option(mount, "lowerdir")?.Split(':', StringSplitOptions.RemoveEmptyEntries) ?? [];
                 return new ApplyTarget(upper, lowers, IsOverlayDiff: true);
             default:

@@ -6,10 +6,13 @@ namespace Unpacker.Storage.Snapshots;
 /// </summary>
 public interface ISnapshotter
 {
-    /// <summary>The snapshotter's name (<c>native</c>, <c>overlayfs</c>); also the route of the Applier pool serving it.</summary>
+    /// <summary>What kind of snapshotter this is: its name, whether it can rebase, how layers are applied into it.</summary>
+    SnapshotterDescriptor Descriptor { get; }
+
+    /// <summary>The descriptor's name (<c>native</c>, <c>overlayfs</c>); also the route of the Applier pool serving it.</summary>
     string Name { get; }
 
-    /// <summary>True when a parentless prepared snapshot can be committed onto a parent (containerd's <c>rebase</c>).</summary>
+    /// <summary>The descriptor's <see cref="SnapshotterDescriptor.CanRebase"/>: a parentless prepared snapshot can be committed onto a parent.</summary>
     bool CanRebase { get; }
 
     Task<SnapshotInfo> StatAsync(string key, CancellationToken cancellationToken);

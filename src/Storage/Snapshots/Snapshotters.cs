@@ -1,25 +1,19 @@
 using Marten;
 using Microsoft.Extensions.DependencyInjection;
-using Unpacker.Storage.Snapshots.Native;
-using Unpacker.Storage.Snapshots.Overlay;
 
 namespace Unpacker.Storage.Snapshots;
 
-/// <summary>The snapshotters this system knows, by containerd name, all sharing one storage root and one metadata store.</summary>
+/// <summary>One snapshotter of each <see cref="SnapshotterDescriptors.All"/>, by containerd name, all sharing one storage root and one metadata store.</summary>
 public sealed class Snapshotters
 {
     private readonly IReadOnlyDictionary<string, SnapshotterBase> _byName;
 
     public Snapshotters(string root, IDocumentStore store, TimeProvider? time = null)
     {
-        _byName = new Dictionary<string, SnapshotterBase>(StringComparer.Ordinal)
-        {
-            [NativeSnapshotter.SnapshotterName] = new NativeSnapshotter(root, store, time),
-            [OverlaySnapshotter.SnapshotterName] = new OverlaySnapshotter(root, store, time),
-        };
+        _byName = SnapshotterDescriptors.All.ToDictionary(d => d.Name, d => d.Create(root, store, time), StringComparer.Ordinal);
     }
 
-    public static IReadOnlyList<string> Names { get; } = [NativeSnapshotter.SnapshotterName, OverlaySnapshotter.SnapshotterName];
+    public static IReadOnlyList<string> Names => SnapshotterDescriptors.Names;
 
     public IEnumerable<SnapshotterBase> All => _byName.Values;
 
@@ -31,12 +25,7 @@ public sealed class Snapshotters
 
     /// <summary>One snapshotter without the registry (CLI commands, tests).</summary>
     public static SnapshotterBase Create(string name, string root, IDocumentStore store, TimeProvider? time = null) =>
-        name switch
-        {
-            NativeSnapshotter.SnapshotterName => new NativeSnapshotter(root, store, time),
-            OverlaySnapshotter.SnapshotterName => new OverlaySnapshotter(root, store, time),
-            _ => throw new InvalidArgumentException($"unknown snapshotter {name}; known: {string.Join(", ", Names)}"),
-        };
+        SnapshotterDescriptors.Get(name).Create(root, store, time);
 }
 
 public static class SnapshottersServiceCollectionExtensions

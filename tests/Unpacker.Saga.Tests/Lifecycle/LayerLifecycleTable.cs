@@ -24,7 +24,7 @@ public static class LayerLifecycleTable
 
     public static readonly Descriptor Blob = new(MediaTypes.OciLayerGzip, Digest.Compute("blob"u8), 1234);
 
-    public static UnpackSagaOptions Options { get; } = new() { MaxRedrives = 2 };
+    public static UnpackSagaOptions SagaOptions { get; } = new() { MaxRedrives = 2 };
 
     /// <summary>A layer in <paramref name="phase"/> with its snapshot step in flight (attempt 2), its fetch and its label in flight (attempt 1).</summary>
     public static LayerProgress Layer(SnapshotPhase phase) => new()
@@ -40,7 +40,7 @@ public static class LayerLifecycleTable
     };
 
     public static LayerContext Context(bool canRebase = false, bool firstUnsettled = true) =>
-        new(Now, Options, "native", "registry example.test/app:1", canRebase) { IsFirstUnsettled = firstUnsettled, ParentChainId = Digest.Compute("parent"u8) };
+        new(Now, SagaOptions, "native", "registry example.test/app:1", canRebase) { IsFirstUnsettled = firstUnsettled, ParentChainId = Digest.Compute("parent"u8) };
 
     public static LayerReply Stat(bool committed, int attempt = 2) =>
         new(1, attempt, LayerStep.Snapshot, new SnapshotStatReported(Guid.Empty, 1, attempt, "native", ChainId, committed, Worker));

@@ -81,7 +81,7 @@ public sealed class When_a_layer_gets_a_reply_or_a_wake_up
     {
         var decision = LayerLifecycle.Decide(Overdue(SnapshotPhase.Statting), new LayerWoken(1), Context());
 
-        Assert.Equal((StepStatus.InFlight, 3, 1, Now + Options.StatTimeout), (decision.Layer.SnapshotStep.Status, decision.Layer.SnapshotStep.Attempt, decision.Layer.SnapshotStep.Redrives, decision.Layer.SnapshotStep.DueAt));
+        Assert.Equal((StepStatus.InFlight, 3, 1, Now + SagaOptions.StatTimeout), (decision.Layer.SnapshotStep.Status, decision.Layer.SnapshotStep.Attempt, decision.Layer.SnapshotStep.Redrives, decision.Layer.SnapshotStep.DueAt));
         var redriven = Assert.IsType<StepRedriven>(Assert.Single(decision.Events));
         Assert.Equal(("stat", 1, 3, 1), (redriven.Step, redriven.LayerIndex, redriven.Attempt, redriven.Redrives));
     }

@@ -3,6 +3,8 @@ using Unpacker.Contracts;
 
 namespace Unpacker.Saga.History.GetUnpackHistory;
 
+// Not part of UnpackFold: an entry describes one event on its own, with nothing carried from the events before it.
+
 /// <summary>
 /// One event of an unpack's stream as an auditor reads it: when, who (the worker that did the step, or the saga
 /// process that recorded it), which layer and attempt, how long, why, and the raw event.

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Unpacker.Saga.History.GetUnpackSummary;
 
 /// <summary>One layer of an unpack: where it stands, when each step ran and which worker did it.</summary>
@@ -12,8 +14,9 @@ public sealed class UnpackLayerSummary
 
     public string ChainId { get; set; } = string.Empty;
 
-    /// <summary>waiting, fetching, fetched, applying, extracted, committing, conflicted, backing-off, awaiting-owner, committed, skipped or failed.</summary>
-    public string State { get; set; } = LayerStates.Waiting;
+    /// <summary>Stored by name (waiting, fetching, …, backing-off), as it was when the state was a string.</summary>
+    [JsonConverter(typeof(LayerStateJsonConverter))]
+    public LayerState State { get; set; }
 
     public int FetchAttempts { get; set; }
 
@@ -50,21 +53,4 @@ public sealed class UnpackLayerSummary
     public int Redrives { get; set; }
 
     public string? Why { get; set; }
-}
-
-/// <summary>The values of <see cref="UnpackLayerSummary.State"/>.</summary>
-public static class LayerStates
-{
-    public const string Waiting = "waiting";
-    public const string Fetching = "fetching";
-    public const string Fetched = "fetched";
-    public const string AwaitingOwner = "awaiting-owner";
-    public const string Applying = "applying";
-    public const string Extracted = "extracted";
-    public const string Committing = "committing";
-    public const string Conflicted = "conflicted";
-    public const string BackingOff = "backing-off";
-    public const string Committed = "committed";
-    public const string Skipped = "skipped";
-    public const string Failed = "failed";
 }

@@ -10,11 +10,17 @@ namespace Unpacker.Storage.Snapshots.Native;
 /// costs a copy per layer, cannot rebase (a parentless copy has none of the parent's files).
 /// </summary>
 public sealed class NativeSnapshotter(string root, IDocumentStore store, TimeProvider? time = null)
-    : SnapshotterBase(SnapshotterName, root, store, time)
+    : SnapshotterBase(Descriptor, root, store, time)
 {
-    public const string SnapshotterName = "native";
-
-    public override bool CanRebase => false;
+    /// <summary>The same descriptor as the inherited <see cref="SnapshotterBase.Descriptor"/>, without an instance.</summary>
+    public static new SnapshotterDescriptor Descriptor { get; } = new()
+    {
+        Name = "native",
+        CanRebase = false,
+        ApplyMode = SnapshotApplyMode.Merged,
+        MountType = MountTypes.Bind,
+        Create = (root, store, time) => new NativeSnapshotter(root, store, time),
+    };
 
     protected override void CreateDirectory(string directory, SnapshotKind kind, SnapshotRecord? parent, CancellationToken cancellationToken)
     {
@@ -30,7 +36,7 @@ public sealed class NativeSnapshotter(string root, IDocumentStore store, TimePro
     }
 
     protected override IReadOnlyList<Mount> Mounts(SnapshotRecord record) =>
-        [new Mount("bind", Layout.Snapshot(record.Id), [record.Kind == SnapshotKind.View ? "ro" : "rw", "rbind"])];
+        [new Mount(Descriptor.MountType, Layout.Snapshot(record.Id), [record.Kind == SnapshotKind.View ? "ro" : "rw", "rbind"])];
 
     protected override void Export(SnapshotRecord record, string target, CancellationToken cancellationToken) =>
         FileTree.Copy(Layout.Snapshot(record.Id), target, cancellationToken);

@@ -10,11 +10,17 @@ namespace Unpacker.Storage.Snapshots.Overlay;
 /// overlay mount of those directories. It can rebase: a parentless diff is attached to a parent at commit.
 /// </summary>
 public sealed class OverlaySnapshotter(string root, IDocumentStore store, TimeProvider? time = null)
-    : SnapshotterBase(SnapshotterName, root, store, time)
+    : SnapshotterBase(Descriptor, root, store, time)
 {
-    public const string SnapshotterName = "overlayfs";
-
-    public override bool CanRebase => true;
+    /// <summary>The same descriptor as the inherited <see cref="SnapshotterBase.Descriptor"/>, without an instance.</summary>
+    public static new SnapshotterDescriptor Descriptor { get; } = new()
+    {
+        Name = "overlayfs",
+        CanRebase = true,
+        ApplyMode = SnapshotApplyMode.OverlayDiff,
+        MountType = MountTypes.Overlay,
+        Create = (root, store, time) => new OverlaySnapshotter(root, store, time),
+    };
 
     /// <summary>The upper (diff) directory of a snapshot.</summary>
     public string UpperDirectory(string id) => Path.Combine(Layout.Snapshot(id), "fs");
@@ -54,12 +60,12 @@ public sealed class OverlaySnapshotter(string root, IDocumentStore store, TimePr
     {
         if (record.Ancestors.Count == 0)
         {
-            return [new Mount("bind", UpperDirectory(record.Id), [record.Kind == SnapshotKind.View ? "ro" : "rw", "rbind"])];
+            return [new Mount(MountTypes.Bind, UpperDirectory(record.Id), [record.Kind == SnapshotKind.View ? "ro" : "rw", "rbind"])];
         }
 
         if (record.Kind == SnapshotKind.View && record.Ancestors.Count == 1)
         {
-            return [new Mount("bind", UpperDirectory(record.Ancestors[0]), ["ro", "rbind"])];
+            return [new Mount(MountTypes.Bind, UpperDirectory(record.Ancestors[0]), ["ro", "rbind"])];
         }
 
         var options = new List<string>();
@@ -70,7 +76,7 @@ public sealed class OverlaySnapshotter(string root, IDocumentStore store, TimePr
         }
 
         options.Add("lowerdir=" + string.Join(':', record.Ancestors.Select(UpperDirectory)));
-        return [new Mount("overlay", "overlay", options)];
+        return [new Mount(Descriptor.MountType, "overlay", options)];
     }
 
     protected override void Export(SnapshotRecord record, string target, CancellationToken cancellationToken)
