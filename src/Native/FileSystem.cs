@@ -70,6 +70,19 @@ public static unsafe class FileSystem
         }
     }
 
+    /// <summary>
+    /// Opens for reading without updating the file's access time (O_NOATIME: the owner or root only), for copies that
+    /// must leave their source as it was, as the kernel's overlay copy-up does.
+    /// </summary>
+    public static int OpenReadKeepingAccessTime(NativePath path)
+    {
+        fixed (byte* p = path.Terminated)
+        {
+            var fd = Libc.Open(p, Libc.O_RDONLY | Libc.O_NOFOLLOW | Libc.O_CLOEXEC | Libc.O_NOATIME, 0);
+            return fd >= 0 ? fd : throw Error("open", path, LastErrno);
+        }
+    }
+
     public static void Close(int fd) => Libc.Close(fd);
 
     public static void WriteAll(int fd, ReadOnlySpan<byte> data, long offset, NativePath pathForErrors)

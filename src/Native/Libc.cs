@@ -47,6 +47,7 @@ public static unsafe partial class Libc
     public const int O_EXCL = 0x80;
     public const int O_TRUNC = 0x200;
     public const int O_CLOEXEC = 0x80000;
+    public const int O_NOATIME = 0x40000;
 
     // These two differ between x86-64 and arm64 Linux.
     public static readonly int O_NOFOLLOW = RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm ? 0x8000 : 0x20000;

@@ -50,11 +50,28 @@ public sealed class LayerApplyCommandTests : IDisposable
     {
         var lower = _root.Dir("lower");
         File.WriteAllText(Path.Combine(lower, "old"), "old");
-        var layer = WriteLayer(new TarBuilder().File(".wh.old", "").Link("old", "copy").ToArray(), "layer.tar");
+        File.WriteAllText(Path.Combine(lower, "kept"), "kept");
+        var layer = WriteLayer(new TarBuilder().File(".wh.old", "").Link("kept", "copy").ToArray(), "layer.tar");
         var upper = _root.Dir("upper");
         var (exit, _, stderr) = Unpacker("layer", "apply", layer, upper, "--mode", "overlay", "--lower", lower);
         Assert.True(exit == 0, stderr);
         Assert.Equal(Native.Libc.S_IFCHR, FileChecks.FileType(Path.Combine(upper, "old")));
+        // The link's target is copied up from the lower dir, and the link shares the copy.
+        Assert.Equal("kept", File.ReadAllText(Path.Combine(upper, "copy")));
+        Assert.Equal(FileChecks.Identity(Path.Combine(upper, "kept")), FileChecks.Identity(Path.Combine(upper, "copy")));
+    }
+
+    [Fact]
+    public void Overlay_mode_refuses_a_hardlink_to_a_name_the_layer_whited_out_as_the_native_snapshotter_does()
+    {
+        var lower = _root.Dir("lower");
+        File.WriteAllText(Path.Combine(lower, "old"), "old");
+        var layer = WriteLayer(new TarBuilder().File(".wh.old", "").Link("old", "copy").ToArray(), "layer.tar");
+        var upper = _root.Dir("upper");
+        var (exit, _, stderr) = Unpacker("layer", "apply", layer, upper, "--mode", "overlay", "--lower", lower);
+        Assert.Equal(1, exit);
+        Assert.Contains("'copy'", stderr);
+        Assert.Contains("No such file or directory", stderr);
     }
 
     [Fact]

@@ -16,12 +16,15 @@ public sealed class MountApplier(BlobSource blobs, ApplierOptions applier, ILogg
 {
     /// <summary>
     /// Applies <paramref name="layer"/>; when <paramref name="progress"/> is given it receives the blob bytes read so
-    /// far, at most once per <see cref="ApplierOptions.ProgressInterval"/>.
+    /// far, at most once per <see cref="ApplierOptions.ProgressInterval"/>. <paramref name="parentAtCommit"/>: the
+    /// snapshot was prepared without its parent, which the commit attaches (parallel extraction); an overlay diff then
+    /// leaves hard links to lower layers' files for the commit to resolve (<see cref="PendingCopyUps"/>).
     /// </summary>
     public async Task<ApplyResult> ApplyAsync(
         Descriptor layer,
         ISnapshotter snapshotter,
         IReadOnlyList<Mount> mounts,
+        bool parentAtCommit,
         CancellationToken cancellationToken,
         Func<long, CancellationToken, Task>? progress = null)
     {
@@ -30,6 +33,8 @@ public sealed class MountApplier(BlobSource blobs, ApplierOptions applier, ILogg
         {
             Mode = target.IsOverlayDiff ? ApplyMode.OverlayDiff : ApplyMode.Merged,
             LowerDirectories = target.LowerDirectories,
+            PendingCopyUpDirectory = target.PendingCopyUpDirectory,
+            LowerDirectoriesKnownAtCommit = parentAtCommit && target.IsOverlayDiff,
             Logger = logger,
         };
         await using var opened = await blobs.OpenAsync(layer, cancellationToken);

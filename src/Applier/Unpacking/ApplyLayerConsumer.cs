@@ -186,7 +186,7 @@ public sealed class ApplyLayerConsumer(
             {
                 await using (new LeaseKeeper(layer.Snapshotter, key, lease, logger, layer.CancellationToken))
                 {
-                    result = await differ.ApplyAsync(command.Layer, layer.Snapshotter, mounts, layer.CancellationToken, (read, ct) => PublishProgressAsync(layer.Context, command, read, ct));
+                    result = await differ.ApplyAsync(command.Layer, layer.Snapshotter, mounts, command.Rebase, layer.CancellationToken, (read, ct) => PublishProgressAsync(layer.Context, command, read, ct));
                 }
             }
             catch (Exception exception) when (exception is not OperationCanceledException)

@@ -11,8 +11,10 @@ using Unpacker.Storage.Snapshots;
 namespace Unpacker.Applier.Unpacking;
 
 /// <summary>
-/// The ordered commit of a layer extracted in parallel: commits the parentless active snapshot onto its parent
-/// (rebase). A name already taken, or a key an earlier attempt already committed, is success; a failure removes the key.
+/// The ordered commit of a layer extracted in parallel: resolves what the extraction could not without its parent
+/// (hard links into lower layers, <see cref="CopyUpsBeforeCommit"/>), then commits the parentless active snapshot onto
+/// its parent (rebase). A name already taken, or a key an earlier attempt already committed, is success; a failure
+/// removes the key, so nothing partial is committed.
 /// </summary>
 public sealed class CommitSnapshotConsumer(Snapshotters snapshotters, WorkerIdentity worker, ILogger<CommitSnapshotConsumer> logger) : IConsumer<CommitSnapshot>
 {
@@ -47,9 +49,11 @@ public sealed class CommitSnapshotConsumer(Snapshotters snapshotters, WorkerIden
 
     private async Task<bool> CommitOnceAsync(ISnapshotter snapshotter, string name, CommitSnapshot command, CancellationToken cancellationToken)
     {
+        var parent = command.ParentChainId?.ToString();
         try
         {
-            return await SnapshotCommits.CommitAsync(snapshotter, name, command.Key, command.ParentChainId?.ToString(), ExtractionKey.Labels(command.ChainId, null), logger, cancellationToken);
+            await CopyUpsBeforeCommit.ResolveAsync(snapshotter, command.Key, parent, logger, cancellationToken);
+            return await SnapshotCommits.CommitAsync(snapshotter, name, command.Key, parent, ExtractionKey.Labels(command.ChainId, null), logger, cancellationToken);
         }
         catch (NotFoundException) when (!cancellationToken.IsCancellationRequested)
         {

@@ -30,26 +30,40 @@ internal sealed partial class LayerExtraction
 
     private readonly List<(NativePath Path, Libc.Timespec Access, Libc.Timespec Modify)> _directoryTimes = [];
 
+    // Overlay diff mode: hard links whose target only a lower layer can hold (null in merged mode).
+    private readonly PendingLinks? _pending;
+    private readonly bool _lowersKnownAtCommit;
+
+    // The number of the entry being applied, from 1: orders the metadata link entries set on a pending link.
+    private long _entryNumber;
+
     public LayerExtraction(string root, ApplyOptions options)
     {
         _root = NativePath.FromString(Path.TrimEndingDirectorySeparator(Path.GetFullPath(root)));
         _mode = options.Mode;
         _lowers = [.. options.LowerDirectories.Select(d => NativePath.FromString(Path.TrimEndingDirectorySeparator(Path.GetFullPath(d))))];
         _logger = options.Logger;
-        if (_mode == ApplyMode.Merged && _lowers.Length > 0)
+        if (_mode == ApplyMode.Merged && (_lowers.Length > 0 || options.LowerDirectoriesKnownAtCommit || options.PendingCopyUpDirectory is not null))
         {
-            throw new ArgumentException("lower directories only apply to overlay diff mode", nameof(options));
+            throw new ArgumentException("lower directories and pending copy-ups only apply to overlay diff mode", nameof(options));
         }
+
+        if (options.LowerDirectoriesKnownAtCommit && (_lowers.Length > 0 || options.PendingCopyUpDirectory is null))
+        {
+            throw new ArgumentException("lower directories known at commit need a pending copy-up directory and no lower directories yet", nameof(options));
+        }
+
+        _lowersKnownAtCommit = options.LowerDirectoriesKnownAtCommit;
+        _pending = _mode == ApplyMode.OverlayDiff ? new PendingLinks(_root, options.PendingCopyUpDirectory) : null;
     }
 
     /// <summary>Applies every entry; returns how many there were.</summary>
     public long Run(TarReader reader, CancellationToken cancellationToken)
     {
-        long count = 0;
         while (reader.Next() is { } entry)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            count++;
+            _entryNumber++;
             try
             {
                 Apply(entry, reader);
@@ -61,7 +75,8 @@ internal sealed partial class LayerExtraction
         }
 
         RestoreDirectoryTimes();
-        return count;
+        SettlePendingLinks(cancellationToken);
+        return _entryNumber;
     }
 
     private void Apply(TarEntry entry, TarReader reader)
@@ -280,46 +295,6 @@ internal sealed partial class LayerExtraction
 
         // Holes at the end (and everywhere between segments) read as zeros once the size is set.
         FileSystem.FTruncate(fd, entry.RealSize, path);
-    }
-
-    private void CreateHardLink(TarEntry entry, NativePath path)
-    {
-        var target = ResolveLinkTarget(entry.LinkName);
-        var errno = FileSystem.TryLink(target, path);
-        if (errno == Libc.EEXIST)
-        {
-            RemoveExisting(path);
-            errno = FileSystem.TryLink(target, path);
-        }
-
-        if (errno == Libc.ENOENT && _mode == ApplyMode.OverlayDiff && CopyUpFromLower(target))
-        {
-            errno = FileSystem.TryLink(target, path);
-        }
-
-        if (errno != 0)
-        {
-            throw FileSystem.Error($"link to {NativePath.Display(entry.LinkName)} at", path, errno);
-        }
-
-        // containerd 1.6 treats the link like any entry: chown, xattrs, then chmod with the link header's mode
-        // (so the shared inode takes it) unless the link is to a symlink, which has no mode; then times.
-        // Checked against containerd itself by the parity tests.
-        FileSystem.TryLStat(path, out var status);
-        ApplyMetadata(entry, path, FileSystem.IsSymlink(status));
-    }
-
-    /// <summary>containerd's hardlinkRootPath: the target's parent resolved inside the root, its last name not followed.</summary>
-    private NativePath ResolveLinkTarget(byte[] linkName)
-    {
-        var components = TarPath.Clean(linkName);
-        if (components.Count == 0)
-        {
-            return _root;
-        }
-
-        var parent = components.Count == 1 ? _root : RootResolver.Resolve(_root, components, components.Count - 1);
-        return parent.Append(components[^1]);
     }
 
     private void CreateDeviceNode(TarEntry entry, NativePath path)

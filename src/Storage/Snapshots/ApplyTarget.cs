@@ -8,6 +8,12 @@ namespace Unpacker.Storage.Snapshots;
 /// </summary>
 public sealed record ApplyTarget(string Directory, IReadOnlyList<string> LowerDirectories, bool IsOverlayDiff)
 {
+    /// <summary>
+    /// Overlay diffs of an overlayfs snapshot: the directory beside <see cref="Directory"/> where hard links to files of
+    /// lower layers wait to be resolved (at commit, when the snapshot was prepared without its parent); null otherwise.
+    /// </summary>
+    public string? PendingCopyUpDirectory { get; init; }
+
     /// <summary>The target for mounts returned by <paramref name="snapshotter"/>'s Prepare or Mounts.</summary>
     public static ApplyTarget For(ISnapshotter snapshotter, IReadOnlyList<Mount> mounts)
     {
@@ -15,7 +21,9 @@ public sealed record ApplyTarget(string Directory, IReadOnlyList<string> LowerDi
 
         // The descriptor, not the mount, decides: a parentless overlayfs snapshot is a bind mount, yet holds only its
         // own changes, so that a rebase may attach it to a parent later.
-        return FromMounts(mounts, overlayDiff: snapshotter.Descriptor.ApplyMode == SnapshotApplyMode.OverlayDiff);
+        var overlay = snapshotter.Descriptor.ApplyMode == SnapshotApplyMode.OverlayDiff;
+        var target = FromMounts(mounts, overlayDiff: overlay);
+        return overlay ? target with { PendingCopyUpDirectory = OverlaySnapshotter.PendingCopyUpDirectoryBeside(target.Directory) } : target;
     }
 
     /// <summary>

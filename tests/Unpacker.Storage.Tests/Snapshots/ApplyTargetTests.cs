@@ -1,4 +1,5 @@
 using Unpacker.Storage.Snapshots;
+using Unpacker.Storage.Snapshots.Overlay;
 
 namespace Unpacker.Storage.Tests.Snapshots;
 
@@ -48,5 +49,22 @@ public sealed class ApplyTargetTests
         Assert.True(overlayTarget.IsOverlayDiff);
         Assert.EndsWith("/fs", overlayTarget.Directory, StringComparison.Ordinal);
         Assert.False(nativeTarget.IsOverlayDiff);
+    }
+
+    [Fact]
+    public async Task An_overlayfs_snapshot_keeps_its_pending_copy_ups_beside_its_upper_dir_where_no_mount_shows_them()
+    {
+        await using var context = await SnapshotterTestContext.CreateAsync();
+        var overlay = (OverlaySnapshotter)context.Create("overlayfs");
+        var native = context.Create("native");
+
+        var overlayTarget = ApplyTarget.For(overlay, await overlay.PrepareAsync("a", null, null, CancellationToken.None));
+        var nativeTarget = ApplyTarget.For(native, await native.PrepareAsync("a", null, null, CancellationToken.None));
+
+        var id = (await overlay.StatAsync("a", CancellationToken.None)).Id!;
+        Assert.Equal(overlay.PendingCopyUpDirectory(id), overlayTarget.PendingCopyUpDirectory);
+        Assert.Equal(Path.GetDirectoryName(overlay.UpperDirectory(id)), Path.GetDirectoryName(overlayTarget.PendingCopyUpDirectory));
+        Assert.NotEqual(overlay.UpperDirectory(id), overlayTarget.PendingCopyUpDirectory);
+        Assert.Null(nativeTarget.PendingCopyUpDirectory);
     }
 }

@@ -27,6 +27,16 @@ public sealed class OverlaySnapshotter(string root, IDocumentStore store, string
 
     public string WorkDirectory(string id) => Path.Combine(Layout.Snapshot(id), "work");
 
+    /// <summary>
+    /// Beside a snapshot's upper dir: where an apply leaves hard links to files of lower layers it could not see yet
+    /// (a parentless extraction), until the commit resolves them (see <c>PendingCopyUps</c> in the Archive).
+    /// </summary>
+    public string PendingCopyUpDirectory(string id) => PendingCopyUpDirectoryBeside(UpperDirectory(id));
+
+    /// <summary><see cref="PendingCopyUpDirectory"/> of the snapshot whose upper dir is <paramref name="upperDirectory"/>.</summary>
+    public static string PendingCopyUpDirectoryBeside(string upperDirectory) =>
+        Path.Combine(Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(upperDirectory)) ?? throw new ArgumentException($"{upperDirectory} has no parent", nameof(upperDirectory)), "copy-up");
+
     protected override void CreateDirectory(string directory, SnapshotKind kind, SnapshotRecord? parent, CancellationToken cancellationToken)
     {
         Posix.Mkdir(directory, 0b111_000_000);

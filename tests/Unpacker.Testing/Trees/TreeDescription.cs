@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Unpacker.Native;
 
-namespace Unpacker.ParityTests;
+namespace Unpacker.Testing.Trees;
 
 /// <summary>What a tree comparison looks at for one path: every attribute containerd's apply sets.</summary>
 public sealed record TreeEntry(string Type, string Mode, uint Uid, uint Gid, long Size, string Content, string Target,
@@ -49,6 +49,39 @@ public static class TreeDescription
         }
 
         return entries;
+    }
+
+    /// <summary>The link count of every non-directory below <paramref name="root"/>, keyed as <see cref="Read"/> keys paths.</summary>
+    public static SortedDictionary<string, uint> ReadLinkCounts(string root)
+    {
+        var found = new List<(string Key, NativePath Path, Libc.Statx Status)>();
+        Walk(NativePath.FromString(Path.TrimEndingDirectorySeparator(root)), "", found);
+        return new SortedDictionary<string, uint>(
+            found.Where(f => !FileSystem.IsDirectory(f.Status)).ToDictionary(f => f.Key, f => f.Status.LinkCount), StringComparer.Ordinal);
+    }
+
+    /// <summary>Every path one tree has and the other lacks, and every path whose entries differ, as lines for a failure message.</summary>
+    public static List<string> Differences<T>(IDictionary<string, T> expected, IDictionary<string, T> actual, string expectedName, string actualName)
+    {
+        var differences = new List<string>();
+        foreach (var path in expected.Keys.Union(actual.Keys).Order(StringComparer.Ordinal))
+        {
+            var display = Display(path);
+            if (!actual.TryGetValue(path, out var mine))
+            {
+                differences.Add($"  {display}: only {expectedName} has it: {expected[path]}");
+            }
+            else if (!expected.TryGetValue(path, out var theirs))
+            {
+                differences.Add($"  {display}: only {actualName} has it: {mine}");
+            }
+            else if (!EqualityComparer<T>.Default.Equals(theirs, mine))
+            {
+                differences.Add($"  {display}:\n    {expectedName,-10} {theirs}\n    {actualName,-10} {mine}");
+            }
+        }
+
+        return differences;
     }
 
     /// <summary>A path key as a person reads it: printable ASCII as is, every other byte as \xNN.</summary>
