@@ -1,3 +1,5 @@
+using Unpacker.Storage.Snapshots.Overlay;
+
 namespace Unpacker.Storage.Snapshots;
 
 /// <summary>
