@@ -35,8 +35,8 @@ public sealed class OverlayHardlinkEndToEndTests
             Assert.Equal(3, history.OfType<LayerExtractedRecorded>().Count());
         }
 
-        var native = Snapshotters.Create("native", stack.Root, stack.Store);
-        var overlay = (OverlaySnapshotter)Snapshotters.Create("overlayfs", stack.Root, stack.Store);
+        var native = Snapshotters.Create("native", stack.Root, stack.Store, stack.Node);
+        var overlay = (OverlaySnapshotter)Snapshotters.Create("overlayfs", stack.Root, stack.Store, stack.Node);
         var chain = ChainId.Compute(image.DiffIds);
         for (var layer = 1; layer < chain.Count; layer++)
         {

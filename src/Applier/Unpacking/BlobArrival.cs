@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using Unpacker.Contracts.Oci;
 using Unpacker.Applier.Diff;
+using Unpacker.Contracts.Oci;
 
 namespace Unpacker.Applier.Unpacking;
 
