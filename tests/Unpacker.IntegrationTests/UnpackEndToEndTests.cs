@@ -57,7 +57,7 @@ public sealed class UnpackEndToEndTests
         }
 
         var config = await content.InfoAsync(image.Config.Digest, CancellationToken.None);
-        Assert.Equal(completed.TopChainId.ToString(), config.Labels[$"containerd.io/gc.ref.snapshot.{snapshotter}"]);
+        Assert.Equal(completed.TopChainId.ToString(), config.Labels[$"containerd.io/gc.ref.snapshot.{snapshotter}/{stack.Node}"]);
     }
 
     [Fact]

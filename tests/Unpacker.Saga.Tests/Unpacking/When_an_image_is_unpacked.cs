@@ -35,7 +35,7 @@ public sealed class When_an_image_is_unpacked
         Assert.All(labels.Where(l => l.LayerIndex is not null), l => Assert.Equal(image.DiffIds[l.LayerIndex!.Value].ToString(), l.Labels[LabelContent.UncompressedLabel]));
         var config = Assert.Single(labels, l => l.LayerIndex is null);
         Assert.Equal(image.Config.Digest, config.Digest);
-        Assert.Equal(image.ChainIds[^1].ToString(), config.Labels["containerd.io/gc.ref.snapshot.native"]);
+        Assert.Equal(image.ChainIds[^1].ToString(), config.Labels[$"containerd.io/gc.ref.snapshot.native/{FakeNode.Name}"]);
 
         var saga = await host.WaitForSagaAsync(id, s => s.CurrentState == "Completed");
         Assert.Null(saga.WakeAt);

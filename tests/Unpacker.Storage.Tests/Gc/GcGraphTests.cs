@@ -30,6 +30,25 @@ public sealed class GcGraphTests
     }
 
     [Fact]
+    public void On_a_node_a_config_keeps_that_nodes_snapshot_and_not_one_another_node_names()
+    {
+        var graph = new GcGraph("node-a");
+        var config = Digest.Compute([9]);
+        graph.Add(Content(config, new()
+        {
+            [GcLabels.Root] = "x",
+            [$"{GcLabels.SnapshotReferencePrefix}native/node-a"] = "chain-a",
+            [$"{GcLabels.SnapshotReferencePrefix}native/node-b"] = "chain-b",
+        }));
+        graph.Add("native", Snapshot("chain-a", null));
+        graph.Add("native", Snapshot("chain-b", null));
+
+        var marked = graph.Mark(graph.IntrinsicRoots(DateTimeOffset.MaxValue), discardUnpackedLayers: false);
+
+        Assert.Equal(new[] { "content " + config, "snapshot native/chain-a" }, marked.Select(r => r.ToString()).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public void A_snapshot_labelled_as_root_keeps_the_content_its_labels_reference()
     {
         var graph = new GcGraph();
