@@ -15,6 +15,13 @@ public sealed partial class NodeHeartbeat(NodeRegistry registry, ApplierNode nod
 {
     private readonly DateTimeOffset _startedAt = time.GetUtcNow();
 
+    /// <summary>Registers before the service counts as started: a request for this node may follow at once.</summary>
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await registry.HeartbeatAsync(Member(), cancellationToken);
+        await base.StartAsync(cancellationToken);
+    }
+
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken);
@@ -26,7 +33,7 @@ public sealed partial class NodeHeartbeat(NodeRegistry registry, ApplierNode nod
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.HeartbeatInterval, time);
-        do
+        while (await timer.WaitForNextTickAsync(stoppingToken))
         {
             try
             {
@@ -38,7 +45,6 @@ public sealed partial class NodeHeartbeat(NodeRegistry registry, ApplierNode nod
                 LogFailed(exception, node.Name);
             }
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
     private NodeMember Member()

@@ -34,7 +34,7 @@ public sealed class FleetTests
         string reference;
         await using (var single = await ServiceStack.StartAsync("fleet-ref"))
         {
-            Assert.IsType<UnpackCompleted>(await single.UnpackAsync(source, "native"));
+            Completed(await single.UnpackAsync(source, "native"));
             reference = await single.ExportAsync("native", top);
             var expected = TreeDescription.Read(reference, _epoch);
 
@@ -43,8 +43,8 @@ public sealed class FleetTests
             var nodeA = await fleet.StartNodeAsync("node-a");
             var nodeB = await fleet.StartNodeAsync("node-b");
 
-            var onA = Assert.IsType<UnpackCompleted>(await fleet.UnpackAsync(Onto(source, "node-a")));
-            var onB = Assert.IsType<UnpackCompleted>(await fleet.UnpackAsync(Onto(source, "node-b")));
+            var onA = Completed(await fleet.UnpackAsync(Onto(source, "node-a")));
+            var onB = Completed(await fleet.UnpackAsync(Onto(source, "node-b")));
             Assert.Equal((top, layers, top, layers), (onA.TopChainId, onA.LayersApplied, onB.TopChainId, onB.LayersApplied));
             foreach (var (node, applier) in new[] { ("node-a", nodeA), ("node-b", nodeB) })
             {
@@ -53,17 +53,17 @@ public sealed class FleetTests
             }
 
             // Again onto node A: every layer is there already. Onto a fresh node C: every layer is applied.
-            var again = Assert.IsType<UnpackCompleted>(await fleet.UnpackAsync(Onto(source, "node-a")));
+            var again = Completed(await fleet.UnpackAsync(Onto(source, "node-a")));
             Assert.Equal((0, layers), (again.LayersApplied, again.LayersSkipped));
             var nodeC = await fleet.StartNodeAsync("node-c");
-            var onC = Assert.IsType<UnpackCompleted>(await fleet.UnpackAsync(Onto(source, "node-c")));
+            var onC = Completed(await fleet.UnpackAsync(Onto(source, "node-c")));
             Assert.Equal(layers, onC.LayersApplied);
             Assert.Empty(TreeDescription.Differences(expected, TreeDescription.Read(await fleet.ExportOnNodeAsync(nodeC, "node-c", "native", top), _epoch), "single-node run", "node-c"));
 
             // From the registry once per blob, whatever the number of nodes; each node extracted each chain ID once.
             var streams = await StreamsAsync(fleet.Store, [onA.UnpackId, onB.UnpackId, again.UnpackId, onC.UnpackId]);
-            var downloads = streams.SelectMany(s => s.Value).OfType<BlobFetchFinished>().Where(f => !f.AlreadyPresent).Select(f => f.Digest).ToList();
-            Assert.Equal(parity.Image.Layers.Select(l => l.Descriptor.Digest).Order(), downloads.Order());
+            var downloads = streams.SelectMany(s => s.Value).OfType<BlobFetchFinished>().Where(f => !f.AlreadyPresent).Select(f => f.Digest.ToString()).ToList();
+            Assert.Equal(parity.Image.Layers.Select(l => l.Descriptor.Digest.ToString()).Order(StringComparer.Ordinal), downloads.Order(StringComparer.Ordinal));
             foreach (var id in new[] { onA.UnpackId, onB.UnpackId, onC.UnpackId })
             {
                 Assert.Equal(layers, streams[id].OfType<LayerCommitted>().Count(c => !c.AlreadyPresent));
@@ -90,14 +90,17 @@ public sealed class FleetTests
         await fleet.StartNodeAsync("node-a");
         var nodeB = await fleet.StartNodeAsync("node-b");
 
-        Assert.Equal(2, Assert.IsType<UnpackCompleted>(await fleet.UnpackAsync(Onto(source, "node-a"))).LayersApplied);
-        var onB = Assert.IsType<UnpackCompleted>(await fleet.UnpackAsync(Onto(source, "node-b")));
+        Assert.Equal(2, Completed(await fleet.UnpackAsync(Onto(source, "node-a"))).LayersApplied);
+        var onB = Completed(await fleet.UnpackAsync(Onto(source, "node-b")));
 
         // Before nodes, node B's Stat read node A's metadata, skipped both layers and reported a chain it did not have.
         Assert.Equal((2, 0), (onB.LayersApplied, onB.LayersSkipped));
         var tree = await fleet.ExportOnNodeAsync(nodeB, "node-b", "native", onB.TopChainId);
         Assert.Equal("#!/bin/sh\n", await File.ReadAllTextAsync(Path.Combine(tree, "app/run")));
     }
+
+    private static UnpackCompleted Completed(object outcome) =>
+        outcome as UnpackCompleted ?? throw new Xunit.Sdk.XunitException($"the unpack did not complete: {outcome}");
 
     private static UnpackRequested Onto(ImageSource source, string node) => ServiceStack.NewRequest(source, "native") with { Node = node };
 

@@ -145,7 +145,8 @@ public sealed class ServiceStack : IAsyncDisposable
     public async Task<string> ExportOnNodeAsync(ServiceProcess applier, string node, string snapshotter, Digest chainId)
     {
         var target = Path.Combine(Root, "exports", $"{node}-{snapshotter}-{Guid.NewGuid():N}");
-        var cli = RepositoryPaths.ProjectOutput("Cli", "Unpacker.Cli.dll");
+        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        var cli = RepositoryPaths.ProjectOutput("Cli", "unpacker.dll");
         var info = new System.Diagnostics.ProcessStartInfo("nsenter", ["--target", applier.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture), "--mount", "--", "dotnet", cli, "snapshots", "export", snapshotter, chainId.ToString(), target, "--node", node])
         {
             RedirectStandardOutput = true,
@@ -243,7 +244,8 @@ public sealed class ServiceStack : IAsyncDisposable
         await VirtualHost.DisposeAsync();
         if (Directory.Exists(Root))
         {
-            Directory.Delete(Root, recursive: true);
+            // Byte-exact: test images hold names that are not UTF-8.
+            Storage.Snapshots.FileSystem.FileTree.RemoveAll(Root);
         }
     }
 
