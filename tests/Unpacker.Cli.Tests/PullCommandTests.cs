@@ -111,7 +111,7 @@ public sealed partial class PullCommandTests(CliStack cli) : IClassFixture<CliSt
         Assert.True(ls.ExitCode == 0, ls.Describe());
         Assert.StartsWith("UNPACK ID", ls.Stdout[0], StringComparison.Ordinal);
         var row = Assert.Single(ls.Stdout, line => line.StartsWith($"{unpackId}", StringComparison.Ordinal));
-        Assert.Matches($@"^{unpackId}\s+completed\s+\S+ \S+\s+\d+\.\ds\s+native\s+{Regex.Escape(reference)}$", row);
+        Assert.Matches($@"^{unpackId}\s+completed\s+\S+ \S+\s+\d+\.\ds\s+native@{Regex.Escape(cli.Stack.Node)}\s+{Regex.Escape(reference)}$", row);
     }
 
     [Fact]

@@ -194,11 +194,14 @@ public sealed partial class RemoteBlobStream : Stream
         await ConnectAsync(cancellationToken);
     }
 
-    /// <summary>Tries each source in turn from the current one on, asking for the bytes from <see cref="_position"/>.</summary>
+    /// <summary>
+    /// Tries each source in turn, asking for the bytes from <see cref="_position"/>: the first at the start, and after a
+    /// broken read the one after the server that broke off (which comes last, in case it was only a passing hiccup).
+    /// </summary>
     private async Task ConnectAsync(CancellationToken cancellationToken)
     {
         var failures = new List<string>();
-        var start = _current is null ? 0 : Math.Max(0, _sources.IndexOf(_current));
+        var start = _current is null ? 0 : Math.Max(0, _sources.IndexOf(_current)) + 1;
         for (var i = 0; i < _sources.Count; i++)
         {
             var source = _sources[(start + i) % _sources.Count];

@@ -40,10 +40,10 @@ public static class UnpackProbe
     }
 
     /// <summary>Polls the snapshotter until an active snapshot of the unpack for the chain ID appears, and returns it.</summary>
-    public static async Task<SnapshotInfo> WaitForActiveExtractionAsync(this ServiceStack stack, string snapshotter, Guid unpackId, Digest chainId, TimeSpan timeout)
+    public static async Task<SnapshotInfo> WaitForActiveExtractionAsync(this ServiceStack stack, string snapshotter, Guid unpackId, Digest chainId, TimeSpan timeout, string? node = null)
     {
         var deadline = DateTime.UtcNow + timeout;
-        var store = Snapshotters.Create(snapshotter, stack.Root, stack.Store, stack.Node);
+        var store = stack.SnapshotterOf(snapshotter, node);
         while (true)
         {
             await foreach (var info in store.WalkAsync([], CancellationToken.None))
@@ -64,9 +64,9 @@ public static class UnpackProbe
         }
     }
 
-    public static async Task<SnapshotInfo?> StatOrNullAsync(this ServiceStack stack, string snapshotter, string key)
+    public static async Task<SnapshotInfo?> StatOrNullAsync(this ServiceStack stack, string snapshotter, string key, string? node = null)
     {
-        await foreach (var info in Snapshotters.Create(snapshotter, stack.Root, stack.Store, stack.Node).WalkAsync([], CancellationToken.None))
+        await foreach (var info in stack.SnapshotterOf(snapshotter, node).WalkAsync([], CancellationToken.None))
         {
             if (info.Name == key)
             {
@@ -78,13 +78,22 @@ public static class UnpackProbe
     }
 
     /// <summary>Waits (up to a few leases) until no snapshot is active and no ingest is open; fails naming what is left.</summary>
-    public static async Task AssertNothingLeftBehindAsync(this ServiceStack stack, string snapshotter, TimeSpan timeout)
+    public static async Task AssertNothingLeftBehindAsync(this ServiceStack stack, string snapshotter, TimeSpan timeout, string? node = null)
     {
         var deadline = DateTime.UtcNow + timeout;
-        var content = new ContentStore(new ContentStoreOptions { Root = stack.Root }, stack.Store);
+        var content = new ContentStore(new ContentStoreOptions { Root = node is null ? stack.Root : stack.NodeRoot(node) }, stack.Store);
+        var snapshots = stack.SnapshotterOf(snapshotter, node);
         while (true)
         {
-            var active = await stack.ActiveAsync(snapshotter);
+            var active = new List<string>();
+            await foreach (var info in snapshots.WalkAsync([], CancellationToken.None))
+            {
+                if (info.Kind == SnapshotKind.Active)
+                {
+                    active.Add(info.Name);
+                }
+            }
+
             var ingests = new List<string>();
             await foreach (var ingest in content.ListIngestsAsync(CancellationToken.None))
             {
@@ -104,6 +113,12 @@ public static class UnpackProbe
             await Task.Delay(250);
         }
     }
+
+    /// <summary>The stack's snapshotter, or (with <paramref name="node"/>) the one of a node started by <c>StartNodeAsync</c>, unisolated.</summary>
+    public static SnapshotterBase SnapshotterOf(this ServiceStack stack, string snapshotter, string? node = null) =>
+        node is null
+            ? Snapshotters.Create(snapshotter, stack.Root, stack.Store, stack.Node)
+            : Snapshotters.Create(snapshotter, stack.NodeRoot(node), stack.Store, node);
 
     /// <summary>Every chain ID extracted (not found present) more than once across all unpacks of the stack, from the events.</summary>
     public static async Task<IReadOnlyList<string>> ChainIdsExtractedTwiceAsync(this ServiceStack stack)
