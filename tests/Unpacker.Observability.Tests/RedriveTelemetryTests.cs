@@ -1,13 +1,15 @@
 using Unpacker.Contracts;
 using Unpacker.Contracts.Unpacking;
 using Unpacker.Observability.Tests.Otlp;
+using Unpacker.Storage.Nodes;
 using Unpacker.Testing.Images;
 
 namespace Unpacker.Observability.Tests;
 
 /// <summary>
-/// A stack whose Saga serves a snapshotter named <c>ghost</c> that no Applier serves, with short stat deadlines: the
-/// saga's stat requests go unanswered, so the watchdog re-drives them and finally fails the unpack.
+/// A stack whose Saga serves a snapshotter named <c>ghost</c> on a node that heartbeats but whose Applier never takes
+/// its queue (a hung node), with short stat deadlines: the saga's stat requests go unanswered, so the watchdog
+/// re-drives them and finally fails the unpack.
 /// </summary>
 public sealed class StackWithAnUnservedSnapshotter : ObservedStack
 {
@@ -28,6 +30,8 @@ public sealed class RedriveTelemetryTests(StackWithAnUnservedSnapshotter observe
     {
         var image = new TestImageBuilder().WithLayer(new Dictionary<string, string> { ["nobody/applies/me"] = "x\n" }).Build();
         var before = await observed.ScrapeAsync("Saga");
+        await new NodeRegistry(observed.Stack.Store).HeartbeatAsync(
+            new NodeMember { Node = "ghost-node", WorkerId = "hung-applier", Host = "nowhere", Snapshotters = ["ghost"], Root = "/nowhere" }, CancellationToken.None);
 
         var failed = Assert.IsType<UnpackFailed>(await observed.UnpackAsync("obs-redrive", image, snapshotter: "ghost"));
         Assert.Equal(FailureKind.Unavailable, failed.Kind);
