@@ -108,15 +108,21 @@ public sealed class ServiceStack : IAsyncDisposable
     /// Starts an Applier of <paramref name="node"/> with a storage root of its own; <paramref name="isolated"/> puts it in a
     /// mount namespace with a private tmpfs there, so no other process (nor the test) can see that node's disk.
     /// </summary>
-    public async Task<ServiceProcess> StartNodeAsync(string node, bool isolated = true)
+    public async Task<ServiceProcess> StartNodeAsync(string node, bool isolated = true, IReadOnlyDictionary<string, string>? settings = null)
     {
         var root = NodeRoot(node);
-        var process = await ServiceProcess.StartAsync("Applier", new Dictionary<string, string>(Environment)
+        var environment = new Dictionary<string, string>(Environment)
         {
             ["UNPACKER_WORKER_ID"] = $"applier-{Interlocked.Increment(ref _started) - 1}-{node}",
             ["UNPACKER_NODE"] = node,
             ["UNPACKER_ROOT"] = root,
-        }, privateRoot: isolated ? root : null);
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            environment[key] = value;
+        }
+
+        var process = await ServiceProcess.StartAsync("Applier", environment, privateRoot: isolated ? root : null);
         _processes.Add(process);
         return process;
     }
