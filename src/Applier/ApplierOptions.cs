@@ -44,6 +44,13 @@ public sealed class ApplierOptions
     /// <summary>How often this process tells the control plane its node is alive (three missed beats and the node counts as down).</summary>
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// The unix socket on which this Applier serves containerd's snapshots API for its node's snapshotters
+    /// (<c>UNPACKER_CONTAINERD_SOCKET</c>); containerd's <c>proxy_plugins</c> point at it (<c>unpacker containerd config</c>).
+    /// Off when empty, the default: only a node whose containerd is configured for it needs it.
+    /// </summary>
+    public string? ContainerdSocket { get; set; }
+
     /// <summary>How often at most an apply publishes its progress (<c>LayerApplyProgressed</c>) for progress bars.</summary>
     public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 }

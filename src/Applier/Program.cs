@@ -1,4 +1,5 @@
 using Unpacker.Applier;
+using Unpacker.Containerd;
 using Unpacker.Hosting;
 using Unpacker.Hosting.Configuration;
 using Unpacker.Hosting.Messaging;
@@ -21,4 +22,18 @@ foreach (var snapshotter in options.Snapshotters)
 
 service.Services.AddUnpackerMessaging(service.RabbitMq, service.Worker, bus => bus.AddApplierConsumers(),
     (context, bus) => bus.ConfigureApplierEndpoints(context, node, options));
-await service.RunAsync();
+var containerd = string.IsNullOrEmpty(options.ContainerdSocket)
+    ? null
+    : new ContainerdSnapshotsOptions { Socket = options.ContainerdSocket, Snapshotters = options.Snapshotters, OrphanGrace = options.OrphanGrace };
+if (containerd is not null)
+{
+    service.Builder.AddContainerdSnapshots(containerd);
+}
+
+await service.RunAsync(app =>
+{
+    if (containerd is not null)
+    {
+        app.MapContainerdSnapshots();
+    }
+});

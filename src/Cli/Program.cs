@@ -21,6 +21,7 @@ var root = new RootCommand("unpacker: a distributed container-image unpacker")
     ContentCommand.Create(),
     GcCommand.Create(),
     SnapshotsCommand.Create(),
+    ContainerdCommand.Create(),
     LayerApplyCommand.Create(),
 };
 

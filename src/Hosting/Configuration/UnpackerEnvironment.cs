@@ -24,6 +24,7 @@ public static class UnpackerEnvironment
         ["UNPACKER_ROOT"] = "Storage:Root",
         ["UNPACKER_WORKER_ID"] = "Worker:Id",
         ["UNPACKER_NODE"] = "Node:Name",
+        ["UNPACKER_CONTAINERD_SOCKET"] = "Applier:ContainerdSocket",
     };
 
     /// <summary>Adds the mapped variables that are set in the process environment, overriding earlier sources.</summary>

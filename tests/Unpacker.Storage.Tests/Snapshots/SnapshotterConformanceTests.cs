@@ -512,6 +512,26 @@ public abstract class SnapshotterConformanceTests : SnapshotterTestBase
     }
 
     [Fact]
+    public async Task Containerds_namespaced_keys_name_snapshots_and_never_become_paths()
+    {
+        // containerd's metadata layer passes "<namespace>/<n>/<key>"; a key that looks like a path must stay a name.
+        const string escaping = "parity/7/../../../etc/extract-1";
+        const string name = "parity/8/sha256:0123456789abcdef";
+        var mounts = await Snapshotter.PrepareAsync(escaping, null, Opt, _none);
+        await Snapshotter.CommitAsync(name, escaping, Opt, _none);
+        await Snapshotter.ViewAsync("parity/9/view", name, Opt, _none);
+
+        Assert.Equal(SnapshotKind.Committed, (await Snapshotter.StatAsync(name, _none)).Kind);
+        Assert.StartsWith(Snapshotter.Layout.SnapshotsDirectory + "/", mounts[0].Source, StringComparison.Ordinal);
+        Assert.DoesNotContain("..", mounts[0].Source, StringComparison.Ordinal);
+        Assert.Equal(2, FileTreeNames(Snapshotter.Layout.SnapshotsDirectory).Count);
+        Assert.Equal(["parity/8/sha256:0123456789abcdef", "parity/9/view"], (await WalkAsync()).Select(i => i.Name).Order(StringComparer.Ordinal));
+        await Assert.ThrowsAsync<InvalidArgumentException>(() => Snapshotter.PrepareAsync(string.Empty, null, Opt, _none));
+        await Assert.ThrowsAsync<InvalidArgumentException>(() => Snapshotter.PrepareAsync("parity/1/nul\0", null, Opt, _none));
+        await Assert.ThrowsAsync<InvalidArgumentException>(() => Snapshotter.CommitAsync(string.Empty, "parity/9/view", Opt, _none));
+    }
+
+    [Fact]
     public async Task Commit_replaces_the_labels_of_the_active_snapshot()
     {
         await Snapshotter.PrepareAsync("a", null, new SnapshotOptions { Labels = new Dictionary<string, string> { ["prepared"] = "yes" } }, _none);

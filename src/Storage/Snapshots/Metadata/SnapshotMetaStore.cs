@@ -66,7 +66,7 @@ internal sealed class SnapshotMetaStore(IDocumentStore store, SnapshotterDescrip
     public async Task<(SnapshotRecord Record, SnapshotRecord? Parent)> NewSnapshotAsync(
         SnapshotKind kind, string key, string? parent, SnapshotOptions? options, CancellationToken cancellationToken)
     {
-        ArgumentException.ThrowIfNullOrEmpty(key);
+        SnapshotKeys.Validate(key, "key");
         var labels = options?.Labels ?? new Dictionary<string, string>();
         SnapshotLabels.Validate(labels, key);
         SnapshotRecord? parentRecord = null;
@@ -158,7 +158,7 @@ internal sealed class SnapshotMetaStore(IDocumentStore store, SnapshotterDescrip
     /// </summary>
     public async Task<SnapshotRecord> CommitActiveAsync(string name, string key, SnapshotOptions? options, CancellationToken cancellationToken)
     {
-        ArgumentException.ThrowIfNullOrEmpty(name);
+        SnapshotKeys.Validate(name, "name");
         var labels = options?.Labels ?? new Dictionary<string, string>();
         SnapshotLabels.Validate(labels, name);
         await using var session = store.LightweightSession();

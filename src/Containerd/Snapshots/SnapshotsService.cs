@@ -1,0 +1,94 @@
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Unpacker.Containerd.Api.Snapshots;
+
+namespace Unpacker.Containerd.Snapshots;
+
+/// <summary>
+/// containerd's <c>containerd.services.snapshots.v1.Snapshots</c> over the node's own snapshotters: each call picks the
+/// snapshotter by the proxy plugin's name and passes containerd's keys through unchanged (they are names in our metadata,
+/// never paths). Errors are our storage kinds, turned into gRPC codes by <see cref="ErrdefsInterceptor"/>.
+/// </summary>
+public sealed class SnapshotsService(ProxySnapshotters snapshotters, ContainerdSnapshotsOptions options, TimeProvider time) : Api.Snapshots.Snapshots.SnapshotsBase
+{
+    /// <summary>How many infos one List message carries: containerd reads the stream batch by batch.</summary>
+    private const int ListBatch = 100;
+
+    public override async Task<PrepareSnapshotResponse> Prepare(PrepareSnapshotRequest request, ServerCallContext context)
+    {
+        var mounts = await snapshotters.Get(request.Snapshotter)
+            .PrepareAsync(request.Key, SnapshotMessages.Parent(request.Parent), SnapshotMessages.Options(request.Labels), context.CancellationToken);
+        return new PrepareSnapshotResponse { Mounts = { mounts.ToMessages() } };
+    }
+
+    public override async Task<ViewSnapshotResponse> View(ViewSnapshotRequest request, ServerCallContext context)
+    {
+        var mounts = await snapshotters.Get(request.Snapshotter)
+            .ViewAsync(request.Key, SnapshotMessages.Parent(request.Parent), SnapshotMessages.Options(request.Labels), context.CancellationToken);
+        return new ViewSnapshotResponse { Mounts = { mounts.ToMessages() } };
+    }
+
+    public override async Task<MountsResponse> Mounts(MountsRequest request, ServerCallContext context)
+    {
+        var mounts = await snapshotters.Get(request.Snapshotter).MountsAsync(request.Key, context.CancellationToken);
+        return new MountsResponse { Mounts = { mounts.ToMessages() } };
+    }
+
+    public override async Task<Empty> Commit(CommitSnapshotRequest request, ServerCallContext context)
+    {
+        await snapshotters.Get(request.Snapshotter).CommitAsync(request.Name, request.Key, SnapshotMessages.Options(request.Labels), context.CancellationToken);
+        return new Empty();
+    }
+
+    public override async Task<Empty> Remove(RemoveSnapshotRequest request, ServerCallContext context)
+    {
+        await snapshotters.Get(request.Snapshotter).RemoveAsync(request.Key, context.CancellationToken);
+        return new Empty();
+    }
+
+    public override async Task<StatSnapshotResponse> Stat(StatSnapshotRequest request, ServerCallContext context)
+    {
+        var info = await snapshotters.Get(request.Snapshotter).StatAsync(request.Key, context.CancellationToken);
+        return new StatSnapshotResponse { Info = info.ToMessage() };
+    }
+
+    public override async Task<UpdateSnapshotResponse> Update(UpdateSnapshotRequest request, ServerCallContext context)
+    {
+        var snapshotter = snapshotters.Get(request.Snapshotter);
+        var info = request.Info ?? throw new Storage.InvalidArgumentException("an update needs the snapshot's info");
+        var updated = await snapshotter.UpdateAsync(info.ToInfo(), [.. request.UpdateMask?.Paths ?? []], context.CancellationToken);
+        return new UpdateSnapshotResponse { Info = updated.ToMessage() };
+    }
+
+    public override async Task List(ListSnapshotsRequest request, IServerStreamWriter<ListSnapshotsResponse> responseStream, ServerCallContext context)
+    {
+        var batch = new ListSnapshotsResponse();
+        await foreach (var info in snapshotters.Get(request.Snapshotter).WalkAsync([.. request.Filters], context.CancellationToken))
+        {
+            batch.Info.Add(info.ToMessage());
+            if (batch.Info.Count == ListBatch)
+            {
+                await responseStream.WriteAsync(batch, context.CancellationToken);
+                batch = new ListSnapshotsResponse();
+            }
+        }
+
+        if (batch.Info.Count > 0)
+        {
+            await responseStream.WriteAsync(batch, context.CancellationToken);
+        }
+    }
+
+    public override async Task<UsageResponse> Usage(UsageRequest request, ServerCallContext context)
+    {
+        var usage = await snapshotters.Get(request.Snapshotter).UsageAsync(request.Key, context.CancellationToken);
+        return new UsageResponse { Size = usage.Size, Inodes = usage.Inodes };
+    }
+
+    /// <summary>containerd's GC asks for this after removing snapshots: our reaper's pass (expired leases, orphaned directories).</summary>
+    public override async Task<Empty> Cleanup(CleanupRequest request, ServerCallContext context)
+    {
+        await snapshotters.Get(request.Snapshotter).ReapAsync(time.GetUtcNow(), options.OrphanGrace, context.CancellationToken);
+        return new Empty();
+    }
+}
