@@ -7,7 +7,8 @@
 #   scripts/containerd.sh wipe     stop, delete its content and snapshots, start again (a cold cache)
 #   scripts/containerd.sh status
 # The directory is $UNPACKER_CONTAINERD_DIR (default $UNPACKER_STATE_DIR/containerd), so several instances can
-# run side by side. Pull from the local registry with plain HTTP:
+# run side by side. $UNPACKER_CONTAINERD_EXTRA_CONFIG names a TOML file appended to the configuration, e.g. the
+# proxy_plugins of `unpacker containerd config`. Pull from the local registry with plain HTTP:
 #   ctr -a "$(scripts/containerd.sh up)" -n unpacker images pull --plain-http --snapshotter native 127.0.0.1:55000/repo:tag
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/env.sh"
@@ -59,6 +60,9 @@ disabled_plugins = [
 [metrics]
   address = ""
 CONF
+  if [[ -n "${UNPACKER_CONTAINERD_EXTRA_CONFIG:-}" ]]; then
+    cat "$UNPACKER_CONTAINERD_EXTRA_CONFIG" >> "$config"
+  fi
 }
 
 up() {

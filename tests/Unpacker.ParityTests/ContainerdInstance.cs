@@ -23,10 +23,31 @@ public sealed class ContainerdInstance : IAsyncDisposable
 
     public string Socket { get; }
 
-    public static async Task<ContainerdInstance> StartAsync(CancellationToken cancellationToken = default)
+    /// <param name="extraConfig">TOML appended to the instance's configuration (e.g. <c>proxy_plugins</c>).</param>
+    public static async Task<ContainerdInstance> StartAsync(string? extraConfig = null, CancellationToken cancellationToken = default)
     {
         var directory = Path.Combine(Path.GetTempPath(), $"unpacker-containerd-{Guid.NewGuid():N}");
-        var up = await ChildProcess.RunAsync(Script, ["up"], new Dictionary<string, string> { ["UNPACKER_CONTAINERD_DIR"] = directory }, cancellationToken);
+        var environment = new Dictionary<string, string> { ["UNPACKER_CONTAINERD_DIR"] = directory };
+        if (extraConfig is not null)
+        {
+            var file = Path.Combine(Path.GetTempPath(), $"unpacker-containerd-extra-{Guid.NewGuid():N}.toml");
+            await File.WriteAllTextAsync(file, extraConfig, cancellationToken);
+            environment["UNPACKER_CONTAINERD_EXTRA_CONFIG"] = file;
+        }
+
+        ChildProcess.Result up;
+        try
+        {
+            up = await ChildProcess.RunAsync(Script, ["up"], environment, cancellationToken);
+        }
+        finally
+        {
+            if (environment.TryGetValue("UNPACKER_CONTAINERD_EXTRA_CONFIG", out var written))
+            {
+                File.Delete(written);
+            }
+        }
+
         up.EnsureSuccess("scripts/containerd.sh up (needs root and Debian's containerd package)");
         return new ContainerdInstance(directory, up.Stdout.Trim().Split('\n')[^1]);
     }

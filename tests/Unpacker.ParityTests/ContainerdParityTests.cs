@@ -48,7 +48,7 @@ public sealed class ContainerdParityTests(ITestOutputHelper output) : IAsyncLife
         }
 
         var ourTree = TreeDescription.Read(target, started);
-        AssertSame(containerdTree, ourTree, parity.DirectoryTimes, "the root file system");
+        RootfsComparison.AssertSame(output, containerdTree, ourTree, parity.DirectoryTimes, "the root file system");
         AssertCoversEveryKindOfEntry(ourTree);
         Assert.Equal(3, ourTree.Values.Count(e => e.LinkGroup == "usr/bin/tool"));
         Assert.Contains(ourTree.Values, e => e.LinkGroup == "etc/hostname");
@@ -68,7 +68,7 @@ public sealed class ContainerdParityTests(ITestOutputHelper output) : IAsyncLife
             var started = DateTimeOffset.UtcNow;
             await ApplyAsync(layer, index, upper, ["--mode", "overlay", .. lowers.SelectMany(l => new[] { "--lower", l })]);
             lowers.Insert(0, upper); // nearest first
-            AssertSame(snapshots[index], TreeDescription.Read(upper, started), new Dictionary<string, long>(), $"the diff of layer {index}");
+            RootfsComparison.AssertSame(output, snapshots[index], TreeDescription.Read(upper, started), new Dictionary<string, long>(), $"the diff of layer {index}");
         }
 
         var diffs = lowers.Select(d => TreeDescription.Read(d, DateTimeOffset.UtcNow)).ToList();
@@ -98,7 +98,7 @@ public sealed class ContainerdParityTests(ITestOutputHelper output) : IAsyncLife
         try
         {
             var ourTree = TreeDescription.Read(mount, started);
-            AssertSame(containerdTree, ourTree, parity.DirectoryTimes, "the overlay mount");
+            RootfsComparison.AssertSame(output, containerdTree, ourTree, parity.DirectoryTimes, "the overlay mount");
             Assert.Equal(3, ourTree.Values.Count(e => e.LinkGroup == "usr/bin/tool"));
             Assert.Contains(ourTree.Values, e => e.LinkGroup == "etc/hostname");
         }
@@ -138,49 +138,6 @@ public sealed class ContainerdParityTests(ITestOutputHelper output) : IAsyncLife
             [RepositoryPaths.ProjectOutput("Cli", "unpacker.dll"), "layer", "apply", blob, target, "--media-type", layer.Descriptor.MediaType, .. options]);
         apply.EnsureSuccess($"unpacker layer apply of layer {index}");
         Assert.Equal(layer.DiffId.ToString(), apply.Stdout.TrimEnd().Split('\n')[^1]);
-    }
-
-    /// <summary>
-    /// Fails listing every path present in one tree and not the other, and every attribute that differs. One difference
-    /// is containerd's, documented and deliberate on our side: its native snapshotter copies the parent tree setting
-    /// each directory's times before copying its children, so a directory no later layer declares gets the time of
-    /// the pull. We keep the archive's time; accepted only when ours is exactly the time the image declares.
-    /// </summary>
-    private void AssertSame(SortedDictionary<string, TreeEntry> containerd, SortedDictionary<string, TreeEntry> ours,
-        IReadOnlyDictionary<string, long> declaredDirectoryTimes, string what)
-    {
-        var differences = new List<string>();
-        var keptTimes = 0;
-        foreach (var path in containerd.Keys.Union(ours.Keys).Order(StringComparer.Ordinal))
-        {
-            var display = TreeDescription.Display(path);
-            if (!ours.TryGetValue(path, out var mine))
-            {
-                differences.Add($"  {display}: only containerd has it: {containerd[path]}");
-                continue;
-            }
-
-            if (!containerd.TryGetValue(path, out var theirs))
-            {
-                differences.Add($"  {display}: only unpacker has it: {mine}");
-                continue;
-            }
-
-            if (theirs.IsDirectory && mine.IsDirectory && theirs.ModifyTime == TreeEntry.UnpackTime && mine.ModifyTime != TreeEntry.UnpackTime
-                && declaredDirectoryTimes.TryGetValue(path, out var declared) && mine.ModifyTime == $"{declared}.000000000")
-            {
-                theirs = theirs with { ModifyTime = mine.ModifyTime };
-                keptTimes++;
-            }
-
-            if (theirs != mine)
-            {
-                differences.Add($"  {display}:\n    containerd {theirs}\n    unpacker   {mine}");
-            }
-        }
-
-        output.WriteLine($"{what}: {ours.Count} paths compared; {keptTimes} lower directories keep their archive time where containerd's native copy reset it");
-        Assert.True(differences.Count == 0, $"{what} differs at {differences.Count} paths:\n{string.Join("\n", differences)}");
     }
 
     /// <summary>The comparison only proves something for what the final tree holds: make sure it holds every kind.</summary>
