@@ -19,6 +19,9 @@ public sealed class CommandLineTests
     [InlineData("unpack", "sha256:0000000000000000000000000000000000000000000000000000000000000000")]
     [InlineData("import", "/a/b", "--format", "zip")]
     [InlineData("frobnicate")]
+    [InlineData("containerd", "config")]
+    [InlineData("containerd", "config", "--socket", "relative/snapshots.sock")]
+    [InlineData("containerd", "config", "--socket", "/run/unpacker/snapshots.sock", "--snapshotter", "zfs")]
     public async Task A_usage_error_exits_2_with_one_line_per_problem_and_touches_no_server(params string[] args)
     {
         // Servers that do not exist: a usage error must be found before any of them is needed.
@@ -30,6 +33,30 @@ public sealed class CommandLineTests
         Assert.Empty(cli.Stdout);
         Assert.NotEmpty(cli.Stderr);
         Assert.All(cli.Stderr, line => Assert.StartsWith("unpacker: ", line, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Containerd_config_declares_a_proxy_snapshot_plugin_per_snapshotter_on_the_applier_socket()
+    {
+        var environment = new Dictionary<string, string> { ["UNPACKER_CONTAINERD_SOCKET"] = "/run/unpacker/snapshots.sock" };
+
+        await using var all = await CliProcess.RunAsync(environment, "containerd", "config");
+        await using var one = await CliProcess.RunAsync(environment, "containerd", "config", "--snapshotter", "overlayfs", "--socket", "/run/other \"q\".sock");
+
+        Assert.True(all.ExitCode == 0, all.Describe());
+        Assert.Equal(
+            [
+                "[proxy_plugins]",
+                "  [proxy_plugins.unpacker-native]",
+                "    type = \"snapshot\"",
+                "    address = \"/run/unpacker/snapshots.sock\"",
+                "  [proxy_plugins.unpacker-overlayfs]",
+                "    type = \"snapshot\"",
+                "    address = \"/run/unpacker/snapshots.sock\"",
+            ],
+            all.Stdout);
+        Assert.True(one.ExitCode == 0, one.Describe());
+        Assert.Equal(["[proxy_plugins]", "  [proxy_plugins.unpacker-overlayfs]", "    type = \"snapshot\"", "    address = \"/run/other \\\"q\\\".sock\""], one.Stdout);
     }
 
     [Fact]

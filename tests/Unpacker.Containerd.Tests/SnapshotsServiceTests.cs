@@ -1,7 +1,7 @@
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
-using Unpacker.Storage.Snapshots;
 using Unpacker.Containerd.Api.Snapshots;
+using Unpacker.Storage.Snapshots;
 
 namespace Unpacker.Containerd.Tests;
 

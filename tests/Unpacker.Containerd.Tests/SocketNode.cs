@@ -2,7 +2,6 @@ using System.Net.Sockets;
 using Grpc.Net.Client;
 using Unpacker.Storage.Snapshots;
 using Unpacker.Testing;
-using Unpacker.Containerd.Api.Snapshots;
 
 namespace Unpacker.Containerd.Tests;
 
