@@ -23,13 +23,16 @@ public sealed class SocketNode : IAsyncLifetime
 
     public Api.Snapshots.Snapshots.SnapshotsClient Client { get; private set; } = null!;
 
+    /// <summary>The Applier process serving the socket.</summary>
+    public ServiceProcess Applier { get; private set; } = null!;
+
     /// <summary>Our own view of the node's snapshotter, straight from its metadata and disk.</summary>
     public SnapshotterBase Snapshotter(string name) => Snapshotters.Create(name, Stack.NodeRoot(NodeName), Stack.Store, NodeName);
 
     public async Task InitializeAsync()
     {
         _stack = await ServiceStack.StartAsync("ctrd-grpc", fetchers: 0, appliers: 0, sagas: 0);
-        await _stack.StartNodeAsync(NodeName, isolated: false, new Dictionary<string, string> { ["UNPACKER_CONTAINERD_SOCKET"] = Socket });
+        Applier = await _stack.StartNodeAsync(NodeName, isolated: false, new Dictionary<string, string> { ["UNPACKER_CONTAINERD_SOCKET"] = Socket });
         _channel = GrpcChannel.ForAddress("http://localhost", new GrpcChannelOptions { HttpHandler = UnixSocketHandler(Socket) });
         Client = new Api.Snapshots.Snapshots.SnapshotsClient(_channel);
     }
