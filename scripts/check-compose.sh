@@ -32,7 +32,8 @@ compose = yaml.safe_load(open("docker-compose.yml"))
 port = int(re.search(r":(\d+)$", compose["x-unpacker-environment"]["ASPNETCORE_URLS"]).group(1))
 prometheus = yaml.safe_load(open("deploy/observability/prometheus.yml"))
 scraped = {(name, sd["port"]) for job in prometheus["scrape_configs"] for sd in job.get("dns_sd_configs", []) for name in sd["names"]}
-missing = [s for s in ("fetcher", "applier", "saga") if (s, port) not in scraped]
+services = [s for s in compose["services"] if s.startswith(("fetcher", "applier", "saga"))]
+missing = [s for s in services if (s, port) not in scraped]
 assert not missing, f"not scraped at port {port}: {missing}"
 collector = yaml.safe_load(open("deploy/observability/otel-collector.yaml"))
 for name, pipeline in collector["service"]["pipelines"].items():
@@ -40,7 +41,26 @@ for name, pipeline in collector["service"]["pipelines"].items():
         for component in pipeline.get(part, []):
             assert component in collector[part], f"pipeline {name} uses {part[:-1]} {component}, which is not configured"
 PY
-log "prometheus.yml scrapes fetcher, applier and saga at their port; the collector's pipelines use configured components"
+log "prometheus.yml scrapes every Fetcher, Applier and the Saga at their port; the collector's pipelines use configured components"
+
+# No shared disk: every volume a Fetcher or an Applier mounts is mounted by that service alone (a node's snapshots
+# need a local filesystem, and blobs reach the nodes over HTTP).
+python3 - <<'PY' || die "docker-compose.yml shares a volume between Fetchers and Appliers"
+import yaml
+compose = yaml.safe_load(open("docker-compose.yml"))
+owners = {}
+for name, service in compose["services"].items():
+    if not name.startswith(("fetcher", "applier")):
+        continue
+    for volume in service.get("volumes", []):
+        source = volume.split(":")[0] if isinstance(volume, str) else volume["source"]
+        owners.setdefault(source, []).append(name)
+shared = {v: s for v, s in owners.items() if len(s) > 1}
+assert not shared, f"shared volumes: {shared}"
+nodes = [s.get("environment", {}).get("UNPACKER_NODE") for n, s in compose["services"].items() if n.startswith("applier")]
+assert len(nodes) >= 2 and None not in nodes and len(set(nodes)) == len(nodes), f"each Applier service names a node of its own: {nodes}"
+PY
+log "no volume is shared between the Fetchers and the nodes; each Applier service is a node of its own"
 if command -v promtool >/dev/null; then
   promtool check config deploy/observability/prometheus.yml
 fi

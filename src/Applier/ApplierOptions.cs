@@ -34,6 +34,13 @@ public sealed class ApplierOptions
     /// </summary>
     public TimeSpan RunBlobWait { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Keep a copy on this node's disk of every layer blob streamed from the site's content servers (committed into the
+    /// node's content store once verified), so a later apply of it here reads it locally. Off by default: the node's disk
+    /// is for snapshots, and the site's cache already holds every blob once.
+    /// </summary>
+    public bool KeepBlobs { get; set; }
+
     /// <summary>How often this process tells the control plane its node is alive (three missed beats and the node counts as down).</summary>
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(10);
 

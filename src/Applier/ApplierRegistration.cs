@@ -34,12 +34,19 @@ public static class ApplierRegistration
         services.AddSingleton(provider => new NodeRegistry(provider.GetRequiredService<IDocumentStore>(), provider.GetService<TimeProvider>()));
         services.AddHostedService<NodeHeartbeat>();
         services.AddSingleton(new RemoteBlobOptions());
+        if (options.KeepBlobs)
+        {
+            services.AddSingleton<BlobKeeper>();
+            services.AddHostedService(provider => provider.GetRequiredService<BlobKeeper>());
+        }
+
         services.AddSingleton(provider => new BlobSource(
             provider.GetRequiredService<IContentStore>(),
             provider.GetRequiredService<ContentReplicas>(),
             provider.GetRequiredService<ContentStoreOptions>(),
             BlobHttp.Create(),
             provider.GetRequiredService<RemoteBlobOptions>(),
+            provider.GetService<BlobKeeper>(),
             provider.GetRequiredService<Microsoft.Extensions.Logging.ILogger<BlobSource>>()));
         services.AddSingleton<MountApplier>();
         services.AddSingleton<BlobLabels>();

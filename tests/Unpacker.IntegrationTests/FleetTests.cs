@@ -2,6 +2,7 @@ using Marten;
 using Unpacker.Contracts.Oci;
 using Unpacker.Contracts.Unpacking;
 using Unpacker.Saga.History;
+using Unpacker.Storage.Content;
 using Unpacker.Testing;
 using Unpacker.Testing.Images;
 using Unpacker.Testing.Trees;
@@ -97,6 +98,57 @@ public sealed class FleetTests
         Assert.Equal((2, 0), (onB.LayersApplied, onB.LayersSkipped));
         var tree = await fleet.ExportOnNodeAsync(nodeB, "node-b", "native", onB.TopChainId);
         Assert.Equal("#!/bin/sh\n", await File.ReadAllTextAsync(Path.Combine(tree, "app/run")));
+    }
+
+    [Fact]
+    public async Task A_node_that_keeps_blobs_holds_each_streamed_layer_in_its_own_content_store_and_one_that_does_not_holds_none()
+    {
+        var image = new TestImageBuilder()
+            .WithLayer(new Dictionary<string, string> { ["etc/motd"] = "kept\n" })
+            .WithLayer(new Dictionary<string, string> { ["app/run"] = "#!/bin/sh\n" })
+            .Build();
+        var repository = TestRegistryPusher.UniqueRepository("fleet-keep");
+        using (var pusher = TestRegistryPusher.ForTestRegistry())
+        {
+            await pusher.PushAsync(repository, "v1", image);
+        }
+
+        var source = new ImageSource(ImageSourceKind.Registry, $"{TestServers.Registry}/{repository}:v1");
+        await using var fleet = await ServiceStack.StartAsync("fleet-keep", fetchers: 0, appliers: 0, sagas: 1);
+        await fleet.StartIsolatedFetcherAsync();
+        var keeping = await fleet.StartNodeAsync("node-keeps", isolated: false, new Dictionary<string, string> { ["Applier__KeepBlobs"] = "true" });
+        await fleet.StartNodeAsync("node-streams", isolated: false);
+
+        Completed(await fleet.UnpackAsync(Onto(source, "node-keeps")));
+        Completed(await fleet.UnpackAsync(Onto(source, "node-streams")));
+
+        var kept = new ContentStore(new ContentStoreOptions { Root = fleet.NodeRoot("node-keeps") }, fleet.Store);
+        var notKept = new ContentStore(new ContentStoreOptions { Root = fleet.NodeRoot("node-streams") }, fleet.Store);
+        foreach (var layer in image.Layers)
+        {
+            // Kept in the background once the stream verified: give it a moment.
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            while (!await HasAsync(kept, layer.Descriptor.Digest))
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"{layer.Descriptor.Digest} was not kept on node-keeps:\n{string.Join('\n', keeping.Output.TakeLast(20))}");
+                await Task.Delay(100);
+            }
+
+            Assert.False(await HasAsync(notKept, layer.Descriptor.Digest));
+        }
+    }
+
+    private static async Task<bool> HasAsync(IContentStore store, Digest digest)
+    {
+        try
+        {
+            await store.InfoAsync(digest, CancellationToken.None);
+            return true;
+        }
+        catch (Storage.NotFoundException)
+        {
+            return false;
+        }
     }
 
     private static UnpackCompleted Completed(object outcome) =>

@@ -13,11 +13,12 @@ public sealed partial class ServiceProcess : IAsyncDisposable
     private readonly ConcurrentQueue<string> _output = new();
     private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private ServiceProcess(string name, Process process, string? workerId)
+    private ServiceProcess(string name, Process process, string? workerId, string? privateRoot)
     {
         Name = name;
         _process = process;
         WorkerId = workerId;
+        PrivateRoot = privateRoot;
     }
 
     public string Name { get; }
@@ -26,6 +27,9 @@ public sealed partial class ServiceProcess : IAsyncDisposable
     public string? WorkerId { get; }
 
     public int ProcessId => _process.Id;
+
+    /// <summary>The storage root only this process's mount namespace sees (a private tmpfs), if it was started isolated.</summary>
+    public string? PrivateRoot { get; }
 
     public bool HasExited => _process.HasExited;
 
@@ -64,7 +68,7 @@ public sealed partial class ServiceProcess : IAsyncDisposable
         }
 
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
-        var service = new ServiceProcess(project, process, environment?.GetValueOrDefault("UNPACKER_WORKER_ID"));
+        var service = new ServiceProcess(project, process, environment?.GetValueOrDefault("UNPACKER_WORKER_ID"), privateRoot);
         process.OutputDataReceived += (_, e) => service.OnLine(e.Data);
         process.ErrorDataReceived += (_, e) => service.OnLine(e.Data);
         process.Exited += (_, _) =>

@@ -108,15 +108,21 @@ public sealed class ServiceStack : IAsyncDisposable
     /// Starts an Applier of <paramref name="node"/> with a storage root of its own; <paramref name="isolated"/> puts it in a
     /// mount namespace with a private tmpfs there, so no other process (nor the test) can see that node's disk.
     /// </summary>
-    public async Task<ServiceProcess> StartNodeAsync(string node, bool isolated = true)
+    public async Task<ServiceProcess> StartNodeAsync(string node, bool isolated = true, IReadOnlyDictionary<string, string>? settings = null)
     {
         var root = NodeRoot(node);
-        var process = await ServiceProcess.StartAsync("Applier", new Dictionary<string, string>(Environment)
+        var environment = new Dictionary<string, string>(Environment)
         {
             ["UNPACKER_WORKER_ID"] = $"applier-{Interlocked.Increment(ref _started) - 1}-{node}",
             ["UNPACKER_NODE"] = node,
             ["UNPACKER_ROOT"] = root,
-        }, privateRoot: isolated ? root : null);
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            environment[key] = value;
+        }
+
+        var process = await ServiceProcess.StartAsync("Applier", environment, privateRoot: isolated ? root : null);
         _processes.Add(process);
         return process;
     }
@@ -146,26 +152,28 @@ public sealed class ServiceStack : IAsyncDisposable
     {
         var target = Path.Combine(Root, "exports", $"{node}-{snapshotter}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-        var cli = RepositoryPaths.ProjectOutput("Cli", "unpacker.dll");
-        var info = new System.Diagnostics.ProcessStartInfo("nsenter", ["--target", applier.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture), "--mount", "--", "dotnet", cli, "snapshots", "export", snapshotter, chainId.ToString(), target, "--node", node])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var (key, value) in Environment)
-        {
-            info.Environment[key] = value;
-        }
+        await RunCliInNamespaceAsync(applier, NodeRoot(node), ["snapshots", "export", snapshotter, chainId.ToString(), target, "--node", node], $"export of {chainId} on node {node}");
+        return target;
+    }
 
-        info.Environment["UNPACKER_ROOT"] = NodeRoot(node);
-        using var process = System.Diagnostics.Process.Start(info)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
-        return process.ExitCode == 0
-            ? target
-            : throw new InvalidOperationException($"export of {chainId} on node {node} failed ({process.ExitCode}): {await output}{await error}");
+    /// <summary>
+    /// Commits <paramref name="bytes"/> (the blob <paramref name="blob"/>) into the content store of a Fetcher started by
+    /// <see cref="StartIsolatedFetcherAsync"/>, as its operator would on that host: <c>unpacker content ingest</c> inside the
+    /// Fetcher's mount namespace. The blob lands on that disk only, with that disk's replica recorded, so the Fetcher
+    /// serves it at once; no other Fetcher has it unless it is put there too.
+    /// </summary>
+    public async Task IngestOnFetcherAsync(ServiceProcess fetcher, Descriptor blob, byte[] bytes)
+    {
+        var root = fetcher.PrivateRoot ?? throw new ArgumentException($"{fetcher.WorkerId} was not started with a disk of its own", nameof(fetcher));
+
+        // Outside every private tmpfs: the Fetcher's namespace sees this directory as the test does.
+        var input = Path.Combine(Root, "seeds", $"{Guid.NewGuid():N}");
+        Directory.CreateDirectory(Path.GetDirectoryName(input)!);
+        await File.WriteAllBytesAsync(input, bytes);
+        await RunCliInNamespaceAsync(fetcher, root,
+            ["content", "ingest", $"seed-{blob.Digest.Encoded}", "--digest", blob.Digest.ToString(), "--size", blob.Size.ToString(System.Globalization.CultureInfo.InvariantCulture), "--media-type", blob.MediaType, "--input", input],
+            $"ingest of {blob.Digest} on {fetcher.WorkerId}");
+        File.Delete(input);
     }
 
     /// <summary>Starts one more process of a service (e.g. to replace one a test killed), with a worker id of its own.</summary>
@@ -246,6 +254,32 @@ public sealed class ServiceStack : IAsyncDisposable
         {
             // Byte-exact: test images hold names that are not UTF-8.
             Storage.Snapshots.FileSystem.FileTree.RemoveAll(Root);
+        }
+    }
+
+    /// <summary>Runs the CLI in the mount namespace of <paramref name="process"/> (the only place its disk is seen) against the storage root <paramref name="root"/>.</summary>
+    private async Task RunCliInNamespaceAsync(ServiceProcess process, string root, IReadOnlyList<string> arguments, string what)
+    {
+        var cli = RepositoryPaths.ProjectOutput("Cli", "unpacker.dll");
+        var info = new System.Diagnostics.ProcessStartInfo("nsenter", [.. new[] { "--target", process.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture), "--mount", "--", "dotnet", cli }, .. arguments])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var (key, value) in Environment)
+        {
+            info.Environment[key] = value;
+        }
+
+        info.Environment["UNPACKER_ROOT"] = root;
+        using var cliProcess = System.Diagnostics.Process.Start(info)!;
+        var output = cliProcess.StandardOutput.ReadToEndAsync();
+        var error = cliProcess.StandardError.ReadToEndAsync();
+        await cliProcess.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
+        if (cliProcess.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{what} failed ({cliProcess.ExitCode}): {await output}{await error}");
         }
     }
 

@@ -10,7 +10,8 @@ namespace Unpacker.Applier.Diff;
 /// (a one-host setup shares one root), else streamed from the site's content servers (the Fetchers), verified on the
 /// way. No shared filesystem is needed between the Fetchers and the nodes.
 /// </summary>
-public sealed class BlobSource(IContentStore content, ContentReplicas replicas, ContentStoreOptions local, HttpClient http, RemoteBlobOptions options, ILogger<BlobSource> logger)
+public sealed class BlobSource(
+    IContentStore content, ContentReplicas replicas, ContentStoreOptions local, HttpClient http, RemoteBlobOptions options, BlobKeeper? keeper, ILogger<BlobSource> logger)
 {
     /// <summary>True when the blob can be read now, here or from a live content server.</summary>
     public async Task<bool> IsAvailableAsync(Digest digest, CancellationToken cancellationToken) =>
@@ -25,15 +26,32 @@ public sealed class BlobSource(IContentStore content, ContentReplicas replicas, 
         }
 
         var sources = await replicas.SourcesAsync(blob.Digest, local.LocationOrDefault, cancellationToken);
-        return sources.Count == 0
-            ? throw new StorageException(ErrorKind.Unavailable,
-                $"blob {blob.Digest} is neither in this node's content store nor on any live content server; the Fetcher that held it may have stopped")
-            : await RemoteBlobStream.OpenAsync(http, replicas, blob, sources, options, logger, cancellationToken);
+        if (sources.Count == 0)
+        {
+            throw new StorageException(ErrorKind.Unavailable,
+                $"blob {blob.Digest} is neither in this node's content store nor on any live content server; the Fetcher that held it may have stopped");
+        }
+
+        var copy = keeper?.CreateCopy(blob);
+        try
+        {
+            return new KeptRemoteBlob(await RemoteBlobStream.OpenAsync(http, replicas, blob, sources, options, logger, cancellationToken, copy), copy, keeper, blob);
+        }
+        catch
+        {
+            if (copy is not null)
+            {
+                await copy.DisposeAsync();
+                File.Delete(copy.Name);
+            }
+
+            throw;
+        }
     }
 
     /// <summary>A blob read from this node's store was verified when committed; one streamed from a server is verified now.</summary>
     public static Task VerifyAsync(Stream opened, CancellationToken cancellationToken) =>
-        opened is RemoteBlobStream remote ? remote.VerifyAsync(cancellationToken) : Task.CompletedTask;
+        opened is KeptRemoteBlob remote ? remote.VerifyAsync(cancellationToken) : Task.CompletedTask;
 
     private async Task<bool> IsLocalAsync(Digest digest, CancellationToken cancellationToken)
     {
@@ -46,5 +64,75 @@ public sealed class BlobSource(IContentStore content, ContentReplicas replicas, 
         {
             return false;
         }
+    }
+}
+
+/// <summary>A streamed blob and, with a keeper, the file its bytes are copied into; the copy is kept only once the stream verified.</summary>
+internal sealed class KeptRemoteBlob(RemoteBlobStream remote, FileStream? copy, BlobKeeper? keeper, Descriptor blob) : Stream
+{
+    private bool _verified;
+
+    public override bool CanRead => true;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => false;
+
+    public override long Length => remote.Length;
+
+    public override long Position
+    {
+        get => remote.Position;
+        set => throw new NotSupportedException();
+    }
+
+    public async Task VerifyAsync(CancellationToken cancellationToken)
+    {
+        await remote.VerifyAsync(cancellationToken);
+        _verified = true;
+    }
+
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => remote.ReadAsync(buffer, cancellationToken);
+
+    public override int Read(byte[] buffer, int offset, int count) => remote.Read(buffer, offset, count);
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    public override async ValueTask DisposeAsync()
+    {
+        await remote.DisposeAsync();
+        if (copy is not null)
+        {
+            await copy.DisposeAsync();
+            if (_verified)
+            {
+                keeper!.Verified(blob, copy.Name);
+            }
+            else
+            {
+                File.Delete(copy.Name);
+            }
+        }
+
+        await base.DisposeAsync();
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            remote.Dispose();
+            copy?.Dispose();
+        }
+
+        base.Dispose(disposing);
     }
 }

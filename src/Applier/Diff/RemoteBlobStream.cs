@@ -23,14 +23,16 @@ public sealed partial class RemoteBlobStream : Stream
     private readonly ILogger _logger;
     private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private readonly List<Uri> _sources;
+    private readonly Stream? _copy;
     private HttpResponseMessage? _response;
     private Stream? _body;
     private Uri? _current;
     private int _reconnects;
     private long _position;
 
-    private RemoteBlobStream(HttpClient http, ContentReplicas replicas, Descriptor blob, IReadOnlyList<Uri> sources, RemoteBlobOptions options, ILogger logger)
+    private RemoteBlobStream(HttpClient http, ContentReplicas replicas, Descriptor blob, IReadOnlyList<Uri> sources, RemoteBlobOptions options, ILogger logger, Stream? copy)
     {
+        _copy = copy;
         _http = http;
         _replicas = replicas;
         _blob = blob;
@@ -59,16 +61,19 @@ public sealed partial class RemoteBlobStream : Stream
         set => throw new NotSupportedException();
     }
 
-    /// <summary>Opens <paramref name="blob"/> from the first of <paramref name="sources"/> that answers.</summary>
+    /// <summary>
+    /// Opens <paramref name="blob"/> from the first of <paramref name="sources"/> that answers; every byte read is also
+    /// written, in order, to <paramref name="copy"/> when one is given (a node-local copy, kept once verified).
+    /// </summary>
     public static async Task<RemoteBlobStream> OpenAsync(
-        HttpClient http, ContentReplicas replicas, Descriptor blob, IReadOnlyList<Uri> sources, RemoteBlobOptions options, ILogger logger, CancellationToken cancellationToken)
+        HttpClient http, ContentReplicas replicas, Descriptor blob, IReadOnlyList<Uri> sources, RemoteBlobOptions options, ILogger logger, CancellationToken cancellationToken, Stream? copy = null)
     {
         if (blob.Digest.Algorithm != Digest.Sha256)
         {
             throw new InvalidArgumentException($"blob {blob.Digest}: only sha256 blobs are read from content servers");
         }
 
-        var stream = new RemoteBlobStream(http, replicas, blob, sources, options, logger);
+        var stream = new RemoteBlobStream(http, replicas, blob, sources, options, logger, copy);
         try
         {
             await stream.ConnectAsync(cancellationToken);
@@ -112,6 +117,11 @@ public sealed partial class RemoteBlobStream : Stream
             }
 
             _hash.AppendData(wanted.Span[..read]);
+            if (_copy is not null)
+            {
+                await _copy.WriteAsync(wanted[..read], cancellationToken);
+            }
+
             _position += read;
             return read;
         }

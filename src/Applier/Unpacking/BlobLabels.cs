@@ -9,7 +9,8 @@ namespace Unpacker.Applier.Unpacking;
 /// <summary>
 /// containerd's last step for a layer: once its chain ID is committed, the blob gets <c>containerd.io/uncompressed</c>
 /// naming its verified diffID. Done here, right after the commit and in the same process, instead of as one more round
-/// trip through the saga and the Fetcher pool; when it cannot be done the saga asks the Fetcher pool instead.
+/// trip through the saga and the Fetcher pool. The blob may have been streamed from a Fetcher's disk (labels are the
+/// site's, kept in PostgreSQL); when it cannot be done the saga asks the Fetcher pool instead.
 /// </summary>
 public sealed class BlobLabels(IContentStore content, ILogger<BlobLabels> logger)
 {
@@ -19,8 +20,7 @@ public sealed class BlobLabels(IContentStore content, ILogger<BlobLabels> logger
         var labels = new Dictionary<string, string> { [LabelContent.UncompressedLabel] = command.DiffId.ToString() };
         try
         {
-            var info = await content.InfoAsync(command.Layer.Digest, cancellationToken);
-            await content.UpdateAsync(info with { Labels = labels }, [$"labels.{LabelContent.UncompressedLabel}"], cancellationToken);
+            await content.SetLabelsAsync(command.Layer.Digest, labels, cancellationToken);
             return labels;
         }
         catch (StorageException exception)

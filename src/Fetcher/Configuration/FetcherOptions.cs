@@ -33,6 +33,13 @@ public sealed class FetcherOptions
     /// <summary>How often this Fetcher tells the site it still serves its blobs.</summary>
     public TimeSpan ServerHeartbeatInterval { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// The most bytes per second one response of this Fetcher's blob server sends (0: no cap), ranged responses
+    /// included: keeps a cache host from saturating its network (and starving its own registry downloads) when many
+    /// nodes stream layers from it at once. Per response, so N nodes reading at once take up to N times this.
+    /// </summary>
+    public long ServeBytesPerSecond { get; set; }
+
     public RetryOptions Retry { get; set; } = new();
 
     public CircuitBreakerOptions CircuitBreaker { get; set; } = new();
@@ -47,6 +54,7 @@ public sealed class FetcherOptions
         Require(MaxConcurrentResolves >= 1, nameof(MaxConcurrentResolves), "at least 1");
         Require(GroupReplyInterval >= TimeSpan.Zero, nameof(GroupReplyInterval), "0 or more");
         Require(DigestMismatchRefetches >= 0, nameof(DigestMismatchRefetches), "0 or more");
+        Require(ServeBytesPerSecond >= 0, nameof(ServeBytesPerSecond), "0 (no cap) or more");
         Require(Retry.MaxAttempts >= 0, "Retry:MaxAttempts", "0 or more");
         Require(Retry.BaseDelay > TimeSpan.Zero && Retry.MaxDelay >= Retry.BaseDelay, "Retry:BaseDelay", "positive and not above Retry:MaxDelay");
         Require(CircuitBreaker.FailureRatio is > 0 and <= 1, "CircuitBreaker:FailureRatio", "in (0, 1]");

@@ -10,7 +10,8 @@ namespace Unpacker.Fetcher.Consumers;
 
 /// <summary>
 /// Sets labels on a committed blob, keeping its others: <c>containerd.io/uncompressed</c> on a layer after its
-/// verified commit, <c>containerd.io/gc.ref.snapshot.&lt;sn&gt;</c> on the config at the end. Idempotent.
+/// verified commit, <c>containerd.io/gc.ref.snapshot.&lt;sn&gt;</c> on the config at the end. Idempotent. The blob
+/// need not be on this Fetcher's disk: labels are the site's, and the Fetcher that holds it may have stopped.
 /// </summary>
 public sealed class LabelContentConsumer(IContentStore content, WorkerIdentity worker, ILogger<LabelContentConsumer> logger) : IConsumer<LabelContent>
 {
@@ -19,15 +20,13 @@ public sealed class LabelContentConsumer(IContentStore content, WorkerIdentity w
         var command = context.Message;
         try
         {
-            var info = await content.InfoAsync(command.Digest, context.CancellationToken);
-            var paths = command.Labels.Keys.Select(key => $"labels.{key}").ToList();
-            await content.UpdateAsync(info with { Labels = command.Labels }, paths, context.CancellationToken);
+            await content.SetLabelsAsync(command.Digest, command.Labels, context.CancellationToken);
         }
         catch (NotFoundException exception)
         {
             logger.LogWarning("Cannot label {Digest}: {Reason}", command.Digest.ToString(), exception.Message);
             await context.Publish(new ContentLabelFailed(command.UnpackId, command.LayerIndex, command.Attempt, command.Digest, FailureKind.NotFound,
-                $"cannot label {command.Digest}: it is not in the content store", Retryable: false, worker.Stamp(context)));
+                $"cannot label {command.Digest}: no content store of the site holds it", Retryable: false, worker.Stamp(context)));
             return;
         }
 

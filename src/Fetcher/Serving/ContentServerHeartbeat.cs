@@ -70,12 +70,27 @@ public sealed partial class ContentServerHeartbeat(
         StoppedAt = stopped ? time.GetUtcNow() : null,
     };
 
-    /// <summary>The configured address, or the first one the web server listens on (a free port on loopback by default).</summary>
-    private string AdvertisedUrl() =>
-        options.AdvertisedUrl is { Length: > 0 } configured
-            ? configured
-            : server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
-              ?? throw new InvalidOperationException("the Fetcher's web server listens nowhere: set Fetcher:AdvertisedUrl or --urls");
+    /// <summary>
+    /// The configured address, or the first one the web server listens on (a free port on loopback by default); one
+    /// that listens on every interface (0.0.0.0, [::]) is advertised under this host's name.
+    /// </summary>
+    private string AdvertisedUrl()
+    {
+        if (options.AdvertisedUrl is { Length: > 0 } configured)
+        {
+            return configured;
+        }
+
+        var bound = server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
+            ?? throw new InvalidOperationException("the Fetcher's web server listens nowhere: set Fetcher:AdvertisedUrl or --urls");
+        var uri = new UriBuilder(bound.Replace("://+", "://0.0.0.0", StringComparison.Ordinal).Replace("://*", "://0.0.0.0", StringComparison.Ordinal));
+        if (uri.Host is "0.0.0.0" or "[::]" or "::")
+        {
+            uri.Host = System.Net.Dns.GetHostName();
+        }
+
+        return uri.Uri.GetLeftPart(UriPartial.Authority);
+    }
 
     /// <summary>The committed blobs under the content root (<c>content/blobs/&lt;algorithm&gt;/&lt;hex&gt;</c>).</summary>
     private IEnumerable<(Digest, long)> LocalBlobs()

@@ -38,6 +38,32 @@ public sealed class ContentMetadataTests(ContentStoreFixture fixture) : IClassFi
         Assert.Equal(updated.Labels, (await store.InfoAsync(descriptor.Digest, _none)).Labels);
     }
 
+    [Fact]
+    public async Task A_blob_on_another_disk_of_the_site_is_labelled_by_digest_from_a_store_that_does_not_hold_it()
+    {
+        var holder = fixture.NewStore();
+        var elsewhere = fixture.NewStore();
+        var (bytes, descriptor) = ContentStoreFixture.NewBlob();
+        await ContentStoreFixture.WriteBlobAsync(holder, bytes, descriptor, new Dictionary<string, string> { ["keep"] = "k" });
+
+        await elsewhere.SetLabelsAsync(descriptor.Digest, new Dictionary<string, string> { [ContentLabels.Uncompressed] = descriptor.Digest.ToString() }, _none);
+
+        Assert.Equal(
+            new Dictionary<string, string> { ["keep"] = "k", [ContentLabels.Uncompressed] = descriptor.Digest.ToString() },
+            (await holder.InfoAsync(descriptor.Digest, _none)).Labels);
+        await Assert.ThrowsAsync<NotFoundException>(() => elsewhere.InfoAsync(descriptor.Digest, _none));
+    }
+
+    [Fact]
+    public async Task Labelling_a_blob_no_disk_of_the_site_holds_is_NotFound_naming_it()
+    {
+        var digest = ContentStoreFixture.NewBlob().Descriptor.Digest;
+
+        var error = await Assert.ThrowsAsync<NotFoundException>(() => fixture.NewStore().SetLabelsAsync(digest, new Dictionary<string, string> { ["a"] = "1" }, _none));
+
+        Assert.Contains(digest.ToString(), error.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("labels")]
     [InlineData(null)]
