@@ -332,8 +332,9 @@ print(total, downloads, len(unpacks), f"{slowest:.3f}", end=" ")'
   field "$image" compressed
 }
 
-# commit_seconds: the last unpack's layers as its LayerCommitted events record them (Applier time per layer: the
-# committed check, Prepare, apply from the blob with the diffID — and for a streamed blob its digest — and Commit),
+# commit_seconds: the last unpack's layers as the Appliers record them: LayerCommitted's duration (the committed check,
+# Prepare, the apply from the blob with the diffID — and for a streamed blob its digest — and Commit) plus, where the
+# layer was extracted apart and committed later (overlayfs rebase), LayerExtractedRecorded's (the apply itself),
 # as "seconds_summed layers_applied bytes_downloaded": downloaded must be 0, or the apply would include a wait for the fetch.
 commit_seconds() {
   unpacker history "$(cat "$work/last-unpack")" --json | python3 -c '
@@ -345,6 +346,8 @@ work = applied = downloaded = 0
 for line in sys.stdin:
     if line.startswith("{"):
         e = json.loads(line)
+        if e["event"] == "LayerExtractedRecorded":
+            work += seconds(e["duration"])
         if e["event"] == "LayerCommitted" and not e["data"]["alreadyPresent"]:
             work += seconds(e["duration"]); applied += 1
         if e["event"] == "BlobFetchFinished":
@@ -553,15 +556,16 @@ access log is the registry's own count of the bytes it sent for the image's laye
 unpack onto fleet-1; then onto node $local_node, whose Applier shares the Fetcher's root and reads each layer from the
 content store on disk, and onto fleet-2, which streams it from the Fetcher; in turns first):
 
-| the Applier reads the layer | layer apply: the three layers' \`LayerCommitted.Duration\` summed (s, median) | \`unpacker pull\` wall (s, median) |
+| the Applier reads the layer | layer apply: the three layers' recorded Applier time summed (s, median) | \`unpacker pull\` wall (s, median) |
 |---|---|---|
 | from its local content store (node $local_node) | $la | $(median stream-local) |
 | streamed over HTTP from the Fetcher (node fleet-2) | $ls_ | $(median stream-streamed) |
 
 **Ratio = local apply time / streamed apply time = $(ratio "$la" "$ls_")** (per repetition: $per_rep). A ratio ≥ 1.0
 means streaming is at least as fast as the apply from a local blob (the target); below 1.0 streaming is slower by
-(1 / ratio − 1). \`LayerCommitted.Duration\` is the Applier's time per layer: the committed check, Prepare, the apply
-with the diffID (and, streamed, the blob's digest), Commit. Bytes downloaded during these unpacks: $waited (0: no apply
+(1 / ratio − 1). The Applier's time per layer is \`LayerCommitted.Duration\` (the committed check, Prepare, the apply
+with the diffID and, streamed, the blob's digest, Commit) plus \`LayerExtractedRecorded.Duration\` where overlayfs
+extracted the layer apart (parallel extraction: the apply is there, the commit is a rename). Bytes downloaded during these unpacks: $waited (0: no apply
 waited for a fetch).
 
 Peak RSS (VmHWM over the run): Fetcher $(hwm fetcher) MB (it serves every stream), largest fleet Applier $fleet_hwm MB.
