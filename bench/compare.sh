@@ -10,17 +10,27 @@
 #   - containerd `ctr images pull` with the same snapshotters (scripts/containerd.sh);
 #   - `pigz -dc | tar -x` per layer (the practical limit), and `unpacker layer apply` per layer against `tar -xzf`;
 #   - the orchestration overhead per layer (the 30-layer image minus a 1-layer image minus the layers' own apply
-#     time as the Appliers report it), ten concurrent unpacks sharing a base against one, and each service's peak RSS.
-# Everything runs isolated: its own state dir, storage root, PostgreSQL schema, RabbitMQ vhost and containerd.
+#     time as the Appliers report it), ten concurrent unpacks sharing a base against one, and each service's peak RSS;
+#   - the fleet case (issue 18): the large image onto 1, 2 and 4 nodes at once, an Applier per node (`applier@fleet-N`,
+#     each with a root of its own, none the Fetcher's, so every layer streams from the Fetcher over HTTP into the
+#     apply): the wall time of `unpacker pull --node …` and the registry bytes fetched (the unpacks' recorded
+#     BlobFetchFinished.BytesTransferred, and the registry's own access log) against the image's compressed size;
+#     and the layer apply streamed from the Fetcher against the same apply from the local content store.
+# Everything runs isolated: its own state dir, storage roots, PostgreSQL schema, RabbitMQ vhost and containerd.
 #
-#   bench/compare.sh                                  # defaults: ~300 MB image, 3 repetitions, about 10 minutes
+#   bench/compare.sh                                  # defaults: ~300 MB image, 3 repetitions, about 15 minutes
 #   BENCH_SIZE_MB=2000 BENCH_REPS=5 bench/compare.sh  # bigger; BENCH_SMALL_LAYERS, BENCH_BATCH, BENCH_WORK, BENCH_OUT
+#   BENCH_CASES=fleet bench/compare.sh                # one case alone: compare (the side by side) or fleet
+#                                                     # (BENCH_FLEET_NODES="1 2 4", BENCH_FLEET_SNAPSHOTTER=overlayfs)
+# The side by side writes $BENCH_OUT whole; the fleet case writes its section of it (between the fleet:begin and
+# fleet:end markers, replaced in place or appended), so a run of one case keeps the other's last figures.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
 size_mb=${BENCH_SIZE_MB:-300}
 reps=${BENCH_REPS:-3}
+cases=${BENCH_CASES:-compare fleet}
 small_layers=${BENCH_SMALL_LAYERS:-30}
 batch=${BENCH_BATCH:-10}
 work=${BENCH_WORK:-/var/tmp/unpacker-bench-$(date +%Y%m%d%H%M%S)}
@@ -33,12 +43,18 @@ run_id=$(date +%Y%m%d%H%M%S)$$
 # tar and containerd as much as for us. So every repetition unpacks images of its own (each layer carries a
 # marker file, so every digest and chain ID is new) into fresh directories, and the clean-up waits for the end.
 # The registry is the services' (scripts/services.sh), in their state dir: this run's images are removed from it at the end.
-registry_config="${UNPACKER_STATE_DIR:-$(sed -n 's/^UNPACKER_STATE_DIR=//p' "$repo/.env")}/registry/config.yml"
-[[ ! -e "$work" ]] || die "$work exists; point BENCH_WORK at a new directory"
+services_state="${UNPACKER_STATE_DIR:-$(sed -n 's/^UNPACKER_STATE_DIR=//p' "$repo/.env")}"
+registry_config="$services_state/registry/config.yml"
+# Its access log (combined format, the bytes of each response): what the registry itself sent for an image's blobs.
+registry_log="$services_state/logs/registry.log"
+for c in $cases; do [[ $c == compare || $c == fleet ]] || { echo "BENCH_CASES: unknown case '$c' (compare, fleet)" >&2; exit 2; }; done
+[[ ! -e "$work" ]] || { echo "$work exists; point BENCH_WORK at a new directory" >&2; exit 2; }
 mkdir -p "$work"/{images,results,dest}
-export UNPACKER_STATE_DIR="$work/state" UNPACKER_ROOT="$work/root" UNPACKER_CONTAINERD_DIR="$work/containerd"
+# This host's node is named (the Appliers started without @node and the CLI agree on it): the fleet case names it.
+export UNPACKER_STATE_DIR="$work/state" UNPACKER_ROOT="$work/root" UNPACKER_CONTAINERD_DIR="$work/containerd" UNPACKER_NODE=bench-local
 export UNPACKER_POSTGRES_SCHEMA="bench_$run_id" UNPACKER_RABBITMQ_VHOST="bench-$run_id" UNPACKER_CONFIGURATION=Release
 source "$repo/scripts/lib/env.sh"
+has_case() { [[ " $cases " == *" $1 "* ]]; }
 registry="$UNPACKER_REGISTRY_HOST:$UNPACKER_REGISTRY_PORT"
 management="http://$UNPACKER_RABBITMQ_HOST:$UNPACKER_RABBITMQ_MANAGEMENT_PORT/api"
 rabbit_auth="$UNPACKER_RABBITMQ_USER:$UNPACKER_RABBITMQ_PASSWORD"
@@ -87,8 +103,9 @@ curl -fsS -u "$rabbit_auth" -X PUT "$management/vhosts/$UNPACKER_RABBITMQ_VHOST"
 curl -fsS -u "$rabbit_auth" -X PUT -H 'content-type: application/json' -d '{"configure":".*","write":".*","read":".*"}' \
   "$management/permissions/$UNPACKER_RABBITMQ_VHOST/$UNPACKER_RABBITMQ_USER" >/dev/null
 "$repo/scripts/workers.sh" up fetcher applier saga
-socket=$("$repo/scripts/containerd.sh" up)
-ctr_() { ctr --address "$socket" --namespace bench "$@"; }
+if has_case compare; then
+  socket=$("$repo/scripts/containerd.sh" up)
+fi
 
 # --- images ---------------------------------------------------------------------------------------
 images="$work/images"
@@ -102,13 +119,15 @@ gz=application/vnd.oci.image.layer.v1.tar+gzip
 zst=application/vnd.oci.image.layer.v1.tar+zstd
 push() { local name=$1; shift; python3 "$here/lib/images.py" push "$registry" "bench/$run_id/$name:latest" "$images/$name.json" "$@"; }
 
-log "building a ${small_layers}-layer image of small trees and a base of ${batch} images"
 small=()
-for doc in $(ls /usr/share/doc | head -"$small_layers"); do
-  python3 "$here/lib/images.py" tar "$images/s${#small[@]}.tar" 1 "usr/share/doc/$doc"
-  small+=("s${#small[@]}")
-done
-python3 "$here/lib/images.py" tar "$images/base.tar" $((third < 60 ? third : 60)) usr/lib/python3.11 usr/include
+if has_case compare; then
+  log "building a ${small_layers}-layer image of small trees and a base of ${batch} images"
+  for doc in $(ls /usr/share/doc | head -"$small_layers"); do
+    python3 "$here/lib/images.py" tar "$images/s${#small[@]}.tar" 1 "usr/share/doc/$doc"
+    small+=("s${#small[@]}")
+  done
+  python3 "$here/lib/images.py" tar "$images/base.tar" $((third < 60 ? third : 60)) usr/lib/python3.11 usr/include
+fi
 
 # variant V LAYER...: copies of the layers with a marker file naming V appended, compressed with pigz (and zstd
 # for the large ones); every digest and chain ID differs from every other variant's.
@@ -210,43 +229,163 @@ print(f"{work:.3f} {1000 * sum(gaps) / max(len(gaps), 1):.1f} {unpack:.3f}")'
 hwm() { local f="$UNPACKER_STATE_DIR/pids/$1-1.pid"; awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$(cat "$f")/status"; }
 
 # --- warm-up --------------------------------------------------------------------------------------
-log "building and pushing the warm-up's images"
-images_for w
-log "warm-up (not recorded)"
-unpacker_pull warmup native one-small-w
-unpacker_pull warmup overlayfs large-gzip-w
-ctr_pull warmup native one-small-w
+# The side by side (BENCH_CASES=compare).
+if has_case compare; then
+  log "building and pushing the warm-up's images"
+  images_for w
+  log "warm-up (not recorded)"
+  unpacker_pull warmup native one-small-w
+  unpacker_pull warmup overlayfs large-gzip-w
+  ctr_pull warmup native one-small-w
 
-# --- repetitions ----------------------------------------------------------------------------------
-for ((r = 1; r <= reps; r++)); do
-  log "building and pushing repetition $r's images"
-  images_for "$r"
-  sync; sleep 5
-  log "repetition $r/$reps"
-  unpacker_pull unpacker-native native "large-gzip-$r"
-  ctr_pull containerd-native native "large-gzip-$r"
-  unpacker_pull unpacker-overlayfs overlayfs "large-gzip-$r"
-  ctr_pull containerd-overlayfs overlayfs "large-gzip-$r"
-  unpacker_pull unpacker-zstd native "large-zstd-$r"
-  ctr_pull containerd-zstd native "large-zstd-$r"
-  ((r > 1)) || applier_large_mb=$(hwm applier)
+  # --- repetitions ----------------------------------------------------------------------------------
+  for ((r = 1; r <= reps; r++)); do
+    log "building and pushing repetition $r's images"
+    images_for "$r"
+    sync; sleep 5
+    log "repetition $r/$reps"
+    unpacker_pull unpacker-native native "large-gzip-$r"
+    ctr_pull containerd-native native "large-gzip-$r"
+    unpacker_pull unpacker-overlayfs overlayfs "large-gzip-$r"
+    ctr_pull containerd-overlayfs overlayfs "large-gzip-$r"
+    unpacker_pull unpacker-zstd native "large-zstd-$r"
+    ctr_pull containerd-zstd native "large-zstd-$r"
+    ((r > 1)) || applier_large_mb=$(hwm applier)
 
-  extract pigz-tar 'pigz -dc "$b" | tar -x -C "$d"' $(layers_of "$r" tar.gz "${large_layers[@]}")
-  extract tar-xzf 'tar -xzf "$b" -C "$d"' $(layers_of "$r" tar.gz "${large_layers[@]}")
-  extract layer-apply "dotnet $cli layer apply \"\$b\" \"\$d\" >/dev/null" $(layers_of "$r" tar.gz "${large_layers[@]}")
-  extract tar-zstd 'tar --zstd -xf "$b" -C "$d"' $(layers_of "$r-zstd" tar.zst "${large_layers[@]}")
-  extract layer-apply-zstd "dotnet $cli layer apply \"\$b\" \"\$d\" >/dev/null" $(layers_of "$r-zstd" tar.zst "${large_layers[@]}")
+    extract pigz-tar 'pigz -dc "$b" | tar -x -C "$d"' $(layers_of "$r" tar.gz "${large_layers[@]}")
+    extract tar-xzf 'tar -xzf "$b" -C "$d"' $(layers_of "$r" tar.gz "${large_layers[@]}")
+    extract layer-apply "dotnet $cli layer apply \"\$b\" \"\$d\" >/dev/null" $(layers_of "$r" tar.gz "${large_layers[@]}")
+    extract tar-zstd 'tar --zstd -xf "$b" -C "$d"' $(layers_of "$r-zstd" tar.zst "${large_layers[@]}")
+    extract layer-apply-zstd "dotnet $cli layer apply \"\$b\" \"\$d\" >/dev/null" $(layers_of "$r-zstd" tar.zst "${large_layers[@]}")
 
-  unpacker_pull unpacker-many-small native "many-small-$r"
-  apply_seconds >>"$work/results/many-small-apply"
-  unpacker_pull unpacker-one-small native "one-small-$r"
-  apply_seconds >>"$work/results/one-small-apply"
-  ctr_pull containerd-many-small native "many-small-$r"
+    unpacker_pull unpacker-many-small native "many-small-$r"
+    apply_seconds >>"$work/results/many-small-apply"
+    unpacker_pull unpacker-one-small native "one-small-$r"
+    apply_seconds >>"$work/results/one-small-apply"
+    ctr_pull containerd-many-small native "many-small-$r"
 
-  unpacker_pull unpacker-batch-one native "batch-alone-$r"
-  timed unpacker-batch-concurrent sh -c 'for ref; do dotnet "$0" pull "$ref" --snapshotter native --timeout 1800 & done; wait' "$cli" \
-    $(for ((b = 0; b < batch; b++)); do field "batch$b-$r" reference; done)
-done
+    unpacker_pull unpacker-batch-one native "batch-alone-$r"
+    timed unpacker-batch-concurrent sh -c 'for ref; do dotnet "$0" pull "$ref" --snapshotter native --timeout 1800 & done; wait' "$cli" \
+      $(for ((b = 0; b < batch; b++)); do field "batch$b-$r" reference; done)
+  done
+fi
+
+# --- fleet ----------------------------------------------------------------------------------------
+# The fleet case (BENCH_CASES=fleet, issue 18). Appliers started as nodes fleet-1…fleet-N by scripts/workers.sh,
+# each with its own root under the state dir; the Fetcher's root ($UNPACKER_ROOT) is none of theirs, so every layer
+# is streamed from the Fetcher (GET /content/blobs/sha256/<hex>) into the apply. The Applier started without @node,
+# node bench-local, shares the Fetcher's root: it reads a layer from the local content store, as a one-host setup does.
+fleet_counts=(${BENCH_FLEET_NODES:-1 2 4})
+fleet_snapshotter=${BENCH_FLEET_SNAPSHOTTER:-overlayfs}
+local_node=$UNPACKER_NODE
+fleet_max=2 # the streaming ratio uses fleet-1 and fleet-2
+for n in "${fleet_counts[@]}"; do ((n > fleet_max)) && fleet_max=$n; done
+fleet_nodes() { local n; for ((n = 1; n <= $1; n++)); do printf 'fleet-%s ' "$n"; done; }
+
+# fleet_image NAME: the large image as a variant of its own (new digests and chain IDs), pushed as NAME.
+fleet_image() {
+  variant "$1" "${large_layers[@]}"
+  push "$1" $(args_of "$1" tar.gz "$gz" "${large_layers[@]}")
+}
+
+# fleet_pull LABEL IMAGE NODE...: one `unpacker pull` onto the nodes (one unpack each), timed; a one-node pull's
+# unpack id goes to $work/last-unpack.
+fleet_pull() {
+  local label=$1 image=$2; shift 2
+  timed "$label" dotnet "$cli" pull "$(field "$image" reference)" --snapshotter "$fleet_snapshotter" --timeout 1800 $(printf -- '--node %s ' "$@")
+  head -1 "$work/out" | awk '{print $2}' | tr -d ':' >"$work/last-unpack"
+}
+
+# fleet_fetched IMAGE: what the registry sent for the image over all its unpacks, as
+#   "recorded_bytes downloads unpacks slowest_unpack_s log_layer_bytes log_all_bytes compressed_bytes":
+# BlobFetchFinished.BytesTransferred summed over every unpack of the image (PostgreSQL, via `unpacker history`),
+# the fetches that downloaded (not AlreadyPresent), the unpacks, the slowest unpack's recorded duration; then the
+# registry's access log: bytes of the GETs of the image's layer blobs, and of everything of its repository
+# (manifests and config included; n/a without the log); and the layer blobs' total size as pushed.
+fleet_fetched() {
+  local image=$1 reference
+  reference=$(field "$image" reference)
+  unpacker history "$reference" --json | python3 -c '
+import json, sys
+from datetime import datetime
+total = downloads = 0
+unpacks, marks = set(), {}
+for line in sys.stdin:
+    if line.startswith("{"):
+        e = json.loads(line)
+        unpacks.add(e["unpackId"])
+        if e["event"] == "BlobFetchFinished":
+            total += e["data"]["bytesTransferred"]
+            downloads += not e["data"]["alreadyPresent"]
+        if e["event"] in ("UnpackStarted", "UnpackSucceeded"):
+            marks[(e["unpackId"], e["event"])] = datetime.fromisoformat(e["timestamp"])
+slowest = max((marks[(u, "UnpackSucceeded")] - marks[(u, "UnpackStarted")]).total_seconds() for u in unpacks)
+print(total, downloads, len(unpacks), f"{slowest:.3f}", end=" ")'
+  if [[ -r "$registry_log" ]]; then
+    awk -v repo="/v2/bench/$run_id/$image/" -v layers="$(field "$image" layers)" '
+      BEGIN { n = split(layers, l, " "); for (i = 1; i <= n; i++) want[repo "blobs/" l[i]] = 1 }
+      $6 == "\"GET" && index($7, repo) == 1 { all += $10; if ($7 in want) layer += $10 }
+      END { printf "%d %d ", layer, all }' "$registry_log"
+  else
+    printf 'n/a n/a '
+  fi
+  field "$image" compressed
+}
+
+# commit_seconds: the last unpack's layers as the Appliers record them: LayerCommitted's duration (the committed check,
+# Prepare, the apply from the blob with the diffID — and for a streamed blob its digest — and Commit) plus, where the
+# layer was extracted apart and committed later (overlayfs rebase), LayerExtractedRecorded's (the apply itself),
+# as "seconds_summed layers_applied bytes_downloaded": downloaded must be 0, or the apply would include a wait for the fetch.
+commit_seconds() {
+  unpacker history "$(cat "$work/last-unpack")" --json | python3 -c '
+import json, sys
+def seconds(span):
+    h, m, s = span.split(":")
+    return int(h) * 3600 + int(m) * 60 + float(s)
+work = applied = downloaded = 0
+for line in sys.stdin:
+    if line.startswith("{"):
+        e = json.loads(line)
+        if e["event"] == "LayerExtractedRecorded":
+            work += seconds(e["duration"])
+        if e["event"] == "LayerCommitted" and not e["data"]["alreadyPresent"]:
+            work += seconds(e["duration"]); applied += 1
+        if e["event"] == "BlobFetchFinished":
+            downloaded += e["data"]["bytesTransferred"]
+print(f"{work:.3f} {applied} {downloaded}")'
+}
+
+if has_case fleet; then
+  log "fleet: starting $fleet_max Appliers as nodes fleet-1…fleet-$fleet_max, each with its own root"
+  "$repo/scripts/workers.sh" up $(for n in $(fleet_nodes "$fleet_max"); do echo "applier@$n"; done)
+  log "fleet: warm-up (not recorded): a small image onto $local_node and every fleet node"
+  python3 "$here/lib/images.py" tar "$images/fw.tar" 2 usr/share/doc
+  variant fleet-w fw
+  push fleet-warm $(args_of fleet-w tar.gz "$gz" fw)
+  fleet_pull fleet-warmup fleet-warm "$local_node" $(fleet_nodes "$fleet_max")
+
+  for ((r = 1; r <= reps; r++)); do
+    log "fleet: building and pushing repetition $r's images"
+    for n in "${fleet_counts[@]}"; do fleet_image "fleet$n-$r"; done
+    fleet_image "stream-$r"
+    sync; sleep 5
+    log "fleet: repetition $r/$reps"
+    for n in "${fleet_counts[@]}"; do
+      fleet_pull "fleet-$n" "fleet$n-$r" $(fleet_nodes "$n")
+      fleet_fetched "fleet$n-$r" >>"$work/results/fleet-$n-fetched"
+    done
+
+    # Streaming against the local content store: the blobs are fetched first (an unpack onto fleet-1, not
+    # recorded), so neither apply waits for a download; then the same image onto the node sharing the Fetcher's
+    # root and onto fleet-2, one after the other, in turns first.
+    fleet_pull stream-prime "stream-$r" fleet-1
+    order=(local streamed); ((r % 2)) || order=(streamed local)
+    for how in "${order[@]}"; do
+      if [[ $how == local ]]; then fleet_pull stream-local "stream-$r" "$local_node"; else fleet_pull stream-streamed "stream-$r" fleet-2; fi
+      commit_seconds >>"$work/results/stream-$how-apply"
+    done
+  done
+fi
 
 # --- report ---------------------------------------------------------------------------------------
 median() { awk -v c="${2:-1}" '{print $c}' "$work/results/$1" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
@@ -254,28 +393,49 @@ peak_kb() { awk '{print $2}' "$work/results/$1" | sort -n | tail -1; }
 mbps() { awk -v b="$1" -v s="$2" 'BEGIN {printf "%.1f", b / 1048576 / s}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 
-large_bytes=$(bytes_of large-gzip-1)
-entries=$(for l in "${large_layers[@]}"; do tar -tf "$images/$l.tar"; done | wc -l)
-symlinks=$(for l in "${large_layers[@]}"; do tar -tvf "$images/$l.tar"; done | grep -c '^l' || true)
-hardlinks=$(for l in "${large_layers[@]}"; do tar -tvf "$images/$l.tar"; done | grep -c '^h' || true)
-gz_mb=$(du -cm "$images"/l?-1.tar.gz | tail -1 | cut -f1)
-zst_mb=$(du -cm "$images"/l?-1-zstd.tar.zst | tail -1 | cut -f1)
-small_bytes=$(bytes_of many-small-1)
+# The fleet section of the report, between its markers: a run without the fleet case keeps the one $out had.
+fleet_block() { # OUT: prints the section between the markers, markers included
+  [[ -f "$1" ]] && awk '/^<!-- fleet:begin/ {on = 1} on {print} /^<!-- fleet:end -->/ {on = 0}' "$1" || true
+}
+fleet_splice() { # OUT BLOCK_FILE: replaces the section in place, or appends it
+  python3 - "$@" <<'PY'
+import os, sys
+out, block = sys.argv[1], open(sys.argv[2]).read()
+text = open(out).read() if os.path.exists(out) else ""
+begin, end = text.find("<!-- fleet:begin"), text.find("<!-- fleet:end -->")
+if begin >= 0 and end > begin:
+    text = text[:begin] + block + text[end + len("<!-- fleet:end -->\n"):]
+else:
+    text = text.rstrip("\n") + ("\n\n" if text else "") + block
+open(out, "w").write(text)
+PY
+}
 
-un=$(median unpacker-native); cn=$(median containerd-native)
-uo=$(median unpacker-overlayfs); co=$(median containerd-overlayfs)
-uz=$(median unpacker-zstd); cz=$(median containerd-zstd)
-pt=$(median pigz-tar); tx=$(median tar-xzf); la=$(median layer-apply); tz=$(median tar-zstd); laz=$(median layer-apply-zstd)
-ums=$(median unpacker-many-small); uos=$(median unpacker-one-small); cms=$(median containerd-many-small)
-msa=$(median many-small-apply); gap_ms=$(median many-small-apply 2)
-overhead_ms=$(awk -v m="$ums" -v o="$uos" -v a="$msa" -v n="$small_layers" 'BEGIN {printf "%.0f", (m - o - a) / (n - 1) * 1000}')
-# The same formula on the unpacks' own recorded durations: no CLI process start in either term.
-msu=$(median many-small-apply 3); osu=$(median one-small-apply 3)
-recorded_ms=$(awk -v m="$msu" -v o="$osu" -v a="$msa" -v n="$small_layers" 'BEGIN {printf "%.1f", (m - o - a) / (n - 1) * 1000}')
-b1=$(median unpacker-batch-one); bc=$(median unpacker-batch-concurrent)
+has_case fleet || fleet_block "$out" >"$work/fleet.md"
 
-mkdir -p "$(dirname "$out")"
-cat >"$out" <<REPORT
+if has_case compare; then
+  large_bytes=$(bytes_of large-gzip-1)
+  entries=$(for l in "${large_layers[@]}"; do tar -tf "$images/$l.tar"; done | wc -l)
+  symlinks=$(for l in "${large_layers[@]}"; do tar -tvf "$images/$l.tar"; done | grep -c '^l' || true)
+  hardlinks=$(for l in "${large_layers[@]}"; do tar -tvf "$images/$l.tar"; done | grep -c '^h' || true)
+  gz_mb=$(du -cm "$images"/l?-1.tar.gz | tail -1 | cut -f1)
+  zst_mb=$(du -cm "$images"/l?-1-zstd.tar.zst | tail -1 | cut -f1)
+  small_bytes=$(bytes_of many-small-1)
+
+  un=$(median unpacker-native); cn=$(median containerd-native)
+  uo=$(median unpacker-overlayfs); co=$(median containerd-overlayfs)
+  uz=$(median unpacker-zstd); cz=$(median containerd-zstd)
+  pt=$(median pigz-tar); tx=$(median tar-xzf); la=$(median layer-apply); tz=$(median tar-zstd); laz=$(median layer-apply-zstd)
+  ums=$(median unpacker-many-small); uos=$(median unpacker-one-small); cms=$(median containerd-many-small)
+  msa=$(median many-small-apply); gap_ms=$(median many-small-apply 2)
+  overhead_ms=$(awk -v m="$ums" -v o="$uos" -v a="$msa" -v n="$small_layers" 'BEGIN {printf "%.0f", (m - o - a) / (n - 1) * 1000}')
+  # The same formula on the unpacks' own recorded durations: no CLI process start in either term.
+  msu=$(median many-small-apply 3); osu=$(median one-small-apply 3)
+  recorded_ms=$(awk -v m="$msu" -v o="$osu" -v a="$msa" -v n="$small_layers" 'BEGIN {printf "%.1f", (m - o - a) / (n - 1) * 1000}')
+  b1=$(median unpacker-batch-one); bc=$(median unpacker-batch-concurrent)
+
+  mkdir -p "$(dirname "$out")"
+  cat >"$out" <<REPORT
 # Benchmarks: Unpacker side by side with containerd and GNU tar
 
 Written by \`bench/compare.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'). Reproduce with:
@@ -341,6 +501,77 @@ Peak RSS of \`unpacker layer apply\`: $(($(peak_kb layer-apply) / 1024)) MB (gzi
 - **Peak RSS over the whole run** (VmHWM, the ten concurrent unpacks included): Fetcher $(hwm fetcher) MB, Applier
   $(hwm applier) MB, Saga $(hwm saga) MB; containerd $((containerd_peak / 1024)) MB.
 REPORT
-cat "$here/levers.md" >>"$out"
+  cat "$here/levers.md" >>"$out"
+fi
+
+if has_case fleet; then
+  first="fleet${fleet_counts[0]}-1"
+  fleet_rows=$(for n in "${fleet_counts[@]}"; do
+    f="$work/results/fleet-$n-fetched"
+    read -r recorded downloads unpacks _ log_layers log_all compressed <"$f"
+    wall=$(median "fleet-$n"); one=$(median "fleet-${fleet_counts[0]}")
+    equal=$(awk '$1 == $7' "$f" | wc -l); log_equal=$(awk '$5 == $7' "$f" | wc -l)
+    verdict=NO; ((equal != reps)) || verdict=yes
+    echo "| $n | $wall | $(ratio "$wall" "$one")× | $(median "fleet-$n-fetched" 4) | $recorded | $compressed | **$verdict** ($equal/$reps) | $log_layers ($log_equal/$reps equal; $log_all with manifests and config) | $downloads ($unpacks unpacks) |"
+  done)
+  la=$(median stream-local-apply); ls_=$(median stream-streamed-apply)
+  per_rep=$(paste "$work/results/stream-local-apply" "$work/results/stream-streamed-apply" | awk '{printf "%s%.2f", (NR > 1 ? ", " : ""), $1 / $4}')
+  waited=$(cat "$work/results/stream-local-apply" "$work/results/stream-streamed-apply" | awk '{s += $3} END {print s + 0}')
+  node_blobs=$(find "$UNPACKER_STATE_DIR/nodes" -path '*/content/blobs/*' -type f | wc -l)
+  fleet_hwm=$(for n in $(fleet_nodes "$fleet_max"); do hwm "applier@$n"; echo; done | sort -n | tail -1)
+  fleet_knobs=""
+  [[ "${fleet_counts[*]}" == "1 2 4" ]] || fleet_knobs+="BENCH_FLEET_NODES=\"${fleet_counts[*]}\" "
+  [[ $fleet_snapshotter == overlayfs ]] || fleet_knobs+="BENCH_FLEET_SNAPSHOTTER=$fleet_snapshotter "
+  cat >"$work/fleet.md" <<REPORT
+<!-- fleet:begin — written by bench/compare.sh (the fleet case); a run with the fleet case replaces it -->
+## Fleet: one image onto 1, 2 and 4 nodes, no shared disk (issue 18)
+
+Written by \`bench/compare.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC') at commit \`$(git -C "$repo" rev-parse --short HEAD)\`$(git -C "$repo" diff --quiet HEAD -- src bench 2>/dev/null || echo ' (with uncommitted changes)'). Reproduce with:
+
+\`\`\`sh
+scripts/services.sh up
+BENCH_CASES=fleet BENCH_SIZE_MB=$size_mb BENCH_REPS=$reps ${fleet_knobs}bench/compare.sh     # writes this section
+\`\`\`
+
+- **Machine**: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores, $(awk '/MemTotal/ {printf "%.1f GB", $2 / 1048576}' /proc/meminfo); kernel $(uname -r); work dir on $(stat -f -c %T "$work"); load average $load_before at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end. Every node runs on this one machine: the nodes share its $(nproc) cores and its disk.
+- **Set-up**: one Fetcher, one Saga, and an Applier per node started by \`scripts/workers.sh up applier@fleet-1 …\`, each
+  with a storage root of its own under the state dir; the Fetcher's root is none of them, so every layer is streamed
+  from the Fetcher's content server (HTTP on loopback) into the apply (\`RemoteBlobStream\`: decompress, diffID, tar
+  apply and the blob's digest in one pass). Blobs stored on the nodes' disks at the end: **$node_blobs**. Snapshotter
+  $fleet_snapshotter; Release, published ReadyToRun.
+- **Image**: the large image (three layers, $(($(bytes_of "$first") / 1048576)) MB uncompressed, $(field "$first" compressed) bytes of gzip layers),
+  a fresh variant (new digests and chain IDs) for every node count and repetition; median of $reps repetitions after a warm-up.
+
+| nodes | wall time of \`unpacker pull --node …\` (s) | × 1 node | slowest unpack, recorded (s) | registry bytes fetched (\`BlobFetchFinished.BytesTransferred\`, all unpacks) | the image's compressed size (layer blobs) | equal | registry's access log: layer blob GETs | blob downloads (unpacks) |
+|---|---|---|---|---|---|---|---|---|
+$fleet_rows
+
+Bytes and downloads are the first repetition's image (its size differs from the others' by a few bytes of marker
+file); "equal" counts the repetitions where the recorded bytes equal that repetition's image size. The recorded
+bytes are every unpack's \`BlobFetchFinished.BytesTransferred\` (read with \`unpacker history <ref> --json\`); the
+access log is the registry's own count of the bytes it sent for the image's layer blobs. Manifests and the config
+(a few hundred bytes) are read by each unpack's resolve and are not in \`BlobFetchFinished\`.
+
+**Streaming into the apply against the local content store** (the same image, its blobs fetched beforehand by an
+unpack onto fleet-1; then onto node $local_node, whose Applier shares the Fetcher's root and reads each layer from the
+content store on disk, and onto fleet-2, which streams it from the Fetcher; in turns first):
+
+| the Applier reads the layer | layer apply: the three layers' recorded Applier time summed (s, median) | \`unpacker pull\` wall (s, median) |
+|---|---|---|
+| from its local content store (node $local_node) | $la | $(median stream-local) |
+| streamed over HTTP from the Fetcher (node fleet-2) | $ls_ | $(median stream-streamed) |
+
+**Ratio = local apply time / streamed apply time = $(ratio "$la" "$ls_")** (per repetition: $per_rep). A ratio ≥ 1.0
+means streaming is at least as fast as the apply from a local blob (the target); below 1.0 streaming is slower by
+(1 / ratio − 1). The Applier's time per layer is \`LayerCommitted.Duration\` (the committed check, Prepare, the apply
+with the diffID and, streamed, the blob's digest, Commit) plus \`LayerExtractedRecorded.Duration\` where overlayfs
+extracted the layer apart (parallel extraction: the apply is there, the commit is a rename). Bytes downloaded during these unpacks: $waited (0: no apply
+waited for a fetch).
+
+Peak RSS (VmHWM over the run): Fetcher $(hwm fetcher) MB (it serves every stream), largest fleet Applier $fleet_hwm MB.
+<!-- fleet:end -->
+REPORT
+fi
+[[ ! -s "$work/fleet.md" ]] || fleet_splice "$out" "$work/fleet.md"
 log "wrote $out"
 cat "$out"

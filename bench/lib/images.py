@@ -6,7 +6,7 @@
   images.py tag OUT.tar NAME                     a tiny layer that makes an image unique (one file naming it)
   images.py push REGISTRY REPO:TAG OUT.json (TAR BLOB MEDIATYPE)...
                                                  pushes config, layers and an OCI manifest with the distribution API;
-                                                 writes the digests and chain IDs (for clean-up between repetitions)
+                                                 writes the digests, chain IDs and sizes (uncompressed: the tars; compressed: the layer blobs)
 """
 import hashlib, io, json, os, sys, tarfile, urllib.request
 
@@ -112,7 +112,8 @@ def push(registry, reference, out, layers):
         json.dump({"reference": f"{registry}/{reference}", "config": config_digest,
                    "manifest": "sha256:" + hashlib.sha256(manifest).hexdigest(),
                    "layers": [d["digest"] for d in descriptors], "chain_ids": chain,
-                   "uncompressed": sum(os.path.getsize(t) for t, _, _ in layers)}, f)
+                   "uncompressed": sum(os.path.getsize(t) for t, _, _ in layers),
+                   "compressed": sum(os.path.getsize(b) for _, b, _ in layers)}, f)
 
 
 if __name__ == "__main__":
