@@ -11,6 +11,7 @@ internal sealed class BlobServer : IAsyncDisposable
     private readonly HttpListener _listener = new();
     private readonly byte[] _blob;
     private readonly Task _serving;
+    private readonly TaskCompletionSource _stopping = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private BlobServer(byte[] blob, int port)
     {
@@ -25,6 +26,9 @@ internal sealed class BlobServer : IAsyncDisposable
 
     /// <summary>Bytes after which every response is cut off (null: never).</summary>
     public long? CutAfter { get; set; }
+
+    /// <summary>Bytes after which every response goes silent, its connection held open until the server stops (null: never).</summary>
+    public long? StallAfter { get; set; }
 
     /// <summary>Serve these bytes instead of the blob.</summary>
     public byte[]? Corrupt { get; set; }
@@ -50,6 +54,7 @@ internal sealed class BlobServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _stopping.TrySetResult();
         _listener.Stop();
         _listener.Close();
         try
@@ -83,10 +88,20 @@ internal sealed class BlobServer : IAsyncDisposable
             RangesAsked.Add(from);
             var length = body.Length - from;
             var send = CutAfter is { } cut ? Math.Min(length, Math.Max(0, cut - from)) : length;
+            send = StallAfter is { } stall ? Math.Min(send, Math.Max(0, stall - from)) : send;
             context.Response.ContentLength64 = length;
             try
             {
                 await context.Response.OutputStream.WriteAsync(body.AsMemory((int)from, (int)send));
+                if (send < length && StallAfter is not null)
+                {
+                    // Hangs mid-body: the connection stays open and nothing more comes.
+                    await context.Response.OutputStream.FlushAsync();
+                    await _stopping.Task;
+                    context.Response.Abort();
+                    continue;
+                }
+
                 if (send < length)
                 {
                     // Dies mid-body: the connection goes without the rest.

@@ -33,25 +33,47 @@ public sealed class RemoteBlobStreamTests : IAsyncLifetime
         return Task.CompletedTask;
     }
 
-    [Fact]
-    public async Task A_blob_read_whole_from_one_server_is_the_blob_and_verifies()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_blob_read_whole_from_one_server_is_the_blob_and_verifies(bool synchronously)
     {
         await using var server = BlobServer.Start(_blob);
 
-        var read = await ReadAsync([server.BlobUri(Descriptor.Digest.Encoded)]);
+        var read = await ReadAsync([server.BlobUri(Descriptor.Digest.Encoded)], synchronously);
 
         Assert.Equal(_blob, read.Bytes);
         Assert.Equal(0, read.Reconnects);
     }
 
-    [Fact]
-    public async Task A_server_that_dies_mid_blob_is_left_for_another_that_sends_the_rest_from_the_byte_reached()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_server_that_dies_mid_blob_is_left_for_another_that_sends_the_rest_from_the_byte_reached(bool synchronously)
     {
         await using var dying = BlobServer.Start(_blob);
         await using var healthy = BlobServer.Start(_blob);
         dying.CutAfter = 1_000_000;
 
-        var read = await ReadAsync([dying.BlobUri(Descriptor.Digest.Encoded), healthy.BlobUri(Descriptor.Digest.Encoded)]);
+        var read = await ReadAsync([dying.BlobUri(Descriptor.Digest.Encoded), healthy.BlobUri(Descriptor.Digest.Encoded)], synchronously);
+
+        Assert.Equal(_blob, read.Bytes);
+        Assert.Equal(1, read.Reconnects);
+        var resumedAt = Assert.Single(healthy.RangesAsked);
+        Assert.InRange(resumedAt, 1, 1_000_000);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_server_that_goes_silent_mid_blob_is_cut_after_the_idle_time_and_another_sends_the_rest(bool synchronously)
+    {
+        await using var silent = BlobServer.Start(_blob);
+        await using var healthy = BlobServer.Start(_blob);
+        silent.StallAfter = 1_000_000;
+
+        var read = await ReadAsync([silent.BlobUri(Descriptor.Digest.Encoded), healthy.BlobUri(Descriptor.Digest.Encoded)], synchronously,
+            _fast with { ReadIdle = TimeSpan.FromMilliseconds(300) });
 
         Assert.Equal(_blob, read.Bytes);
         Assert.Equal(1, read.Reconnects);
@@ -85,15 +107,33 @@ public sealed class RemoteBlobStreamTests : IAsyncLifetime
         Assert.Contains($"blob {Descriptor.Digest}: the read from the content servers broke off 3 times, last at byte 500000 of {_blob.Length}", error.Message, StringComparison.Ordinal);
     }
 
-    private async Task<(byte[] Bytes, int Reconnects)> ReadAsync(IReadOnlyList<Uri> sources)
+    /// <summary>
+    /// Reads the blob as the apply's decompressor does (<paramref name="synchronously"/>, on a thread of its own) or with
+    /// ReadAsync, then verifies it.
+    /// </summary>
+    private async Task<(byte[] Bytes, int Reconnects)> ReadAsync(IReadOnlyList<Uri> sources, bool synchronously = false, RemoteBlobOptions? options = null)
     {
-        await using var stream = await RemoteBlobStream.OpenAsync(_http, new ContentReplicas(_store!), Descriptor, sources, _fast, NullLogger.Instance, CancellationToken.None);
+        await using var stream = await RemoteBlobStream.OpenAsync(_http, new ContentReplicas(_store!), Descriptor, sources, options ?? _fast, NullLogger.Instance, CancellationToken.None);
         using var copy = new MemoryStream();
         var buffer = new byte[64 * 1024];
-        int read;
-        while ((read = await stream.ReadAsync(buffer)) > 0)
+        if (synchronously)
         {
-            copy.Write(buffer, 0, read);
+            await Task.Factory.StartNew(() =>
+            {
+                int n;
+                while ((n = stream.Read(buffer.AsSpan())) > 0)
+                {
+                    copy.Write(buffer, 0, n);
+                }
+            }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).WaitAsync(TimeSpan.FromMinutes(1));
+        }
+        else
+        {
+            int read;
+            while ((read = await stream.ReadAsync(buffer)) > 0)
+            {
+                copy.Write(buffer, 0, read);
+            }
         }
 
         await stream.VerifyAsync(CancellationToken.None);

@@ -96,6 +96,8 @@ internal sealed class KeptRemoteBlob(RemoteBlobStream remote, FileStream? copy, 
 
     public override int Read(byte[] buffer, int offset, int count) => remote.Read(buffer, offset, count);
 
+    public override int Read(Span<byte> buffer) => remote.Read(buffer);
+
     public override void Flush()
     {
     }

@@ -13,6 +13,9 @@ namespace Unpacker.Applier.Diff;
 /// hashed as they pass, a dropped or stalled connection is resumed with a Range request at the byte it reached (from
 /// the same server or another one that holds the blob), and <see cref="VerifyAsync"/> reads what the apply left and
 /// checks size and digest before anything is committed. Read-only and forward-only.
+/// The apply's decompressor reads synchronously, on a thread of its own: <see cref="Read(Span{byte})"/> reads the socket
+/// synchronously too (a stall is cut by a timer that closes the body), never blocking on a continuation that needs a
+/// pool thread — on a small node, the pool's threads are busy extracting other layers.
 /// </summary>
 public sealed partial class RemoteBlobStream : Stream
 {
@@ -24,6 +27,8 @@ public sealed partial class RemoteBlobStream : Stream
     private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private readonly List<Uri> _sources;
     private readonly Stream? _copy;
+    private readonly Timer _idle;
+    private volatile bool _stalled;
     private HttpResponseMessage? _response;
     private Stream? _body;
     private Uri? _current;
@@ -33,6 +38,7 @@ public sealed partial class RemoteBlobStream : Stream
     private RemoteBlobStream(HttpClient http, ContentReplicas replicas, Descriptor blob, IReadOnlyList<Uri> sources, RemoteBlobOptions options, ILogger logger, Stream? copy)
     {
         _copy = copy;
+        _idle = new Timer(static state => ((RemoteBlobStream)state!).CutStalledRead(), this, Timeout.Infinite, Timeout.Infinite);
         _http = http;
         _replicas = replicas;
         _blob = blob;
@@ -127,7 +133,47 @@ public sealed partial class RemoteBlobStream : Stream
         }
     }
 
-    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+    public override int Read(Span<byte> buffer)
+    {
+        while (true)
+        {
+            if (_position == _blob.Size)
+            {
+                return 0;
+            }
+
+            var wanted = buffer[..(int)Math.Min(buffer.Length, _blob.Size - _position)];
+            int read;
+            try
+            {
+                _stalled = false;
+                _idle.Change(_options.ReadIdle, Timeout.InfiniteTimeSpan);
+                read = _body!.Read(wanted);
+            }
+            catch (Exception exception) when (exception is IOException or HttpRequestException || (exception is ObjectDisposedException && _stalled))
+            {
+                Resume(_stalled ? $"nothing came for {_options.ReadIdle}" : $"{exception.GetType().Name}: {exception.Message}");
+                continue;
+            }
+            finally
+            {
+                _idle.Change(Timeout.Infinite, Timeout.Infinite);
+            }
+
+            if (read == 0)
+            {
+                Resume($"the body ended at byte {_position} of {_blob.Size}");
+                continue;
+            }
+
+            _hash.AppendData(wanted[..read]);
+            _copy?.Write(wanted[..read]);
+            _position += read;
+            return read;
+        }
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     /// <summary>
     /// Reads what the apply did not (a compressed stream's trailer), then checks the bytes against the blob's size and
@@ -162,6 +208,7 @@ public sealed partial class RemoteBlobStream : Stream
     {
         if (disposing)
         {
+            _idle.Dispose();
             Close(_body, _response);
             _hash.Dispose();
         }
@@ -177,6 +224,19 @@ public sealed partial class RemoteBlobStream : Stream
         body?.Dispose();
         response?.Dispose();
     }
+
+    /// <summary>A synchronous read waited <see cref="RemoteBlobOptions.ReadIdle"/> for nothing: closing the body ends it.</summary>
+    private void CutStalledRead()
+    {
+        _stalled = true;
+        Volatile.Read(ref _body)?.Dispose();
+    }
+
+    /// <summary>
+    /// <see cref="ResumeAsync"/> for the synchronous read: rare (a dropped connection), so it waits for the reconnect
+    /// on the reading thread.
+    /// </summary>
+    private void Resume(string why) => ResumeAsync(why, CancellationToken.None).GetAwaiter().GetResult();
 
     /// <summary>Connects again at the byte reached, to the same server or (it having gone) another one holding the blob.</summary>
     private async Task ResumeAsync(string why, CancellationToken cancellationToken)
