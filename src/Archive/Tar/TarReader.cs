@@ -9,7 +9,7 @@ namespace Unpacker.Archive.Tar;
 /// names and link names, base-256 numbers, GNU and PAX sparse files. Names are bytes. A stream that ends
 /// inside a header or inside an entry's data is an error naming the entry and its offset, never a short file.
 /// </summary>
-internal sealed class TarReader(TarInput input)
+internal sealed partial class TarReader(TarInput input)
 {
     private const int MaxMetadataSize = 16 << 20;
     private const string SchilyXattr = "SCHILY.xattr.";
@@ -219,123 +219,6 @@ internal sealed class TarReader(TarInput input)
         return fields;
     }
 
-    /// <summary>Folds the PAX records in, in the order stored (a later record overrides an earlier one).</summary>
-    private void ApplyPaxRecords(List<KeyValuePair<string, byte[]>> pax, ref EntryFields fields, long headerOffset, string displayName)
-    {
-        var sparse = new PaxSparse { PendingOffset = -1 };
-        foreach (var (key, value) in pax)
-        {
-            switch (key)
-            {
-                case "path":
-                    fields.Name = value;
-                    break;
-                case "linkpath":
-                    fields.LinkName = value;
-                    break;
-                case "size":
-                    fields.StoredSize = fields.RealSize = PaxNumber(value, key, headerOffset, displayName);
-                    break;
-                case "uid":
-                    fields.Uid = PaxNumber(value, key, headerOffset, displayName);
-                    break;
-                case "gid":
-                    fields.Gid = PaxNumber(value, key, headerOffset, displayName);
-                    break;
-                case "mtime":
-                    fields.ModifyTime = PaxTime(value, key, headerOffset, displayName);
-                    break;
-                case "atime":
-                    fields.AccessTime = PaxTime(value, key, headerOffset, displayName);
-                    break;
-                default:
-                    if (key.StartsWith(GnuSparse, StringComparison.Ordinal))
-                    {
-                        ApplyPaxSparseRecord(key, value, ref fields, ref sparse, headerOffset, displayName);
-                    }
-                    else
-                    {
-                        AddPaxXattr(key, value, fields.Xattrs, headerOffset, displayName);
-                    }
-
-                    break;
-            }
-        }
-
-        ResolvePaxSparse(ref fields, sparse, headerOffset, displayName);
-    }
-
-    /// <summary>One GNU sparse record of PAX format 0.0 (offset and numbytes pairs), 0.1 (a map) or 1.0 (a map in the data).</summary>
-    private void ApplyPaxSparseRecord(string key, byte[] value, ref EntryFields fields, ref PaxSparse sparse, long headerOffset, string displayName)
-    {
-        switch (key)
-        {
-            case "GNU.sparse.major":
-                sparse.Major = Encoding.ASCII.GetString(value);
-                break;
-            case "GNU.sparse.minor":
-                sparse.Minor = Encoding.ASCII.GetString(value);
-                break;
-            case "GNU.sparse.name":
-                fields.Name = value;
-                break;
-            case "GNU.sparse.size":
-            case "GNU.sparse.realsize":
-                fields.RealSize = PaxNumber(value, key, headerOffset, displayName);
-                fields.SparseMap ??= [];
-                break;
-            case "GNU.sparse.numblocks":
-                sparse.NumBlocks = PaxNumber(value, key, headerOffset, displayName);
-                fields.SparseMap ??= [];
-                break;
-            case "GNU.sparse.offset":
-                sparse.PendingOffset = PaxNumber(value, key, headerOffset, displayName);
-                break;
-            case "GNU.sparse.numbytes":
-                if (sparse.PendingOffset < 0)
-                {
-                    throw Invalid("GNU.sparse.numbytes without an offset", headerOffset, displayName);
-                }
-
-                (fields.SparseMap ??= []).Add((sparse.PendingOffset, PaxNumber(value, key, headerOffset, displayName)));
-                sparse.PendingOffset = -1;
-                break;
-            case "GNU.sparse.map":
-                fields.SparseMap = ParseSparseMapText(value, headerOffset, displayName);
-                break;
-            default:
-                break;
-        }
-    }
-
-    /// <summary>PAX sparse 1.0 keeps its map at the start of the data (read after the header); otherwise numblocks must match the segments given.</summary>
-    private static void ResolvePaxSparse(ref EntryFields fields, in PaxSparse sparse, long headerOffset, string displayName)
-    {
-        if (sparse.Major == "1" && sparse.Minor == "0")
-        {
-            fields.SparseMapInData = true;
-            fields.SparseMap = [];
-        }
-        else if (sparse.NumBlocks is { } blocks && fields.SparseMap is { } map && map.Count != blocks)
-        {
-            throw Invalid($"GNU.sparse.numblocks says {blocks} but {map.Count} segments follow", headerOffset, displayName);
-        }
-    }
-
-    /// <summary>SCHILY xattrs carry name and value raw; LIBARCHIVE ones URL-escape the name and base64 the value. Other records are ignored.</summary>
-    private void AddPaxXattr(string key, byte[] value, List<(byte[], byte[])> xattrs, long headerOffset, string displayName)
-    {
-        if (key.StartsWith(SchilyXattr, StringComparison.Ordinal))
-        {
-            xattrs.Add((Encoding.Latin1.GetBytes(key[SchilyXattr.Length..]), value));
-        }
-        else if (key.StartsWith(LibarchiveXattr, StringComparison.Ordinal))
-        {
-            xattrs.Add((Encoding.Latin1.GetBytes(Uri.UnescapeDataString(key[LibarchiveXattr.Length..])),
-                DecodeBase64(value, headerOffset, displayName)));
-        }
-    }
-
     /// <summary>The entry's type from its type flag; a GNU sparse entry ('S') brings its map and real size in the header.</summary>
     private TarEntryType ResolveType(ReadOnlySpan<byte> header, ref EntryFields fields, long headerOffset, string displayName,
         out bool gnuSparseExtended)
@@ -378,12 +261,6 @@ internal sealed class TarReader(TarInput input)
         return type;
     }
 
-    private static long PaxNumber(byte[] value, string key, long headerOffset, string displayName) =>
-        PaxRecords.TryParseLong(value, out var n) && n >= 0 ? n : throw Invalid($"invalid PAX {key}", headerOffset, displayName);
-
-    private static TarTime PaxTime(byte[] value, string key, long headerOffset, string displayName) =>
-        PaxRecords.TryParseTime(value, out var t) ? t : throw Invalid($"invalid PAX {key}", headerOffset, displayName);
-
     private static long Number(ReadOnlySpan<byte> header, Range field, string what, long headerOffset, string displayName) =>
         F.TryParseNumber(header[field], out var value) ? value : throw Invalid($"invalid {what} field", headerOffset, displayName);
 
@@ -406,132 +283,6 @@ internal sealed class TarReader(TarInput input)
         return name.ToArray();
     }
 
-    private List<(long, long)> ReadGnuSparseHeader(ReadOnlySpan<byte> header, long headerOffset, string name, out bool extended)
-    {
-        var map = new List<(long, long)>();
-        ReadSparseEntries(header.Slice(F.GnuSparseStart, F.GnuSparseEntries * 24), map, headerOffset, name);
-        extended = header[F.GnuIsExtended] != 0;
-        return map;
-    }
-
-    private void ReadGnuSparseExtensions(TarEntry entry)
-    {
-        var map = (List<(long, long)>)entry.SparseMap!;
-        while (true)
-        {
-            var offset = input.Position;
-            if (!input.Ensure(F.BlockSize))
-            {
-                throw Truncated(offset, entry.DisplayName);
-            }
-
-            var block = input.Buffered[..F.BlockSize];
-            ReadSparseEntries(block[..(F.GnuExtensionEntries * 24)], map, offset, entry.DisplayName);
-            var more = block[F.GnuExtensionIsExtended] != 0;
-            input.Advance(F.BlockSize);
-            if (!more)
-            {
-                return;
-            }
-        }
-    }
-
-    private void ReadSparseEntries(ReadOnlySpan<byte> entries, List<(long, long)> map, long offset, string name)
-    {
-        for (var i = 0; i + 24 <= entries.Length; i += 24)
-        {
-            var entry = entries.Slice(i, 24);
-            if (!entry.ContainsAnyExcept((byte)0))
-            {
-                continue;
-            }
-
-            if (!F.TryParseNumber(entry[..12], out var start) || !F.TryParseNumber(entry[12..24], out var length) || start < 0 || length < 0)
-            {
-                throw Invalid("invalid GNU sparse map", offset, name);
-            }
-
-            map.Add((start, length));
-        }
-    }
-
-    private List<(long, long)> ParseSparseMapText(byte[] value, long offset, string name)
-    {
-        var parts = Encoding.ASCII.GetString(value).Split(',', StringSplitOptions.RemoveEmptyEntries);
-        if (parts.Length % 2 != 0)
-        {
-            throw Invalid("odd number of values in GNU.sparse.map", offset, name);
-        }
-
-        var map = new List<(long, long)>(parts.Length / 2);
-        for (var i = 0; i < parts.Length; i += 2)
-        {
-            if (!long.TryParse(parts[i], out var start) || !long.TryParse(parts[i + 1], out var length) || start < 0 || length < 0)
-            {
-                throw Invalid("invalid GNU.sparse.map", offset, name);
-            }
-
-            map.Add((start, length));
-        }
-
-        return map;
-    }
-
-    /// <summary>PAX sparse 1.0: the map is decimal lines at the start of the data, padded to a block.</summary>
-    private void ReadPaxSparseMap(TarEntry entry)
-    {
-        var consumed = 0L;
-        long NextNumber()
-        {
-            long value = 0;
-            var digits = 0;
-            while (true)
-            {
-                var chunk = ReadChunk(1);
-                if (chunk.IsEmpty)
-                {
-                    throw Invalid("truncated PAX sparse map", entry.HeaderOffset, entry.DisplayName);
-                }
-
-                consumed++;
-                var c = chunk[0];
-                if (c == (byte)'\n' && digits > 0)
-                {
-                    return value;
-                }
-
-                if (c is < (byte)'0' or > (byte)'9' || digits > 18)
-                {
-                    throw Invalid("invalid PAX sparse map", entry.HeaderOffset, entry.DisplayName);
-                }
-
-                value = (value * 10) + (c - '0');
-                digits++;
-            }
-        }
-
-        var count = NextNumber();
-        var map = new List<(long, long)>();
-        for (var i = 0L; i < count; i++)
-        {
-            map.Add((NextNumber(), NextNumber()));
-        }
-
-        var pad = (F.BlockSize - (consumed % F.BlockSize)) % F.BlockSize;
-        while (pad > 0)
-        {
-            var chunk = ReadChunk(pad);
-            if (chunk.IsEmpty)
-            {
-                throw Invalid("truncated PAX sparse map", entry.HeaderOffset, entry.DisplayName);
-            }
-
-            pad -= chunk.Length;
-        }
-
-        entry.SparseMap = map;
-    }
-
     private ReadOnlySpan<byte> ReadMetadata(long size, long headerOffset)
     {
         if (size > MaxMetadataSize)
@@ -548,18 +299,6 @@ internal sealed class TarReader(TarInput input)
         var data = input.Buffered[..(int)size].ToArray();
         input.Advance(padded);
         return data;
-    }
-
-    private byte[] DecodeBase64(byte[] value, long offset, string name)
-    {
-        try
-        {
-            return Convert.FromBase64String(Encoding.ASCII.GetString(value));
-        }
-        catch (FormatException e)
-        {
-            throw Invalid("invalid base64 in LIBARCHIVE.xattr value", offset, name, e);
-        }
     }
 
     private static string DescribeType(byte type) => type is >= 0x20 and < 0x7f ? ((char)type).ToString() : $"\\x{type:x2}";
