@@ -9,6 +9,8 @@ namespace Unpacker.Testing;
 public sealed partial class ServiceProcess : IAsyncDisposable
 {
     private const int Sigterm = 15;
+    private const int Sigcont = 18;
+    private const int Sigstop = 19;
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
     private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -101,6 +103,20 @@ public sealed partial class ServiceProcess : IAsyncDisposable
 
     /// <summary>kill -9: the crash a reliability test simulates.</summary>
     public void KillHard() => _process.Kill(entireProcessTree: true);
+
+    /// <summary>SIGSTOP: the process makes no progress until <see cref="Thaw"/>, so a test can look at a step while it is under way.</summary>
+    public void Freeze() => Signal(Sigstop, "SIGSTOP");
+
+    /// <summary>SIGCONT after <see cref="Freeze"/>.</summary>
+    public void Thaw() => Signal(Sigcont, "SIGCONT");
+
+    private void Signal(int signal, string name)
+    {
+        if (!_process.HasExited && Kill(_process.Id, signal) != 0)
+        {
+            throw new InvalidOperationException($"{name} to {Name} ({WorkerId}, pid {_process.Id}) failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {

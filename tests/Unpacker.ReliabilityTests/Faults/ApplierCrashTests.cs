@@ -23,11 +23,13 @@ public sealed class ApplierCrashTests
             var bigChainId = ChainId.Compute(image.DiffIds)[FaultImages.BigLayerIndex];
             var outcome = stack.UnpackAsync(request, TimeSpan.FromMinutes(3));
 
-            // Mid-layer, deterministically: the saga sent the apply and an Applier holds a leased extract-… snapshot.
-            await stack.WaitForEventAsync<LayerApplyStarted>(request.UnpackId, e => e.LayerIndex == FaultImages.BigLayerIndex, TimeSpan.FromMinutes(1));
-            var extraction = await stack.WaitForActiveExtractionAsync(Snapshotter, request.UnpackId, bigChainId, TimeSpan.FromMinutes(1));
-            var victim = stack.Processes.Single(p => !p.HasExited && p.WorkerId == extraction.Lease!.Owner);
+            // Mid-layer, deterministically: an Applier holds a leased extract-… snapshot of the big layer, caught while
+            // every Applier is frozen, so the layer cannot finish between the look and the kill.
+            var appliers = stack.Processes.Where(p => p.Name == "Applier" && !p.HasExited).ToList();
+            var extraction = await stack.CatchActiveExtractionAsync(appliers, Snapshotter, request.UnpackId, bigChainId, TimeSpan.FromMinutes(1));
+            var victim = appliers.Single(p => p.WorkerId == extraction.Lease!.Owner);
             victim.KillHard();
+            appliers.ForEach(p => p.Thaw());
             var orphan = await stack.StatOrNullAsync(Snapshotter, extraction.Name);
             Assert.True(orphan is { Kind: Storage.Snapshots.SnapshotKind.Active }, $"trial {trial}: {extraction.Name} must still be active after the kill (the kill was mid-layer)");
 
@@ -40,13 +42,13 @@ public sealed class ApplierCrashTests
 
             RootFs.AssertIdentical(await RootFs.CleanRunAsync(image, stack.Root), await stack.ExportAsync(Snapshotter, completed.TopChainId));
             await stack.AssertNothingLeftBehindAsync(Snapshotter, FaultSettings.LeaseDuration * 4);
-            Assert.Contains(stack.Processes.Where(p => p.Name == "Applier" && !p.HasExited).SelectMany(p => p.Output),
-                line => line.Contains("Reaped", StringComparison.Ordinal) && line.Contains(extraction.Name, StringComparison.Ordinal));
             Assert.Empty(await stack.ChainIdsExtractedTwiceAsync());
 
-            // The history tells the reap too, with whose lease ran out.
+            // The history tells the reap, with whose lease ran out, and so does the reaping Applier's log (written
+            // after the rows are gone, so it is waited for rather than read at once).
             var reaped = await stack.WaitForEventAsync<ExtractionSnapshotReapedRecorded>(request.UnpackId, e => e.Key == extraction.Name, TimeSpan.FromMinutes(1));
             Assert.Equal((FaultImages.BigLayerIndex, victim.WorkerId), (reaped.LayerIndex, reaped.LeaseOwner));
+            await stack.WaitForOutputAsync("Applier", line => line.Contains("Reaped", StringComparison.Ordinal) && line.Contains(extraction.Name, StringComparison.Ordinal), TimeSpan.FromSeconds(30));
 
             await stack.StartAnotherAsync("Applier");
         }

@@ -25,10 +25,12 @@ public sealed class NodeApplierCrashTests
         var bigChainId = ChainId.Compute(image.DiffIds)[FaultImages.BigLayerIndex];
         var outcome = stack.UnpackAsync(request, TimeSpan.FromMinutes(3));
 
-        await stack.WaitForEventAsync<LayerApplyStarted>(request.UnpackId, e => e.LayerIndex == FaultImages.BigLayerIndex, TimeSpan.FromMinutes(1));
-        var extraction = await stack.WaitForActiveExtractionAsync(Snapshotter, request.UnpackId, bigChainId, TimeSpan.FromMinutes(1), node: "node-a");
-        var victim = stack.Processes.Single(p => !p.HasExited && p.WorkerId == extraction.Lease!.Owner);
+        // Caught mid-layer with every Applier frozen, so the layer cannot finish between the look and the kill.
+        var appliers = stack.Processes.Where(p => p.Name == "Applier" && !p.HasExited).ToList();
+        var extraction = await stack.CatchActiveExtractionAsync(appliers, Snapshotter, request.UnpackId, bigChainId, TimeSpan.FromMinutes(1), node: "node-a");
+        var victim = appliers.Single(p => p.WorkerId == extraction.Lease!.Owner);
         victim.KillHard();
+        appliers.ForEach(p => p.Thaw());
 
         var completed = Assert.IsType<UnpackCompleted>(await outcome);
         var history = await stack.HistoryAsync(request.UnpackId);

@@ -39,29 +39,65 @@ public static class UnpackProbe
         }
     }
 
-    /// <summary>Polls the snapshotter until an active snapshot of the unpack for the chain ID appears, and returns it.</summary>
-    public static async Task<SnapshotInfo> WaitForActiveExtractionAsync(this ServiceStack stack, string snapshotter, Guid unpackId, Digest chainId, TimeSpan timeout, string? node = null)
+    /// <summary>
+    /// Catches the unpack's extraction of the chain ID while it is under way, however fast the layer applies: the
+    /// Appliers run in slices of <see cref="ThawSlice"/> and are frozen (SIGSTOP) while the snapshotter is read. Returns
+    /// with every one of <paramref name="appliers"/> frozen, so the caller acts on a step that cannot finish meanwhile
+    /// (kill one, then <see cref="ServiceProcess.Thaw"/> the rest).
+    /// </summary>
+    public static async Task<SnapshotInfo> CatchActiveExtractionAsync(this ServiceStack stack, IReadOnlyList<ServiceProcess> appliers, string snapshotter, Guid unpackId, Digest chainId, TimeSpan timeout, string? node = null)
     {
         var deadline = DateTime.UtcNow + timeout;
-        var store = stack.SnapshotterOf(snapshotter, node);
         while (true)
         {
-            await foreach (var info in store.WalkAsync([], CancellationToken.None))
+            foreach (var applier in appliers)
             {
-                if (info.Kind == SnapshotKind.Active && info.Name.EndsWith($" {chainId}", StringComparison.Ordinal)
-                    && info.Labels.GetValueOrDefault(UnpackIdLabel) == unpackId.ToString() && info.Lease is not null)
+                applier.Freeze();
+            }
+
+            SnapshotInfo? extraction = null;
+            try
+            {
+                extraction = await stack.FindActiveExtractionAsync(snapshotter, unpackId, chainId, node);
+            }
+            finally
+            {
+                // Thawed at once unless caught: a failed look must not leave the stack's Appliers stopped.
+                if (extraction is null)
                 {
-                    return info;
+                    appliers.ToList().ForEach(applier => applier.Thaw());
                 }
+            }
+
+            if (extraction is not null)
+            {
+                return extraction;
             }
 
             if (DateTime.UtcNow > deadline)
             {
-                throw new TimeoutException($"no active extraction of {chainId} for unpack {unpackId} appeared within {timeout}");
+                throw new TimeoutException($"no active extraction of {chainId} for unpack {unpackId} was caught within {timeout}: {Describe(await stack.HistoryAsync(unpackId))}");
             }
 
-            await Task.Delay(20);
+            await Task.Delay(ThawSlice);
         }
+    }
+
+    /// <summary>How long frozen Appliers run between two looks of <see cref="CatchActiveExtractionAsync"/>.</summary>
+    public static readonly TimeSpan ThawSlice = TimeSpan.FromMilliseconds(15);
+
+    private static async Task<SnapshotInfo?> FindActiveExtractionAsync(this ServiceStack stack, string snapshotter, Guid unpackId, Digest chainId, string? node)
+    {
+        await foreach (var info in stack.SnapshotterOf(snapshotter, node).WalkAsync([], CancellationToken.None))
+        {
+            if (info.Kind == SnapshotKind.Active && info.Name.EndsWith($" {chainId}", StringComparison.Ordinal)
+                && info.Labels.GetValueOrDefault(UnpackIdLabel) == unpackId.ToString() && info.Lease is not null)
+            {
+                return info;
+            }
+        }
+
+        return null;
     }
 
     public static async Task<SnapshotInfo?> StatOrNullAsync(this ServiceStack stack, string snapshotter, string key, string? node = null)
@@ -133,6 +169,21 @@ public static class UnpackProbe
         return committed.Where(c => !c.AlreadyPresent && !extractedChains.Contains(c.ChainId)).Select(c => c.ChainId)
             .Concat(extracted.Select(e => e.ChainId))
             .GroupBy(c => c).Where(g => g.Count() > 1).Select(g => $"{g.Key} ×{g.Count()}").ToList();
+    }
+
+    /// <summary>Waits until a live process of the service printed a matching line; fails naming the service and the wait.</summary>
+    public static async Task WaitForOutputAsync(this ServiceStack stack, string service, Func<string, bool> predicate, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!stack.Processes.Where(p => p.Name == service && !p.HasExited).SelectMany(p => p.Output).Any(predicate))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"no live {service} printed the expected line within {timeout}");
+            }
+
+            await Task.Delay(100);
+        }
     }
 
     /// <summary>The history as one line per event, for failure messages.</summary>
