@@ -8,7 +8,10 @@
 #   scripts/containerd.sh status
 # The directory is $UNPACKER_CONTAINERD_DIR (default $UNPACKER_STATE_DIR/containerd), so several instances can
 # run side by side. $UNPACKER_CONTAINERD_EXTRA_CONFIG names a TOML file appended to the configuration, e.g. the
-# proxy_plugins of `unpacker containerd config`. Pull from the local registry with plain HTTP:
+# proxy_plugins of `unpacker containerd config`. $UNPACKER_CONTAINERD_CRI=<snapshotter> turns the CRI plugin on (the
+# image service only matters: it pulls with containerd's remote-snapshot unpacker, which `ctr images pull` of 1.6 does
+# not use), with that snapshotter, its stream server on loopback and the local registry reached over plain HTTP.
+# Pull from the local registry with plain HTTP:
 #   ctr -a "$(scripts/containerd.sh up)" -n unpacker images pull --plain-http --snapshotter native 127.0.0.1:55000/repo:tag
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/env.sh"
@@ -31,14 +34,15 @@ install_missing() {
 
 write_config() {
   mkdir -p "$dir/root" "$dir/state" "$dir/tmp"
+  local cri_disabled='  "io.containerd.grpc.v1.cri",'
+  [[ -n "${UNPACKER_CONTAINERD_CRI:-}" ]] && cri_disabled=''
   cat > "$config" <<CONF
 version = 2
 root = "$dir/root"
 state = "$dir/state"
 temp = "$dir/tmp"
 disabled_plugins = [
-  "io.containerd.grpc.v1.cri",
-  "io.containerd.internal.v1.opt",
+$cri_disabled  "io.containerd.internal.v1.opt",
   "io.containerd.snapshotter.v1.aufs",
   "io.containerd.snapshotter.v1.btrfs",
   "io.containerd.snapshotter.v1.devmapper",
@@ -60,6 +64,25 @@ disabled_plugins = [
 [metrics]
   address = ""
 CONF
+  if [[ -n "${UNPACKER_CONTAINERD_CRI:-}" ]]; then
+    mkdir -p "$dir/cni/bin" "$dir/cni/conf"
+    cat >> "$config" <<CONF
+
+[plugins."io.containerd.grpc.v1.cri"]
+  disable_tcp_service = true
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+  enable_selinux = false
+  disable_apparmor = true
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "$UNPACKER_CONTAINERD_CRI"
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "$dir/cni/bin"
+    conf_dir = "$dir/cni/conf"
+  [plugins."io.containerd.grpc.v1.cri".registry.mirrors."$UNPACKER_REGISTRY_HOST:$UNPACKER_REGISTRY_PORT"]
+    endpoint = ["http://$UNPACKER_REGISTRY_HOST:$UNPACKER_REGISTRY_PORT"]
+CONF
+  fi
   if [[ -n "${UNPACKER_CONTAINERD_EXTRA_CONFIG:-}" ]]; then
     cat "$UNPACKER_CONTAINERD_EXTRA_CONFIG" >> "$config"
   fi

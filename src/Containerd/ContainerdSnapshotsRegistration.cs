@@ -22,6 +22,7 @@ public static class ContainerdSnapshotsRegistration
             var snapshotters = provider.GetRequiredService<Snapshotters>();
             return new ProxySnapshotters(options.Snapshotters.Select(snapshotters.Get));
         });
+        builder.Services.AddSingleton<LayerPrepares>();
         builder.Services.AddGrpc(grpc => grpc.Interceptors.Add<ErrdefsInterceptor>());
         return builder;
     }

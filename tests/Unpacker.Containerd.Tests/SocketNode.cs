@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using Grpc.Net.Client;
 using Unpacker.Storage.Snapshots;
 using Unpacker.Testing;
@@ -33,7 +32,7 @@ public sealed class SocketNode : IAsyncLifetime
     {
         _stack = await ServiceStack.StartAsync("ctrd-grpc", fetchers: 0, appliers: 0, sagas: 0);
         Applier = await _stack.StartNodeAsync(NodeName, isolated: false, new Dictionary<string, string> { ["UNPACKER_CONTAINERD_SOCKET"] = Socket });
-        _channel = GrpcChannel.ForAddress("http://localhost", new GrpcChannelOptions { HttpHandler = UnixSocketHandler(Socket) });
+        _channel = GrpcChannel.ForAddress("http://localhost", new GrpcChannelOptions { HttpHandler = UnixSocket.Handler(Socket) });
         Client = new Api.Snapshots.Snapshots.SnapshotsClient(_channel);
     }
 
@@ -47,22 +46,4 @@ public sealed class SocketNode : IAsyncLifetime
 
         Directory.Delete(Path.GetDirectoryName(Socket)!, recursive: true);
     }
-
-    public static SocketsHttpHandler UnixSocketHandler(string socket) => new()
-    {
-        ConnectCallback = async (_, cancellationToken) =>
-        {
-            var connection = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            try
-            {
-                await connection.ConnectAsync(new UnixDomainSocketEndPoint(socket), cancellationToken);
-                return new NetworkStream(connection, ownsSocket: true);
-            }
-            catch
-            {
-                connection.Dispose();
-                throw;
-            }
-        },
-    };
 }

@@ -1,3 +1,4 @@
+using Grpc.Net.Client;
 using Unpacker.Testing;
 
 namespace Unpacker.ParityTests;
@@ -9,6 +10,9 @@ namespace Unpacker.ParityTests;
 public sealed class ContainerdInstance : IAsyncDisposable
 {
     public const string Namespace = "parity";
+
+    /// <summary>The namespace containerd's CRI plugin keeps its images and snapshots in.</summary>
+    public const string CriNamespace = "k8s.io";
 
     private readonly Dictionary<string, string> _environment;
 
@@ -24,10 +28,16 @@ public sealed class ContainerdInstance : IAsyncDisposable
     public string Socket { get; }
 
     /// <param name="extraConfig">TOML appended to the instance's configuration (e.g. <c>proxy_plugins</c>).</param>
-    public static async Task<ContainerdInstance> StartAsync(string? extraConfig = null, CancellationToken cancellationToken = default)
+    /// <param name="criSnapshotter">When set, the CRI plugin is on and pulls onto this snapshotter (see <see cref="CriPullAsync"/>).</param>
+    public static async Task<ContainerdInstance> StartAsync(string? extraConfig = null, string? criSnapshotter = null, CancellationToken cancellationToken = default)
     {
         var directory = Path.Combine(Path.GetTempPath(), $"unpacker-containerd-{Guid.NewGuid():N}");
         var environment = new Dictionary<string, string> { ["UNPACKER_CONTAINERD_DIR"] = directory };
+        if (criSnapshotter is not null)
+        {
+            environment["UNPACKER_CONTAINERD_CRI"] = criSnapshotter;
+        }
+
         if (extraConfig is not null)
         {
             var file = Path.Combine(Path.GetTempPath(), $"unpacker-containerd-extra-{Guid.NewGuid():N}.toml");
@@ -53,10 +63,26 @@ public sealed class ContainerdInstance : IAsyncDisposable
     }
 
     /// <summary><c>ctr</c> against this instance, in the test namespace; throws with its output when it fails.</summary>
-    public async Task<string> CtrAsync(params string[] arguments)
+    public Task<string> CtrAsync(params string[] arguments) => CtrInAsync(Namespace, arguments);
+
+    /// <summary><c>ctr</c> against this instance in <paramref name="ns"/>; throws with its output when it fails.</summary>
+    public async Task<string> CtrInAsync(string ns, params string[] arguments)
     {
-        var result = await ChildProcess.RunAsync("ctr", ["--address", Socket, "--namespace", Namespace, .. arguments]);
-        return result.EnsureSuccess($"ctr {string.Join(' ', arguments)}").Stdout;
+        var result = await ChildProcess.RunAsync("ctr", ["--address", Socket, "--namespace", ns, .. arguments]);
+        return result.EnsureSuccess($"ctr -n {ns} {string.Join(' ', arguments)}").Stdout;
+    }
+
+    /// <summary>
+    /// Pulls as the kubelet does, through the CRI plugin's image service on containerd's socket (in
+    /// <see cref="CriNamespace"/>, onto the configured CRI snapshotter). In containerd 1.6 this is the pull that uses the
+    /// remote-snapshot unpacker (each layer prepared with <c>containerd.io/snapshot.ref</c>); <c>ctr images pull</c> is not.
+    /// </summary>
+    public async Task<string> CriPullAsync(string reference)
+    {
+        using var channel = GrpcChannel.ForAddress("http://localhost", new GrpcChannelOptions { HttpHandler = UnixSocket.Handler(Socket) });
+        var images = new Cri.ImageService.ImageServiceClient(channel);
+        var pulled = await images.PullImageAsync(new Cri.PullImageRequest { Image = new Cri.ImageSpec { Image = reference } }, deadline: DateTime.UtcNow.AddMinutes(2));
+        return pulled.ImageRef;
     }
 
     /// <summary>

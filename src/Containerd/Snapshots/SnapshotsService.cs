@@ -1,6 +1,8 @@
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Unpacker.Containerd.Api.Snapshots;
+using Unpacker.Storage;
+using Unpacker.Storage.Snapshots;
 
 namespace Unpacker.Containerd.Snapshots;
 
@@ -9,15 +11,36 @@ namespace Unpacker.Containerd.Snapshots;
 /// snapshotter by the proxy plugin's name and passes containerd's keys through unchanged (they are names in our metadata,
 /// never paths). Errors are our storage kinds, turned into gRPC codes by <see cref="ErrdefsInterceptor"/>.
 /// </summary>
-public sealed class SnapshotsService(ProxySnapshotters snapshotters, ContainerdSnapshotsOptions options, TimeProvider time) : Api.Snapshots.Snapshots.SnapshotsBase
+public sealed class SnapshotsService(ProxySnapshotters snapshotters, ContainerdSnapshotsOptions options, LayerPrepares layerPrepares, TimeProvider time)
+    : Api.Snapshots.Snapshots.SnapshotsBase
 {
     /// <summary>How many infos one List message carries: containerd reads the stream batch by batch.</summary>
     private const int ListBatch = 100;
 
+    /// <summary>
+    /// containerd's unpacker prepares each layer with <see cref="LayerPrepares.SnapshotRefLabel"/> naming the chain ID it
+    /// wants. When Unpacker committed that chain ID on this node on the same parent tree, the layer is answered from it:
+    /// an alias of the committed tree (no copy, no apply) under containerd's name, labelled so containerd's lookup finds
+    /// it, and AlreadyExists, on which containerd records the layer as present and skips it. Otherwise a usual Prepare.
+    /// </summary>
     public override async Task<PrepareSnapshotResponse> Prepare(PrepareSnapshotRequest request, ServerCallContext context)
     {
-        var mounts = await snapshotters.Get(request.Snapshotter)
-            .PrepareAsync(request.Key, SnapshotMessages.Parent(request.Parent), SnapshotMessages.Options(request.Labels), context.CancellationToken);
+        var snapshotter = snapshotters.Get(request.Snapshotter);
+        var parent = SnapshotMessages.Parent(request.Parent);
+        if (request.Labels.TryGetValue(LayerPrepares.SnapshotRefLabel, out var target) && target.Length > 0 && ContainerdKeys.IsContainerds(request.Key))
+        {
+            var labels = new Dictionary<string, string>(request.Labels) { [LayerPrepares.PrewarmedLabel] = target };
+            var aliasName = ContainerdKeys.AliasName(request.Key, target);
+            if (await snapshotter.AliasCommittedAsync(aliasName, target, parent, new SnapshotOptions { Labels = labels }, context.CancellationToken) is not null)
+            {
+                layerPrepares.Prewarmed(snapshotter.Name, target, aliasName);
+                throw new AlreadyExistsException($"target snapshot {target}: committed on this node by Unpacker, answered as {aliasName}");
+            }
+
+            layerPrepares.Extract(snapshotter.Name, target, request.Key);
+        }
+
+        var mounts = await snapshotter.PrepareAsync(request.Key, parent, SnapshotMessages.Options(request.Labels), context.CancellationToken);
         return new PrepareSnapshotResponse { Mounts = { mounts.ToMessages() } };
     }
 
@@ -63,8 +86,14 @@ public sealed class SnapshotsService(ProxySnapshotters snapshotters, ContainerdS
     public override async Task List(ListSnapshotsRequest request, IServerStreamWriter<ListSnapshotsResponse> responseStream, ServerCallContext context)
     {
         var batch = new ListSnapshotsResponse();
+        // containerd sees only its own names: its garbage collection removes every listed snapshot it has no record of.
         await foreach (var info in snapshotters.Get(request.Snapshotter).WalkAsync([.. request.Filters], context.CancellationToken))
         {
+            if (!ContainerdKeys.IsContainerds(info.Name))
+            {
+                continue;
+            }
+
             batch.Info.Add(info.ToMessage());
             if (batch.Info.Count == ListBatch)
             {

@@ -28,10 +28,14 @@ public sealed class GcGraph(string? collectedNode = null)
 
     public SnapshotKind? KindOf(GcResource resource) => _nodes.TryGetValue(resource, out var node) ? node.Kind : null;
 
-    /// <summary>Resources that are roots by their own state: labelled <c>gc.root</c>, active snapshots and views, or changed within the grace period.</summary>
+    /// <summary>
+    /// Resources that are roots by their own state: labelled <c>gc.root</c>, active snapshots and views, changed within
+    /// the grace period, or containerd's (made through the proxy snapshotter; containerd's own collection decides those).
+    /// </summary>
     public IEnumerable<GcResource> IntrinsicRoots(DateTimeOffset graceStart) =>
         _nodes.Where(n => n.Value.Labels.ContainsKey(GcLabels.Root)
                           || n.Value.Kind is SnapshotKind.Active or SnapshotKind.View
+                          || (n.Key.Kind == GcResourceKind.Snapshot && ContainerdKeys.IsContainerds(n.Key.Name))
                           || n.Value.CreatedAt >= graceStart
                           || n.Value.UpdatedAt >= graceStart)
             .Select(n => n.Key);

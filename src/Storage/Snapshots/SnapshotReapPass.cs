@@ -23,9 +23,13 @@ internal sealed class SnapshotReapPass(string snapshotter, SnapshotLayout layout
         foreach (var record in await metadata.ExpiredLeasesAsync(now, cancellationToken))
         {
             // Only while still expired: an owner that renewed (or committed) meanwhile keeps its snapshot.
-            if (await metadata.RemoveAsync(record.Key, leaseExpiredBefore: now, cancellationToken) is { } id)
+            if (await metadata.RemoveAsync(record.Key, leaseExpiredBefore: now, cancellationToken) is { } removal)
             {
-                directories.Remove(id);
+                if (removal.FreedTree is { } tree)
+                {
+                    directories.Remove(tree);
+                }
+
                 reaped.Add(new ReapedSnapshot(record.Key, record.Labels, record.Owner, record.LeaseExpiresAt));
             }
         }

@@ -65,7 +65,7 @@ public abstract class SnapshotterBase : ISnapshotter
     public async Task<SnapshotUsage> UsageAsync(string key, CancellationToken cancellationToken)
     {
         var record = await _metadata.GetAsync(key, cancellationToken);
-        return await Task.Run(() => DiskUsage.Of(UsageDirectory(record.Id), cancellationToken), cancellationToken);
+        return await Task.Run(() => DiskUsage.Of(UsageDirectory(record.TreeId()), cancellationToken), cancellationToken);
     }
 
     public async Task<IReadOnlyList<Mount>> MountsAsync(string key, CancellationToken cancellationToken)
@@ -92,9 +92,21 @@ public abstract class SnapshotterBase : ISnapshotter
     {
         // The metadata goes first: a crash before the directory goes leaves a directory without metadata, which the
         // reaper removes, never metadata without its directory.
-        var id = await _metadata.RemoveAsync(key, leaseExpiredBefore: null, cancellationToken) ?? throw _metadata.NotFound(key);
-        _directories.Remove(id);
+        var removal = await _metadata.RemoveAsync(key, leaseExpiredBefore: null, cancellationToken) ?? throw _metadata.NotFound(key);
+        if (removal.FreedTree is { } tree)
+        {
+            _directories.Remove(tree);
+        }
     }
+
+    /// <summary>
+    /// Commits <paramref name="name"/> as a second name of this node's committed <paramref name="target"/>, on
+    /// <paramref name="parent"/>, without copying or applying anything: both names hold one tree, which stays until
+    /// the last of them is removed. Only when <paramref name="parent"/> holds the same tree as the target's parent
+    /// (so the chain is the same); returns null, creating nothing, when this node has no such committed target.
+    /// </summary>
+    public async Task<SnapshotInfo?> AliasCommittedAsync(string name, string target, string? parent, SnapshotOptions? options, CancellationToken cancellationToken) =>
+        (await _metadata.AliasCommittedAsync(name, target, parent, options, cancellationToken))?.ToInfo();
 
     public async IAsyncEnumerable<SnapshotInfo> WalkAsync(IReadOnlyList<string> filters, [EnumeratorCancellation] CancellationToken cancellationToken)
     {

@@ -127,6 +127,23 @@ public sealed class GcGraphTests
     public void Content_references_are_the_exact_key_or_a_dotted_suffix(string key, bool isReference) =>
         Assert.Equal(isReference, GcLabels.IsContentReference(key));
 
+    [Fact]
+    public void Snapshots_containerd_made_through_the_proxy_snapshotter_are_roots_and_keep_their_parents()
+    {
+        var graph = new GcGraph();
+        graph.Add("native", Snapshot("sha256:unreferenced", null));
+        graph.Add("native", Snapshot("default/4/sha256:c1", null));
+        graph.Add("native", Snapshot("default/9/sha256:c2", "default/4/sha256:c1"));
+        graph.Add("native", Snapshot("default/x/not-containerds", null));
+        graph.Add("native", Snapshot("default//not-containerds", null));
+
+        var marked = graph.Mark(graph.IntrinsicRoots(DateTimeOffset.MaxValue), discardUnpackedLayers: false);
+
+        Assert.Equal(
+            new[] { "snapshot native/default/4/sha256:c1", "snapshot native/default/9/sha256:c2" },
+            marked.Select(r => r.ToString()).Order(StringComparer.Ordinal));
+    }
+
     private static ContentInfo Content(Digest digest, Dictionary<string, string> labels) => new(digest, 1, _old, _old, labels);
 
     private static SnapshotInfo Snapshot(string name, string? parent, Dictionary<string, string>? labels = null, SnapshotKind kind = SnapshotKind.Committed) =>

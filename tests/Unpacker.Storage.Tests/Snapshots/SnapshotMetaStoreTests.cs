@@ -38,7 +38,7 @@ public sealed class SnapshotMetaStoreTests : SnapshotterTestBase
     }
 
     [Fact]
-    public async Task Removing_a_row_returns_its_storage_id_and_leaves_the_directory_to_the_caller()
+    public async Task Removing_a_row_returns_its_freed_tree_and_leaves_the_directory_to_the_caller()
     {
         var snapshotter = Context.Create("overlayfs");
         await snapshotter.PrepareAsync("a", null, null, _none);
@@ -48,7 +48,7 @@ public sealed class SnapshotMetaStoreTests : SnapshotterTestBase
         var removed = await metadata.RemoveAsync("a", leaseExpiredBefore: null, _none);
         var again = await metadata.RemoveAsync("a", leaseExpiredBefore: null, _none);
 
-        Assert.Equal(id, removed);
+        Assert.Equal(id, removed?.FreedTree);
         Assert.Null(again);
         Assert.True(Directory.Exists(snapshotter.Layout.Snapshot(id)));
     }

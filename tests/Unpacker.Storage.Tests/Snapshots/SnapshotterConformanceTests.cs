@@ -244,6 +244,7 @@ public abstract class SnapshotterConformanceTests : SnapshotterTestBase
             (["a-wl"], ["name==a-wl,labels.l"]),
             (["a", "v"], ["parent==p"]),
             (["a", "v", "a-wl", "v-wl"], ["parent!=\"\",labels.\"containerd.io/gc.root\"==check-walk"]),
+            (["a-np", "p", "p-wl", "a-np-wl"], ["parent==\"\",labels.\"containerd.io/gc.root\"==check-walk"]),
             (["p-wl", "a-wl", "v-wl", "a-np-wl"], ["labels.l"]),
             (["a-wl", "a-np-wl"], ["labels.l==2"]),
             (["a-np", "a-np-wl"], ["name~=^a-np"]),

@@ -43,11 +43,12 @@ internal sealed class SnapshotMetaStore(IDocumentStore store, SnapshotterDescrip
         return await session.Query<SnapshotRecord>().Where(x => x.Node == node && x.Snapshotter == Name).OrderBy(x => x.Key).ToListAsync(cancellationToken);
     }
 
-    /// <summary>The storage ids this snapshotter's rows point to: a directory with any other name is not a snapshot.</summary>
+    /// <summary>The storage ids this snapshotter's rows point to (aliases' shared trees too): a directory with any other name is not a snapshot.</summary>
     public async Task<HashSet<string>> IdsAsync(CancellationToken cancellationToken)
     {
         await using var session = store.QuerySession();
-        return (await session.Query<SnapshotRecord>().Where(x => x.Node == node && x.Snapshotter == Name).Select(x => x.Id).ToListAsync(cancellationToken)).ToHashSet();
+        var rows = await session.Query<SnapshotRecord>().Where(x => x.Node == node && x.Snapshotter == Name).ToListAsync(cancellationToken);
+        return rows.Select(r => r.Id).Concat(rows.Select(r => r.SharedTreeId).OfType<string>()).ToHashSet();
     }
 
     /// <summary>The uncommitted snapshots whose lease expired before <paramref name="now"/>.</summary>
@@ -98,7 +99,7 @@ internal sealed class SnapshotMetaStore(IDocumentStore store, SnapshotterDescrip
             Kind = kind,
             Parent = parentRecord?.Key,
             ParentId = parentRecord?.Id,
-            Ancestors = parentRecord is null ? [] : [parentRecord.Id, .. parentRecord.Ancestors],
+            Ancestors = parentRecord is null ? [] : [parentRecord.TreeId(), .. parentRecord.Ancestors],
             Labels = new Dictionary<string, string>(labels),
             CreatedAt = now,
             UpdatedAt = now,
@@ -234,11 +235,11 @@ internal sealed class SnapshotMetaStore(IDocumentStore store, SnapshotterDescrip
     }
 
     /// <summary>
-    /// Deletes the row of <paramref name="key"/> and returns its storage id, whose directory the caller removes next.
-    /// Null when <paramref name="key"/> is gone, was committed under another name meanwhile, or (with
-    /// <paramref name="leaseExpiredBefore"/>) had its lease renewed meanwhile.
+    /// Deletes the row of <paramref name="key"/>. Null when <paramref name="key"/> is gone, was committed under another
+    /// name meanwhile, or (with <paramref name="leaseExpiredBefore"/>) had its lease renewed meanwhile; otherwise the
+    /// removal says whether the row's tree is now free (no other row holds it), for the caller to remove next.
     /// </summary>
-    public async Task<string?> RemoveAsync(string key, DateTimeOffset? leaseExpiredBefore, CancellationToken cancellationToken)
+    public async Task<SnapshotRemoval?> RemoveAsync(string key, DateTimeOffset? leaseExpiredBefore, CancellationToken cancellationToken)
     {
         await using var session = store.LightweightSession();
         if (await FindAsync(session, key, cancellationToken) is not { } record)
@@ -271,15 +272,84 @@ internal sealed class SnapshotMetaStore(IDocumentStore store, SnapshotterDescrip
             throw HasChildren(key, exception);
         }
 
-        await using (var check = store.QuerySession())
+        await using var check = store.QuerySession();
+        if (await check.LoadAsync<SnapshotRecord>(id, cancellationToken) is not null)
         {
-            if (await check.LoadAsync<SnapshotRecord>(id, cancellationToken) is not null)
+            return null;
+        }
+
+        // Checked after the delete: an alias made before it is seen here, one made after it finds its tree's row
+        // gone and withdraws itself (see AliasCommittedAsync), so a tree is never removed under a name that holds it.
+        var tree = record.TreeId();
+        var held = await check.Query<SnapshotRecord>()
+            .AnyAsync(x => x.Node == node && x.Snapshotter == Name && (x.Id == tree || x.SharedTreeId == tree), cancellationToken);
+        return new SnapshotRemoval(held ? null : tree);
+    }
+
+    /// <summary>
+    /// Gives the committed <paramref name="target"/> a second committed name, <paramref name="name"/>, on
+    /// <paramref name="parent"/>: a row sharing the target's tree (no copy). Only when <paramref name="parent"/> holds
+    /// the same tree as the target's parent (or both have none), so the alias's chain is the target's chain. Null when
+    /// this node has no such committed target, or the parents differ: the caller prepares as usual then.
+    /// </summary>
+    public async Task<SnapshotRecord?> AliasCommittedAsync(string name, string target, string? parent, SnapshotOptions? options, CancellationToken cancellationToken)
+    {
+        SnapshotKeys.Validate(name, "name");
+        var labels = options?.Labels ?? new Dictionary<string, string>();
+        SnapshotLabels.Validate(labels, name);
+        SnapshotRecord? targetRecord;
+        SnapshotRecord? parentRecord = null;
+        await using (var session = store.QuerySession())
+        {
+            targetRecord = await FindAsync(session, target, cancellationToken);
+            if (targetRecord is not { Kind: SnapshotKind.Committed })
             {
                 return null;
             }
+
+            if (!string.IsNullOrEmpty(parent))
+            {
+                parentRecord = await FindAsync(session, parent, cancellationToken);
+                if (parentRecord is not { Kind: SnapshotKind.Committed })
+                {
+                    return null;
+                }
+            }
         }
 
-        return id;
+        if (parentRecord?.TreeId() != targetRecord.Ancestors.FirstOrDefault())
+        {
+            return null;
+        }
+
+        var now = time.GetUtcNow();
+        var alias = new SnapshotRecord
+        {
+            Id = SnapshotLayout.NewId(),
+            SharedTreeId = targetRecord.TreeId(),
+            Node = node,
+            Snapshotter = Name,
+            Key = name,
+            Kind = SnapshotKind.Committed,
+            Parent = parentRecord?.Key,
+            ParentId = parentRecord?.Id,
+            Ancestors = [.. targetRecord.Ancestors],
+            Labels = new Dictionary<string, string>(labels),
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
+        await InsertAsync(alias, cancellationToken);
+
+        // The target may have been removed between the read and the insert; its tree went with it then (or goes now).
+        await using var check = store.LightweightSession();
+        if (await check.LoadAsync<SnapshotRecord>(targetRecord.Id, cancellationToken) is not { Kind: SnapshotKind.Committed } still || still.Key != target)
+        {
+            check.DeleteWhere<SnapshotRecord>(x => x.Id == alias.Id);
+            await check.SaveChangesAsync(cancellationToken);
+            return null;
+        }
+
+        return alias;
     }
 
     /// <summary>
@@ -329,7 +399,7 @@ internal sealed class SnapshotMetaStore(IDocumentStore store, SnapshotterDescrip
 
         record.Parent = parent.Key;
         record.ParentId = parent.Id;
-        record.Ancestors = [parent.Id, .. parent.Ancestors];
+        record.Ancestors = [parent.TreeId(), .. parent.Ancestors];
     }
 
     private Task<SnapshotRecord?> FindAsync(IQuerySession session, string key, CancellationToken cancellationToken) =>

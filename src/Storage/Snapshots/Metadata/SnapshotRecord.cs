@@ -4,12 +4,20 @@ namespace Unpacker.Storage.Snapshots.Metadata;
 
 /// <summary>
 /// One snapshot's metadata as a Marten document. The identity is the storage id (the directory's name), so a
-/// commit renames the key without moving data; (snapshotter, key) is unique in the database.
+/// commit renames the key without moving data; (snapshotter, key) is unique in the database. An alias (a committed
+/// name given to a tree another row already holds, see <see cref="SharedTreeId"/>) has an identity of its own and no
+/// directory of its own.
 /// </summary>
 public sealed class SnapshotRecord
 {
     /// <summary>The storage id: the snapshot's directory under the snapshotter's root.</summary>
     public string Id { get; set; } = "";
+
+    /// <summary>
+    /// For an alias, the storage id of the committed tree it shares (another row's directory); null for a row with a
+    /// directory of its own. A tree goes only when the last row holding it goes.
+    /// </summary>
+    public string? SharedTreeId { get; set; }
 
     /// <summary>The node whose disk holds the directory; empty in rows recorded before snapshots had nodes.</summary>
     public string Node { get; set; } = "";
@@ -27,7 +35,7 @@ public sealed class SnapshotRecord
     /// <summary>The parent's storage id; a foreign key, so a parent with children cannot be deleted.</summary>
     public string? ParentId { get; set; }
 
-    /// <summary>Storage ids of every ancestor, nearest first (overlay's lowerdir order).</summary>
+    /// <summary>Storage ids of every ancestor's tree, nearest first (overlay's lowerdir order).</summary>
     public List<string> Ancestors { get; set; } = [];
 
     public Dictionary<string, string> Labels { get; set; } = [];
@@ -46,10 +54,16 @@ public sealed class SnapshotRecord
     [Version]
     public Guid Version { get; set; }
 
+    /// <summary>The storage id of the directory this row's data is in: its own, or the shared tree's for an alias.</summary>
+    public string TreeId() => SharedTreeId ?? Id;
+
     public SnapshotInfo ToInfo() =>
         new(Key, Kind, Parent, new Dictionary<string, string>(Labels), CreatedAt, UpdatedAt)
         {
-            Id = Id,
+            Id = TreeId(),
             Lease = Owner is null ? null : new SnapshotLeaseInfo(Owner, LeaseExpiresAt),
         };
 }
+
+/// <summary>A removed row; <see cref="FreedTree"/> is its tree's storage id when no other row holds that tree any more, else null.</summary>
+internal sealed record SnapshotRemoval(string? FreedTree);

@@ -31,15 +31,15 @@ public sealed class NativeSnapshotter(string root, IDocumentStore store, string 
         }
         else
         {
-            FileTree.Copy(Layout.Snapshot(parent.Id), directory, cancellationToken);
+            FileTree.Copy(Layout.Snapshot(parent.TreeId()), directory, cancellationToken);
         }
     }
 
     protected override IReadOnlyList<Mount> Mounts(SnapshotRecord record) =>
-        [new Mount(Descriptor.MountType, Layout.Snapshot(record.Id), [record.Kind == SnapshotKind.View ? "ro" : "rw", "rbind"])];
+        [new Mount(Descriptor.MountType, Layout.Snapshot(record.TreeId()), [record.Kind == SnapshotKind.View ? "ro" : "rw", "rbind"])];
 
     protected override void Export(SnapshotRecord record, string target, CancellationToken cancellationToken) =>
-        FileTree.Copy(Layout.Snapshot(record.Id), target, cancellationToken);
+        FileTree.Copy(Layout.Snapshot(record.TreeId()), target, cancellationToken);
 
     protected override string UsageDirectory(string id) => Layout.Snapshot(id);
 }

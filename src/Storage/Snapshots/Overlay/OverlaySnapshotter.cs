@@ -46,7 +46,7 @@ public sealed class OverlaySnapshotter(string root, IDocumentStore store, string
         if (parent is not null)
         {
             // The merged root takes the upper root's owner: keep the parent's, as containerd does.
-            var parentRoot = Posix.Lstat(UpperDirectory(parent.Id));
+            var parentRoot = Posix.Lstat(UpperDirectory(parent.TreeId()));
             Posix.Lchown(fs, parentRoot.Uid, parentRoot.Gid);
         }
 
@@ -60,7 +60,7 @@ public sealed class OverlaySnapshotter(string root, IDocumentStore store, string
     {
         if (record.Ancestors.Count == 0)
         {
-            return [new Mount(MountTypes.Bind, UpperDirectory(record.Id), [record.Kind == SnapshotKind.View ? "ro" : "rw", "rbind"])];
+            return [new Mount(MountTypes.Bind, UpperDirectory(record.TreeId()), [record.Kind == SnapshotKind.View ? "ro" : "rw", "rbind"])];
         }
 
         if (record.Kind == SnapshotKind.View && record.Ancestors.Count == 1)
@@ -82,7 +82,7 @@ public sealed class OverlaySnapshotter(string root, IDocumentStore store, string
     protected override void Export(SnapshotRecord record, string target, CancellationToken cancellationToken)
     {
         // Bottom layer first, this snapshot's own diff last.
-        var layers = record.Ancestors.AsEnumerable().Reverse().Append(record.Id).Select(UpperDirectory).ToList();
+        var layers = record.Ancestors.AsEnumerable().Reverse().Append(record.TreeId()).Select(UpperDirectory).ToList();
         OverlayMerge.Export(layers, target, cancellationToken);
     }
 

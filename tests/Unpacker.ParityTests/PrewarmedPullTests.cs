@@ -1,0 +1,184 @@
+using System.Globalization;
+using Unpacker.Contracts.Oci;
+using Unpacker.Contracts.Unpacking;
+using Unpacker.Storage.Snapshots;
+using Unpacker.Testing;
+using Unpacker.Testing.Images;
+using Unpacker.Testing.Trees;
+using Xunit.Abstractions;
+
+namespace Unpacker.ParityTests;
+
+/// <summary>
+/// The point of a pre-warm: Unpacker unpacks an image onto a node, then the node's containerd pulls it through the
+/// proxy snapshotter and extracts nothing (each layer's Prepare is answered from Unpacker's committed chain), mounting
+/// exactly the tree Unpacker unpacked; half a pre-warm leaves containerd only the rest; and each side's removals and
+/// garbage collection take only its own names, never a tree the other still uses. containerd pulls as the kubelet does,
+/// through its CRI plugin: in containerd 1.6 that pull uses the remote-snapshot unpacker, which labels each layer's
+/// Prepare with the chain ID it wants; <c>ctr images pull</c> of 1.6 unpacks without that label (it cannot skip).
+/// </summary>
+public sealed class PrewarmedPullTests(ITestOutputHelper output)
+{
+    private const string Node = "ctrd-prewarm";
+    private const string PrewarmedLabel = "unpacker.io/prewarmed-from";
+    private const string Cri = ContainerdInstance.CriNamespace;
+    private static readonly HttpClient Http = new();
+
+    [Theory]
+    [InlineData("native")]
+    [InlineData("overlayfs")]
+    public async Task After_a_pre_warm_containerd_extracts_no_layer_and_mounts_the_tree_unpacker_unpacked(string snapshotter)
+    {
+        await using var node = await ProxyNode.StartAsync(Node, fetchers: 1, sagas: 1, output.WriteLine, criSnapshotter: snapshotter);
+        var parity = ParityImage.Create();
+        var chainIds = ChainId.Compute(parity.Image.DiffIds).Select(c => c.ToString()).ToList();
+        var reference = await PushAsync(parity.Image);
+        var started = DateTimeOffset.UtcNow;
+        await PrewarmAsync(node, reference, snapshotter);
+        var prewarmedBefore = await PreparesCountedAsync(node, snapshotter, "prewarmed");
+
+        await node.Containerd.CriPullAsync(reference);
+
+        // Zero layers extracted, seen from our side: containerd's names are all aliases of Unpacker's trees, nothing
+        // was prepared for it, and every layer's Prepare was counted as answered from the pre-warm.
+        var infos = await node.WalkAsync(snapshotter);
+        var containerds = infos.Where(i => ContainerdKeys.IsContainerds(i.Name)).ToList();
+        Assert.Equal(chainIds.Count, containerds.Count);
+        Assert.All(containerds, alias =>
+        {
+            Assert.Equal(SnapshotKind.Committed, alias.Kind);
+            var target = alias.Labels[PrewarmedLabel];
+            Assert.Equal(infos.Single(i => i.Name == target).Id, alias.Id);
+        });
+        Assert.Equal(chainIds.Order(StringComparer.Ordinal), containerds.Select(a => a.Labels[PrewarmedLabel]).Order(StringComparer.Ordinal));
+        Assert.DoesNotContain(infos, i => i.Kind != SnapshotKind.Committed);
+        Assert.Equal(prewarmedBefore + chainIds.Count, await PreparesCountedAsync(node, snapshotter, "prewarmed"));
+
+        // And from containerd's: it recorded each layer with the labels of the snapshot it was answered with.
+        foreach (var chainId in chainIds)
+        {
+            var info = await node.Containerd.CtrInAsync(Cri, "snapshots", "--snapshotter", ProxyNode.Plugin(snapshotter), "info", chainId);
+            Assert.Contains($"\"{PrewarmedLabel}\": \"{chainId}\"", info, StringComparison.Ordinal);
+        }
+
+        // The rootfs containerd mounts is the tree Unpacker unpacked (as Unpacker's own view of its chain mounts it).
+        var unpacked = await ReadOwnViewAsync(node, snapshotter, chainIds[^1], started);
+        var mounted = await node.ReadViewAsync(snapshotter, "rootfs-view", chainIds[^1], started, output.WriteLine, Cri);
+        Assert.Empty(TreeDescription.Differences(unpacked, mounted, "unpacker's export", "containerd's view"));
+
+        // containerd removes its names (image, view, collection): Unpacker's chain and its trees stay.
+        await node.Containerd.CtrInAsync(Cri, "snapshots", "--snapshotter", ProxyNode.Plugin(snapshotter), "rm", "rootfs-view");
+        await RemoveCriImagesAsync(node);
+        var after = await node.WalkAsync(snapshotter);
+        Assert.Equal(chainIds.Order(StringComparer.Ordinal), after.Select(i => i.Name).Order(StringComparer.Ordinal));
+        Assert.Empty(TreeDescription.Differences(unpacked, await ReadOwnViewAsync(node, snapshotter, chainIds[^1], started), "before", "after containerd's collection"));
+    }
+
+    [Fact]
+    public async Task Half_a_pre_warm_leaves_containerd_one_layer_to_extract_and_unpackers_removals_leave_containerds_trees()
+    {
+        const string snapshotter = "native";
+        await using var node = await ProxyNode.StartAsync(Node, fetchers: 1, sagas: 1, output.WriteLine, criSnapshotter: snapshotter);
+        var parity = ParityImage.Create();
+        var half = new TestImageBuilder().WithLayer(parity.Image.Layers[0]).WithLayer(parity.Image.Layers[1]).Build();
+        var chainIds = ChainId.Compute(parity.Image.DiffIds).Select(c => c.ToString()).ToList();
+        var reference = await PushAsync(parity.Image);
+        var started = DateTimeOffset.UtcNow;
+        await PrewarmAsync(node, await PushAsync(half), snapshotter);
+        var prewarmedBefore = await PreparesCountedAsync(node, snapshotter, "prewarmed");
+        var extractBefore = await PreparesCountedAsync(node, snapshotter, "extract");
+
+        await node.Containerd.CriPullAsync(reference);
+
+        // Two layers answered from the pre-warm, the third extracted by containerd onto the second's alias.
+        var containerds = (await node.WalkAsync(snapshotter)).Where(i => ContainerdKeys.IsContainerds(i.Name)).ToList();
+        Assert.Equal(chainIds[..2].Order(StringComparer.Ordinal), containerds.Where(i => i.Labels.ContainsKey(PrewarmedLabel)).Select(i => i.Labels[PrewarmedLabel]).Order(StringComparer.Ordinal));
+        var extracted = Assert.Single(containerds, i => !i.Labels.ContainsKey(PrewarmedLabel));
+        Assert.EndsWith($"/{chainIds[2]}", extracted.Name, StringComparison.Ordinal);
+        Assert.Equal(chainIds[1], containerds.Single(i => i.Name == extracted.Parent).Labels[PrewarmedLabel]);
+        Assert.Equal((prewarmedBefore + 2, extractBefore + 1), (await PreparesCountedAsync(node, snapshotter, "prewarmed"), await PreparesCountedAsync(node, snapshotter, "extract")));
+
+        // The rootfs equals containerd's own native snapshotter's pull of the same image.
+        await node.Containerd.CtrAsync("images", "pull", "--plain-http", "--snapshotter", "native", reference);
+        var reference3 = TreeDescription.Read(node.Containerd.SnapshotDirectories("native")[^1], started);
+        await node.CollectGarbageAsync();
+        RootfsComparison.AssertSame(output, reference3, await node.ReadViewAsync(snapshotter, "view-1", chainIds[^1], started, output.WriteLine, Cri), parity.DirectoryTimes, "half pre-warmed through unpacker-native");
+
+        // Unpacker removes its own names (as its garbage collection does once nothing of its own needs them): the trees
+        // containerd's names share stay, and containerd still mounts the same rootfs.
+        var ours = node.Snapshotter(snapshotter);
+        await ours.RemoveAsync(chainIds[1], CancellationToken.None);
+        await ours.RemoveAsync(chainIds[0], CancellationToken.None);
+        await ours.ReapAsync(DateTimeOffset.UtcNow, TimeSpan.Zero, CancellationToken.None);
+        RootfsComparison.AssertSame(output, reference3, await node.ReadViewAsync(snapshotter, "view-2", chainIds[^1], started, ns: Cri), parity.DirectoryTimes, "after unpacker removed its names");
+
+        // containerd removes the image: its collection takes every name (the views too: no lease holds them), and with
+        // the last name each tree.
+        await RemoveCriImagesAsync(node);
+        Assert.Empty(await node.WalkAsync(snapshotter));
+        Assert.Empty(Directory.GetFileSystemEntries(ours.Layout.SnapshotsDirectory));
+    }
+
+    private static async Task<string> PushAsync(TestImage image)
+    {
+        var repository = TestRegistryPusher.UniqueRepository("prewarm");
+        using var pusher = TestRegistryPusher.ForTestRegistry();
+        await pusher.PushAsync(repository, "latest", image);
+        return $"{TestServers.Registry}/{repository}:latest";
+    }
+
+    /// <summary>Unpacker's pre-warm of the image onto the node, through the Fetcher, the Saga and the node's Applier.</summary>
+    private static async Task PrewarmAsync(ProxyNode node, string reference, string snapshotter)
+    {
+        var request = ServiceStack.NewRequest(new ImageSource(ImageSourceKind.Registry, reference), snapshotter) with { Node = Node };
+        Assert.IsType<UnpackCompleted>(await node.Stack.UnpackAsync(request, TimeSpan.FromMinutes(2)));
+    }
+
+    /// <summary>Every image record the CRI pull made (by tag, by digest, by config id), then containerd's collection.</summary>
+    private static async Task RemoveCriImagesAsync(ProxyNode node)
+    {
+        var names = (await node.Containerd.CtrInAsync(Cri, "images", "ls", "-q")).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.NotEmpty(names);
+        await node.Containerd.CtrInAsync(Cri, ["images", "rm", "--sync", .. names]);
+        await node.CollectGarbageAsync();
+    }
+
+    /// <summary>The tree of Unpacker's own chain, through a view of Unpacker's (its name, not containerd's), mounted.</summary>
+    private static async Task<SortedDictionary<string, TreeEntry>> ReadOwnViewAsync(ProxyNode node, string snapshotter, string chainId, DateTimeOffset started)
+    {
+        var ours = node.Snapshotter(snapshotter);
+        var key = $"check-{Guid.NewGuid():N}";
+        var mounts = await ours.ViewAsync(key, chainId, null, CancellationToken.None);
+        try
+        {
+            return await node.ReadMountedAsync(mounts, started);
+        }
+        finally
+        {
+            await ours.RemoveAsync(key, CancellationToken.None);
+        }
+    }
+
+    /// <summary>The node Applier's Prometheus counter of containerd's layer prepares, by snapshotter and answer (scraped until it settles).</summary>
+    private static async Task<long> PreparesCountedAsync(ProxyNode node, string snapshotter, string answer)
+    {
+        var applier = node.Stack.Processes.Single(p => p.Name == "Applier");
+        long? previous = null;
+        for (var scrape = 0; scrape < 20; scrape++)
+        {
+            var text = await Http.GetStringAsync(new Uri(applier.BaseAddress!, "/metrics"));
+            var line = text.Split('\n').FirstOrDefault(l => l.StartsWith("unpacker_containerd_layer_prepares_total{", StringComparison.Ordinal)
+                && l.Contains($"answer=\"{answer}\"", StringComparison.Ordinal) && l.Contains($"snapshotter=\"{snapshotter}\"", StringComparison.Ordinal));
+            var counted = line is null ? 0 : long.Parse(line.Split(' ')[1], CultureInfo.InvariantCulture);
+            if (counted == previous)
+            {
+                return counted;
+            }
+
+            previous = counted;
+            await Task.Delay(400);
+        }
+
+        return previous ?? 0;
+    }
+}
