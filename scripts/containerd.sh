@@ -22,13 +22,15 @@ pidfile="$dir/containerd.pid"
 config="$dir/config.toml"
 
 install_missing() {
-  command -v containerd >/dev/null && command -v ctr >/dev/null && return 0
+  # busybox-static: the statically linked shell the tests run as a container on our snapshots (ctr run).
+  command -v containerd >/dev/null && command -v ctr >/dev/null && command -v runc >/dev/null \
+    && dpkg -s busybox-static >/dev/null 2>&1 && return 0
   [[ $(id -u) == 0 ]] || die "need root to install containerd"
-  log "installing containerd"
+  log "installing containerd, runc and busybox-static"
   # The package's scripts must not start the distribution's own instance: we run our own.
   printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
   DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends containerd >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends containerd runc busybox-static >/dev/null
   rm -f /usr/sbin/policy-rc.d
 }
 

@@ -119,6 +119,48 @@ public sealed class PrewarmedPullTests(ITestOutputHelper output)
         Assert.Empty(Directory.GetFileSystemEntries(ours.Layout.SnapshotsDirectory));
     }
 
+    [Theory]
+    [InlineData("native")]
+    [InlineData("overlayfs")]
+    public async Task A_container_runs_on_a_pre_warmed_image_and_its_writes_stay_in_its_own_snapshot(string snapshotter)
+    {
+        await using var node = await ProxyNode.StartAsync(Node, fetchers: 1, sagas: 1, output.WriteLine, criSnapshotter: snapshotter);
+        var image = new TestImageBuilder()
+            .WithLayer(TestLayer.FromTar(new TarBuilder().Dir("bin").File("bin/busybox", await File.ReadAllBytesAsync(BusyboxStatic), 0x1ed)
+                .Symlink("busybox", "bin/sh").Symlink("busybox", "bin/cat").ToArray()))
+            .WithLayer(TestLayer.FromFiles(new Dictionary<string, string> { ["etc/message"] = "hello from a pre-warmed layer\n" }))
+            .Build();
+        var chainIds = ChainId.Compute(image.DiffIds).Select(c => c.ToString()).ToList();
+        var reference = await PushAsync(image);
+        var started = DateTimeOffset.UtcNow;
+        await PrewarmAsync(node, reference, snapshotter);
+        await node.Containerd.CriPullAsync(reference);
+        var committedBefore = await ReadOwnViewAsync(node, snapshotter, chainIds[^1], started);
+
+        var id = $"run-{Guid.NewGuid():N}"[..12];
+        var printed = await node.Containerd.CtrInAsync(Cri, "run", "--snapshotter", ProxyNode.Plugin(snapshotter), reference, id,
+            "/bin/sh", "-c", "/bin/cat /etc/message; echo written > /etc/written");
+
+        Assert.Contains("hello from a pre-warmed layer", printed, StringComparison.Ordinal);
+
+        // The container's rootfs is containerd's active snapshot on the top layer's alias, and its write is there only.
+        var infos = await node.WalkAsync(snapshotter);
+        var container = Assert.Single(infos, i => i.Kind == SnapshotKind.Active && i.Name.EndsWith($"/{id}", StringComparison.Ordinal));
+        Assert.Equal(chainIds[^1], infos.Single(i => i.Name == container.Parent).Labels[PrewarmedLabel]);
+        var rootfs = await node.ReadMountedAsync(await node.Snapshotter(snapshotter).MountsAsync(container.Name, CancellationToken.None), started);
+        Assert.Contains("etc/written", rootfs.Keys);
+        Assert.Empty(TreeDescription.Differences(committedBefore, await ReadOwnViewAsync(node, snapshotter, chainIds[^1], started), "before the run", "after the run"));
+
+        // Deleting the container deletes its snapshot (from ours at containerd's next collection), and nothing of the image's.
+        await node.Containerd.CtrInAsync(Cri, "containers", "rm", id);
+        await node.CollectGarbageAsync();
+        Assert.DoesNotContain(await node.WalkAsync(snapshotter), i => i.Name == container.Name);
+        Assert.Contains(await node.WalkAsync(snapshotter), i => i.Name == chainIds[^1]);
+    }
+
+    /// <summary>Debian's busybox-static (installed with containerd by scripts/containerd.sh): a shell that needs no library.</summary>
+    private const string BusyboxStatic = "/bin/busybox";
+
     private static async Task<string> PushAsync(TestImage image)
     {
         var repository = TestRegistryPusher.UniqueRepository("prewarm");
