@@ -15,22 +15,27 @@
 #     each with a root of its own, none the Fetcher's, so every layer streams from the Fetcher over HTTP into the
 #     apply): the wall time of `unpacker pull --node …` and the registry bytes fetched (the unpacks' recorded
 #     BlobFetchFinished.BytesTransferred, and the registry's own access log) against the image's compressed size;
-#     and the layer apply streamed from the Fetcher against the same apply from the local content store.
+#     and the layer apply streamed from the Fetcher against the same apply from the local content store;
+#   - the pre-warm case (issue 19): the large image unpacked by Unpacker onto node `prewarm`, whose Applier serves
+#     containerd's snapshots API, then pulled by a containerd whose proxy_plugins point at it, the way the kubelet
+#     pulls (CRI, bench/lib/cri_pull.py): against `ctr content fetch` of the same image (what the pull must still do),
+#     and containerd's own `ctr images pull` onto its own snapshotter (what the pre-warm saves).
 # Everything runs isolated: its own state dir, storage roots, PostgreSQL schema, RabbitMQ vhost and containerd.
 #
 #   bench/compare.sh                                  # defaults: ~300 MB image, 3 repetitions, about 15 minutes
 #   BENCH_SIZE_MB=2000 BENCH_REPS=5 bench/compare.sh  # bigger; BENCH_SMALL_LAYERS, BENCH_BATCH, BENCH_WORK, BENCH_OUT
-#   BENCH_CASES=fleet bench/compare.sh                # one case alone: compare (the side by side) or fleet
+#   BENCH_CASES=fleet bench/compare.sh                # one case alone: compare (the side by side), fleet
 #                                                     # (BENCH_FLEET_NODES="1 2 4", BENCH_FLEET_SNAPSHOTTER=overlayfs)
-# The side by side writes $BENCH_OUT whole; the fleet case writes its section of it (between the fleet:begin and
-# fleet:end markers, replaced in place or appended), so a run of one case keeps the other's last figures.
+#                                                     # or prewarm (BENCH_PREWARM_SNAPSHOTTER=overlayfs)
+# The side by side writes $BENCH_OUT whole; the fleet and pre-warm cases write their sections of it (between the
+# <name>:begin and <name>:end markers, replaced in place or appended), so a run of one case keeps the others' figures.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
 size_mb=${BENCH_SIZE_MB:-300}
 reps=${BENCH_REPS:-3}
-cases=${BENCH_CASES:-compare fleet}
+cases=${BENCH_CASES:-compare fleet prewarm}
 small_layers=${BENCH_SMALL_LAYERS:-30}
 batch=${BENCH_BATCH:-10}
 work=${BENCH_WORK:-/var/tmp/unpacker-bench-$(date +%Y%m%d%H%M%S)}
@@ -47,7 +52,7 @@ services_state="${UNPACKER_STATE_DIR:-$(sed -n 's/^UNPACKER_STATE_DIR=//p' "$rep
 registry_config="$services_state/registry/config.yml"
 # Its access log (combined format, the bytes of each response): what the registry itself sent for an image's blobs.
 registry_log="$services_state/logs/registry.log"
-for c in $cases; do [[ $c == compare || $c == fleet ]] || { echo "BENCH_CASES: unknown case '$c' (compare, fleet)" >&2; exit 2; }; done
+for c in $cases; do [[ $c == compare || $c == fleet || $c == prewarm ]] || { echo "BENCH_CASES: unknown case '$c' (compare, fleet, prewarm)" >&2; exit 2; }; done
 [[ ! -e "$work" ]] || { echo "$work exists; point BENCH_WORK at a new directory" >&2; exit 2; }
 mkdir -p "$work"/{images,results,dest}
 # This host's node is named (the Appliers started without @node and the CLI agree on it): the fleet case names it.
@@ -68,6 +73,7 @@ cleanup() {
   set +e
   "$repo/scripts/workers.sh" down >/dev/null 2>&1
   "$repo/scripts/containerd.sh" down >/dev/null 2>&1
+  UNPACKER_CONTAINERD_DIR="$work/containerd-prewarm" "$repo/scripts/containerd.sh" down >/dev/null 2>&1
   curl -fsS -u "$rabbit_auth" -X DELETE "$management/vhosts/$UNPACKER_RABBITMQ_VHOST" >/dev/null 2>&1
   PGPASSWORD="$UNPACKER_POSTGRES_PASSWORD" psql -q -h "$UNPACKER_POSTGRES_HOST" -p "$UNPACKER_POSTGRES_PORT" -U "$UNPACKER_POSTGRES_USER" \
     -d "$UNPACKER_POSTGRES_DB" -c "drop schema if exists $UNPACKER_POSTGRES_SCHEMA cascade" >/dev/null 2>&1
@@ -387,31 +393,85 @@ if has_case fleet; then
   done
 fi
 
+# --- pre-warm -------------------------------------------------------------------------------------
+# The pre-warm case (BENCH_CASES=prewarm, issue 19). An Applier as node `prewarm` serving containerd's snapshots API on
+# a socket; a containerd of its own (its own directory) with the proxy_plugins `unpacker containerd config` prints and
+# its CRI plugin on, pulling onto unpacker-<snapshotter>. Per repetition, a fresh variant of the large image:
+# Unpacker's pre-warm onto the node (not timed), then, timed: containerd's CRI pull (it should skip every layer), the
+# image removed and collected (content included), `ctr content fetch` of the same image, removed again, and
+# `ctr images pull` onto containerd's own snapshotter (no pre-warm). The skips are checked on containerd's side: every
+# layer snapshot it records carries the label of the pre-warmed tree it was answered with.
+prewarm_snapshotter=${BENCH_PREWARM_SNAPSHOTTER:-overlayfs}
+prewarm_dir="$work/containerd-prewarm"
+prewarm_ctr() { local ns=$1; shift; ctr --address "$prewarm_dir/containerd.sock" --namespace "$ns" "$@"; }
+
+# prewarm_forget NS: removes every image of the namespace and runs containerd's collection (snapshots and content go).
+prewarm_forget() {
+  local names; names=$(prewarm_ctr "$1" images ls -q)
+  [[ -z "$names" ]] || prewarm_ctr "$1" images rm --sync $names >/dev/null
+  prewarm_ctr "$1" leases create --id "forget-$$" >/dev/null && prewarm_ctr "$1" leases delete --sync "forget-$$"
+}
+
+# prewarm_skipped: "skipped recorded" over the layer snapshots containerd's CRI namespace holds.
+prewarm_skipped() {
+  local key skipped=0 recorded=0
+  for key in $(prewarm_ctr k8s.io snapshots --snapshotter "unpacker-$prewarm_snapshotter" ls | awk 'NR > 1 && $NF == "Committed" {print $1}'); do
+    recorded=$((recorded + 1))
+    prewarm_ctr k8s.io snapshots --snapshotter "unpacker-$prewarm_snapshotter" info "$key" | grep -q '"unpacker.io/prewarmed-from"' && skipped=$((skipped + 1))
+  done
+  echo "$skipped $recorded"
+}
+
+if has_case prewarm; then
+  /usr/bin/python3 -c 'import grpc' 2>/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends python3-grpcio >/dev/null; }
+  log "pre-warm: an Applier as node prewarm serving containerd's snapshots API, and a containerd pointed at it"
+  UNPACKER_CONTAINERD_SOCKET="$work/prewarm.sock" "$repo/scripts/workers.sh" up applier@prewarm
+  unpacker containerd config --socket "$work/prewarm.sock" >"$work/prewarm-proxy.toml"
+  UNPACKER_CONTAINERD_DIR="$prewarm_dir" UNPACKER_CONTAINERD_EXTRA_CONFIG="$work/prewarm-proxy.toml" \
+    UNPACKER_CONTAINERD_CRI="unpacker-$prewarm_snapshotter" "$repo/scripts/containerd.sh" up >/dev/null
+  for ((r = 0; r <= reps; r++)); do
+    label=prewarm; ((r > 0)) || label=prewarm-warmup
+    fleet_image "prewarm-$r"
+    reference=$(field "prewarm-$r" reference)
+    sync; sleep 2
+    log "pre-warm: repetition $r/$reps (0: warm-up, not recorded)"
+    dotnet "$cli" pull "$reference" --snapshotter "$prewarm_snapshotter" --node prewarm --timeout 1800 >"$work/out"
+    timed "$label-pull" /usr/bin/python3 "$here/lib/cri_pull.py" "$prewarm_dir/containerd.sock" "$reference"
+    prewarm_skipped >>"$work/results/prewarm-skipped"
+    prewarm_forget k8s.io
+    timed "$label-fetch" ctr --address "$prewarm_dir/containerd.sock" --namespace bench content fetch --plain-http "$reference"
+    prewarm_forget bench
+    timed "$label-own" ctr --address "$prewarm_dir/containerd.sock" --namespace bench images pull --plain-http --snapshotter "$prewarm_snapshotter" "$reference"
+    prewarm_forget bench
+  done
+fi
+
 # --- report ---------------------------------------------------------------------------------------
 median() { awk -v c="${2:-1}" '{print $c}' "$work/results/$1" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 peak_kb() { awk '{print $2}' "$work/results/$1" | sort -n | tail -1; }
 mbps() { awk -v b="$1" -v s="$2" 'BEGIN {printf "%.1f", b / 1048576 / s}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 
-# The fleet section of the report, between its markers: a run without the fleet case keeps the one $out had.
-fleet_block() { # OUT: prints the section between the markers, markers included
-  [[ -f "$1" ]] && awk '/^<!-- fleet:begin/ {on = 1} on {print} /^<!-- fleet:end -->/ {on = 0}' "$1" || true
+# A case's section of the report (fleet, prewarm), between its markers: a run without the case keeps the one $out had.
+section_block() { # OUT NAME: prints the section between the markers, markers included
+  [[ -f "$1" ]] && awk -v n="$2" 'index($0, "<!-- " n ":begin") == 1 {on = 1} on {print} $0 == "<!-- " n ":end -->" {on = 0}' "$1" || true
 }
-fleet_splice() { # OUT BLOCK_FILE: replaces the section in place, or appends it
+section_splice() { # OUT NAME BLOCK_FILE: replaces the section in place, or appends it
   python3 - "$@" <<'PY'
 import os, sys
-out, block = sys.argv[1], open(sys.argv[2]).read()
+out, name, block = sys.argv[1], sys.argv[2], open(sys.argv[3]).read()
 text = open(out).read() if os.path.exists(out) else ""
-begin, end = text.find("<!-- fleet:begin"), text.find("<!-- fleet:end -->")
+begin, end = text.find(f"<!-- {name}:begin"), text.find(f"<!-- {name}:end -->")
 if begin >= 0 and end > begin:
-    text = text[:begin] + block + text[end + len("<!-- fleet:end -->\n"):]
+    text = text[:begin] + block + text[end + len(f"<!-- {name}:end -->\n"):]
 else:
     text = text.rstrip("\n") + ("\n\n" if text else "") + block
 open(out, "w").write(text)
 PY
 }
 
-has_case fleet || fleet_block "$out" >"$work/fleet.md"
+has_case fleet || section_block "$out" fleet >"$work/fleet.md"
+has_case prewarm || section_block "$out" prewarm >"$work/prewarm.md"
 
 if has_case compare; then
   large_bytes=$(bytes_of large-gzip-1)
@@ -572,6 +632,44 @@ Peak RSS (VmHWM over the run): Fetcher $(hwm fetcher) MB (it serves every stream
 <!-- fleet:end -->
 REPORT
 fi
-[[ ! -s "$work/fleet.md" ]] || fleet_splice "$out" "$work/fleet.md"
+if has_case prewarm; then
+  pp=$(median prewarm-pull); pf=$(median prewarm-fetch); po=$(median prewarm-own)
+  skips=$(awk '{printf "%s%s/%s", (NR > 1 ? ", " : ""), $1, $2}' "$work/results/prewarm-skipped")
+  cat >"$work/prewarm.md" <<REPORT
+<!-- prewarm:begin — written by bench/compare.sh (the pre-warm case); a run with the pre-warm case replaces it -->
+## containerd pulls an image Unpacker pre-warmed (issue 19)
+
+Written by \`bench/compare.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC') at commit \`$(git -C "$repo" rev-parse --short HEAD)\`$(git -C "$repo" diff --quiet HEAD -- src bench 2>/dev/null || echo ' (with uncommitted changes)'). Reproduce with:
+
+\`\`\`sh
+scripts/services.sh up
+BENCH_CASES=prewarm BENCH_SIZE_MB=$size_mb BENCH_REPS=$reps bench/compare.sh     # writes this section
+\`\`\`
+
+- **Machine**: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores; work dir on $(stat -f -c %T "$work"); load average $load_before at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end.
+- **Set-up**: $(containerd --version | cut -d' ' -f1,3) with the proxy plugins \`unpacker containerd config\` prints and its
+  CRI plugin pulling onto \`unpacker-$prewarm_snapshotter\`; the node's Applier (\`scripts/workers.sh up applier@prewarm\`,
+  Release, ReadyToRun) serves the socket. Each repetition: a fresh variant of the large image (three gzip layers,
+  $(($(bytes_of prewarm-1) / 1048576)) MB uncompressed, $(field prewarm-1 compressed) bytes compressed), \`unpacker pull --node prewarm\` first (not timed),
+  then the three containerd runs below, the image and its content removed and collected between them. Median of
+  $reps repetitions after a warm-up.
+
+| containerd's run, same image, same registry | seconds (median) | × \`ctr content fetch\` |
+|---|---|---|
+| pull after Unpacker's pre-warm (CRI, through \`unpacker-$prewarm_snapshotter\`) | $pp | **$(ratio "$pp" "$pf")×** (target ≤ 1.2) |
+| \`ctr content fetch\` (content only: what any pull must download) | $pf | 1.00× |
+| \`ctr images pull --snapshotter $prewarm_snapshotter\` onto its own snapshotter, no pre-warm | $po | $(ratio "$po" "$pf")× |
+
+Layers containerd skipped (its layer snapshots labelled \`unpacker.io/prewarmed-from\`, per repetition, the warm-up
+first): $skips. The CRI pull is a python process (\`bench/lib/cri_pull.py\`, grpcio) where \`ctr\` is a Go one; both
+start in well under a tenth of a second. Below 1.0× is expected: containerd's remote-snapshot unpacker downloads a
+layer's blob only when it has to extract that layer, so after a whole pre-warm the pull reads the manifest and the
+config and nothing else (the layers are never in containerd's content store; \`ctr content fetch\` downloads them all).
+<!-- prewarm:end -->
+REPORT
+fi
+for section in fleet prewarm; do
+  [[ ! -s "$work/$section.md" ]] || section_splice "$out" "$section" "$work/$section.md"
+done
 log "wrote $out"
 cat "$out"
