@@ -55,6 +55,13 @@ public sealed class PrewarmedPrepareTests(SocketNode node) : IClassFixture<Socke
 
         await WaitForCountAsync(snapshotter, "prewarmed", prewarmedBefore + 2);
         await WaitForCountAsync(snapshotter, "extract", extractBefore + 1);
+
+        // Recorded too, for the audit: which layers containerd took from the pre-warm, on which node, under which name.
+        await using var session = node.Stack.Store.QuerySession();
+        var recorded = (await PrewarmedPrepares.ListAsync(session, SocketNode.NodeName, CancellationToken.None)).Where(a => a.ChainId.StartsWith($"sha256:{ns}", StringComparison.Ordinal)).ToList();
+        Assert.Equal([(c1, layer1.Name), (c2, layer2.Name)], recorded.Select(a => (a.ChainId, a.Name)));
+        Assert.All(recorded, a => Assert.Equal((SocketNode.NodeName, snapshotter), (a.Node, a.Snapshotter)));
+        Assert.True(recorded[1].At >= recorded[0].At && recorded[0].At > DateTimeOffset.UtcNow.AddMinutes(-5));
     }
 
     [Fact]

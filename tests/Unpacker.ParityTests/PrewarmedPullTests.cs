@@ -54,6 +54,13 @@ public sealed class PrewarmedPullTests(ITestOutputHelper output)
         Assert.DoesNotContain(infos, i => i.Kind != SnapshotKind.Committed);
         Assert.Equal(prewarmedBefore + chainIds.Count, await PreparesCountedAsync(node, snapshotter, "prewarmed"));
 
+        // Recorded for the audit, as `unpacker containerd prepares` lists it: every layer, on this node.
+        var listed = (await ChildProcess.RunAsync("dotnet", [RepositoryPaths.ProjectOutput("Cli", "unpacker.dll"), "containerd", "prepares", "--node", Node, "--json"], node.Stack.Environment))
+            .EnsureSuccess("unpacker containerd prepares").Stdout;
+        var answers = System.Text.Json.JsonDocument.Parse(listed).RootElement.EnumerateArray().ToList();
+        Assert.Equal(chainIds, answers.Select(a => a.GetProperty("chainId").GetString()));
+        Assert.All(answers, a => Assert.Equal((Node, snapshotter), (a.GetProperty("node").GetString(), a.GetProperty("snapshotter").GetString())));
+
         // And from containerd's: it recorded each layer with the labels of the snapshot it was answered with.
         foreach (var chainId in chainIds)
         {

@@ -8,5 +8,6 @@ public static class ContainerdCommand
     public static Command Create() => new("containerd", "Point this node's containerd at Unpacker's snapshotters")
     {
         ContainerdConfigCommand.Create(),
+        ContainerdPreparesCommand.Create(),
     };
 }

@@ -1,15 +1,18 @@
 using System.Diagnostics.Metrics;
+using Marten;
 using Microsoft.Extensions.Logging;
+using Unpacker.Storage.Snapshots;
 
 namespace Unpacker.Containerd.Snapshots;
 
 /// <summary>
 /// What became of each Prepare containerd's unpacker sent for a layer (one carrying <c>containerd.io/snapshot.ref</c>):
 /// answered from a layer Unpacker pre-warmed on this node (containerd skips it) or prepared for containerd to
-/// extract. Counted for Prometheus and logged, so an operator sees whether a pre-warm paid off on the node; the
-/// aliases themselves stay in the node's snapshot metadata, labelled <see cref="PrewarmedLabel"/>.
+/// extract. Counted for Prometheus and logged, so an operator sees whether a pre-warm paid off on the node; a
+/// pre-warmed answer is also recorded in PostgreSQL (<see cref="PrewarmedPrepareAnswered"/>, kept after containerd
+/// removes the alias, which meanwhile is a row of the node's metadata labelled <see cref="PrewarmedLabel"/>).
 /// </summary>
-public sealed partial class LayerPrepares(ILogger<LayerPrepares> logger)
+public sealed partial class LayerPrepares(IDocumentStore store, TimeProvider time, ILogger<LayerPrepares> logger)
 {
     public const string MeterName = "Unpacker.Containerd";
 
@@ -26,8 +29,10 @@ public sealed partial class LayerPrepares(ILogger<LayerPrepares> logger)
     private static readonly Counter<long> Prepares = Meter.CreateCounter<long>("unpacker.containerd.layer.prepares", "{prepare}",
         "Layer prepares from containerd's unpacker, by snapshotter and answer: prewarmed (skipped; an alias of a layer Unpacker committed) or extract (containerd applies the layer)");
 
-    public void Prewarmed(string snapshotter, string target, string alias)
+    /// <summary>Records the answer (before containerd hears it: an answer that cannot be recorded is not given), counts and logs it.</summary>
+    public async Task PrewarmedAsync(string node, string snapshotter, string target, string alias, CancellationToken cancellationToken)
     {
+        await PrewarmedPrepares.RecordAsync(store, new PrewarmedPrepareAnswered(node, snapshotter, target, alias, time.GetUtcNow()), cancellationToken);
         Count(snapshotter, AnswerPrewarmed);
         LogPrewarmed(snapshotter, target, alias);
     }

@@ -33,7 +33,7 @@ public sealed class SnapshotsService(ProxySnapshotters snapshotters, ContainerdS
             var aliasName = ContainerdKeys.AliasName(request.Key, target);
             if (await snapshotter.AliasCommittedAsync(aliasName, target, parent, new SnapshotOptions { Labels = labels }, context.CancellationToken) is not null)
             {
-                layerPrepares.Prewarmed(snapshotter.Name, target, aliasName);
+                await layerPrepares.PrewarmedAsync(snapshotter.Node, snapshotter.Name, target, aliasName, context.CancellationToken);
                 throw new AlreadyExistsException($"target snapshot {target}: committed on this node by Unpacker, answered as {aliasName}");
             }
 

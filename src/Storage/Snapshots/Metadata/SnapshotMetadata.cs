@@ -20,6 +20,9 @@ public static class SnapshotMetadata
 
         // A parent cannot vanish under a child, nor a child be created on a removed parent, even when two hosts race.
         mapping.ForeignKey<SnapshotRecord>(x => x.ParentId!);
+
+        // What containerd's unpacker took from a pre-warm (see PrewarmedPrepares).
+        options.Events.AddEventType<PrewarmedPrepareAnswered>();
     }
 
     /// <summary>True when a save failed because (snapshotter, key) is taken (PostgreSQL 23505, whatever Marten wraps it in).</summary>
