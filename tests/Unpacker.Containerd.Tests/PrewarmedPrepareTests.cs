@@ -1,7 +1,7 @@
-using System.Globalization;
 using Grpc.Core;
 using Unpacker.Containerd.Api.Snapshots;
 using Unpacker.Storage.Snapshots;
+using Unpacker.Testing;
 
 namespace Unpacker.Containerd.Tests;
 
@@ -13,7 +13,7 @@ namespace Unpacker.Containerd.Tests;
 public sealed class PrewarmedPrepareTests(SocketNode node) : IClassFixture<SocketNode>
 {
     private const string SnapshotRef = "containerd.io/snapshot.ref";
-    private static readonly HttpClient Http = new();
+    private const string PreparesMetric = "unpacker_containerd_layer_prepares_total";
 
     [Theory]
     [InlineData("native")]
@@ -103,25 +103,9 @@ public sealed class PrewarmedPrepareTests(SocketNode node) : IClassFixture<Socke
         Assert.Equal(StatusCode.AlreadyExists, error.StatusCode);
     }
 
-    /// <summary>The Applier's Prometheus counter of containerd's layer prepares for one snapshotter and answer.</summary>
-    private async Task<long> PreparesCountedAsync(string snapshotter, string answer)
-    {
-        var scrape = await Http.GetStringAsync(new Uri(node.Applier.BaseAddress!, "/metrics"));
-        var line = scrape.Split('\n').FirstOrDefault(l => l.StartsWith("unpacker_containerd_layer_prepares_total{", StringComparison.Ordinal)
-            && l.Contains($"answer=\"{answer}\"", StringComparison.Ordinal) && l.Contains($"snapshotter=\"{snapshotter}\"", StringComparison.Ordinal));
-        return line is null ? 0 : long.Parse(line.Split(' ')[1], CultureInfo.InvariantCulture);
-    }
+    private Task<long> PreparesCountedAsync(string snapshotter, string answer) =>
+        PrometheusScrape.SettledCounterAsync(node.Applier, PreparesMetric, $"answer=\"{answer}\"", $"snapshotter=\"{snapshotter}\"");
 
-    /// <summary>Scrapes until the counter reaches the value (the exporter caches a scrape briefly); bounded.</summary>
-    private async Task WaitForCountAsync(string snapshotter, string answer, long expected)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        long counted;
-        while ((counted = await PreparesCountedAsync(snapshotter, answer)) < expected && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(200);
-        }
-
-        Assert.Equal(expected, counted);
-    }
+    private async Task WaitForCountAsync(string snapshotter, string answer, long expected) =>
+        Assert.Equal(expected, await PrometheusScrape.WaitForCounterAsync(node.Applier, expected, PreparesMetric, $"answer=\"{answer}\"", $"snapshotter=\"{snapshotter}\""));
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Unpacker.Contracts.Oci;
 using Unpacker.Contracts.Unpacking;
 using Unpacker.Storage.Snapshots;
@@ -22,7 +21,6 @@ public sealed class PrewarmedPullTests(ITestOutputHelper output)
     private const string Node = "ctrd-prewarm";
     private const string PrewarmedLabel = "unpacker.io/prewarmed-from";
     private const string Cri = ContainerdInstance.CriNamespace;
-    private static readonly HttpClient Http = new();
 
     [Theory]
     [InlineData("native")]
@@ -68,8 +66,8 @@ public sealed class PrewarmedPullTests(ITestOutputHelper output)
             Assert.Contains($"\"{PrewarmedLabel}\": \"{chainId}\"", info, StringComparison.Ordinal);
         }
 
-        // The rootfs containerd mounts is the tree Unpacker unpacked (as Unpacker's own view of its chain mounts it).
-        var unpacked = await ReadOwnViewAsync(node, snapshotter, chainIds[^1], started);
+        // The rootfs containerd mounts is the tree Unpacker unpacked (Unpacker's export of its chain).
+        var unpacked = await ExportAsync(node, snapshotter, chainIds[^1], started);
         var mounted = await node.ReadViewAsync(snapshotter, "rootfs-view", chainIds[^1], started, output.WriteLine, Cri);
         Assert.Empty(TreeDescription.Differences(unpacked, mounted, "unpacker's export", "containerd's view"));
 
@@ -78,7 +76,7 @@ public sealed class PrewarmedPullTests(ITestOutputHelper output)
         await RemoveCriImagesAsync(node);
         var after = await node.WalkAsync(snapshotter);
         Assert.Equal(chainIds.Order(StringComparer.Ordinal), after.Select(i => i.Name).Order(StringComparer.Ordinal));
-        Assert.Empty(TreeDescription.Differences(unpacked, await ReadOwnViewAsync(node, snapshotter, chainIds[^1], started), "before", "after containerd's collection"));
+        Assert.Empty(TreeDescription.Differences(unpacked, await ExportAsync(node, snapshotter, chainIds[^1], started), "before", "after containerd's collection"));
     }
 
     [Fact]
@@ -142,7 +140,7 @@ public sealed class PrewarmedPullTests(ITestOutputHelper output)
         var started = DateTimeOffset.UtcNow;
         await PrewarmAsync(node, reference, snapshotter);
         await node.Containerd.CriPullAsync(reference);
-        var committedBefore = await ReadOwnViewAsync(node, snapshotter, chainIds[^1], started);
+        var committedBefore = await ExportAsync(node, snapshotter, chainIds[^1], started);
 
         var id = $"run-{Guid.NewGuid():N}"[..12];
         var printed = await node.Containerd.CtrInAsync(Cri, "run", "--snapshotter", ProxyNode.Plugin(snapshotter), reference, id,
@@ -156,7 +154,7 @@ public sealed class PrewarmedPullTests(ITestOutputHelper output)
         Assert.Equal(chainIds[^1], infos.Single(i => i.Name == container.Parent).Labels[PrewarmedLabel]);
         var rootfs = await node.ReadMountedAsync(await node.Snapshotter(snapshotter).MountsAsync(container.Name, CancellationToken.None), started);
         Assert.Contains("etc/written", rootfs.Keys);
-        Assert.Empty(TreeDescription.Differences(committedBefore, await ReadOwnViewAsync(node, snapshotter, chainIds[^1], started), "before the run", "after the run"));
+        Assert.Empty(TreeDescription.Differences(committedBefore, await ExportAsync(node, snapshotter, chainIds[^1], started), "before the run", "after the run"));
 
         // Deleting the container deletes its snapshot (from ours at containerd's next collection), and nothing of the image's.
         await node.Containerd.CtrInAsync(Cri, "containers", "rm", id);
@@ -192,42 +190,15 @@ public sealed class PrewarmedPullTests(ITestOutputHelper output)
         await node.CollectGarbageAsync();
     }
 
-    /// <summary>The tree of Unpacker's own chain, through a view of Unpacker's (its name, not containerd's), mounted.</summary>
-    private static async Task<SortedDictionary<string, TreeEntry>> ReadOwnViewAsync(ProxyNode node, string snapshotter, string chainId, DateTimeOffset started)
+    private static async Task<SortedDictionary<string, TreeEntry>> ExportAsync(ProxyNode node, string snapshotter, string chainId, DateTimeOffset started)
     {
-        var ours = node.Snapshotter(snapshotter);
-        var key = $"check-{Guid.NewGuid():N}";
-        var mounts = await ours.ViewAsync(key, chainId, null, CancellationToken.None);
-        try
-        {
-            return await node.ReadMountedAsync(mounts, started);
-        }
-        finally
-        {
-            await ours.RemoveAsync(key, CancellationToken.None);
-        }
+        var target = Path.Combine(node.Work, $"export-{Guid.NewGuid():N}");
+        await node.Snapshotter(snapshotter).ExportAsync(chainId, target, CancellationToken.None);
+        return TreeDescription.Read(target, started);
     }
 
     /// <summary>The node Applier's Prometheus counter of containerd's layer prepares, by snapshotter and answer (scraped until it settles).</summary>
-    private static async Task<long> PreparesCountedAsync(ProxyNode node, string snapshotter, string answer)
-    {
-        var applier = node.Stack.Processes.Single(p => p.Name == "Applier");
-        long? previous = null;
-        for (var scrape = 0; scrape < 20; scrape++)
-        {
-            var text = await Http.GetStringAsync(new Uri(applier.BaseAddress!, "/metrics"));
-            var line = text.Split('\n').FirstOrDefault(l => l.StartsWith("unpacker_containerd_layer_prepares_total{", StringComparison.Ordinal)
-                && l.Contains($"answer=\"{answer}\"", StringComparison.Ordinal) && l.Contains($"snapshotter=\"{snapshotter}\"", StringComparison.Ordinal));
-            var counted = line is null ? 0 : long.Parse(line.Split(' ')[1], CultureInfo.InvariantCulture);
-            if (counted == previous)
-            {
-                return counted;
-            }
-
-            previous = counted;
-            await Task.Delay(400);
-        }
-
-        return previous ?? 0;
-    }
+    private static Task<long> PreparesCountedAsync(ProxyNode node, string snapshotter, string answer) =>
+        PrometheusScrape.SettledCounterAsync(node.Stack.Processes.Single(p => p.Name == "Applier"), "unpacker_containerd_layer_prepares_total",
+            $"answer=\"{answer}\"", $"snapshotter=\"{snapshotter}\"");
 }

@@ -56,6 +56,59 @@ public sealed class OverlaySnapshotterTests : SnapshotterTestBase
     }
 
     [Fact]
+    public async Task Export_keeps_names_that_are_not_utf8_byte_for_byte_and_hides_the_ones_a_whiteout_removes()
+    {
+        var overlay = (OverlaySnapshotter)Context.Create("overlayfs");
+        byte[] cafe = [.. "caf"u8, 0xe9];
+        byte[] odd = [0xff, 0xfe, .. ".txt"u8];
+        await overlay.PrepareAsync("lower-a", null, null, _none);
+        var lower = Native.NativePath.FromString(overlay.UpperDirectory(await IdAsync(overlay, "lower-a")));
+        File.WriteAllText(Path.Combine(lower.ToString(), "plain"), "p");
+        WriteBytesFile(lower.Append(cafe), "lower");
+        WriteBytesFile(lower.Append(odd), "goes");
+        await overlay.CommitAsync("lower", "lower-a", null, _none);
+        await overlay.PrepareAsync("upper-a", null, null, _none);
+        var upper = Native.NativePath.FromString(overlay.UpperDirectory(await IdAsync(overlay, "upper-a")));
+        WriteBytesFile(upper.Append(cafe), "upper");
+        Assert.Equal(0, Native.FileSystem.TryMknod(upper.Append(odd), 0x2000, 0));
+        await overlay.CommitAsync("upper", "upper-a", new SnapshotOptions { Parent = "lower" }, _none);
+
+        var exported = Native.NativePath.FromString(Context.NewDirectory("export"));
+        await overlay.ExportAsync("upper", exported.ToString(), _none);
+
+        Assert.Equal([cafe, "plain"u8.ToArray()], Native.FileSystem.ListDirectory(exported).OrderBy(n => n[0]));
+        Assert.Equal("upper", ReadBytesFile(exported.Append(cafe)));
+    }
+
+    private static void WriteBytesFile(Native.NativePath path, string content)
+    {
+        var fd = Native.FileSystem.TryCreateExclusive(path, 0b110_100_100);
+        Assert.True(fd >= 0, $"create {path}: errno {-fd}");
+        try
+        {
+            Native.FileSystem.WriteAll(fd, Encoding.UTF8.GetBytes(content), 0, path);
+        }
+        finally
+        {
+            Native.FileSystem.Close(fd);
+        }
+    }
+
+    private static string ReadBytesFile(Native.NativePath path)
+    {
+        var fd = Native.FileSystem.OpenRead(path);
+        try
+        {
+            var buffer = new byte[64];
+            return Encoding.UTF8.GetString(buffer, 0, Native.FileSystem.Read(fd, buffer, path));
+        }
+        finally
+        {
+            Native.FileSystem.Close(fd);
+        }
+    }
+
+    [Fact]
     public async Task Export_of_a_chain_with_whiteouts_and_opaque_directories_equals_a_real_overlay_mount()
     {
         var overlay = (OverlaySnapshotter)Context.Create("overlayfs");

@@ -140,94 +140,12 @@ internal sealed class TreeCopy
         }
     }
 
-    private static void CopyEntry(Entry entry)
-    {
-        var (source, destination, status) = entry;
-        switch ((uint)status.Mode & Libc.S_IFMT)
-        {
-            case Libc.S_IFREG:
-                CopyRegular(source, destination, status);
-                return;
-            case Libc.S_IFLNK:
-                Check(NativeFileSystem.TrySymlink(NativeFileSystem.ReadLink(source), destination), "symlink", destination);
-                break;
-            case Libc.S_IFCHR or Libc.S_IFBLK or Libc.S_IFIFO or Libc.S_IFSOCK:
-                Check(NativeFileSystem.TryMknod(destination, status.Mode, Libc.MakeDev(status.RdevMajor, status.RdevMinor)), "mknod", destination);
-                break;
-            default:
-                throw new IOException($"copy {source}: unsupported file type 0{Convert.ToString(status.Mode & Libc.S_IFMT, 8)}");
-        }
+    private static void CopyEntry(Entry entry) => EntryCopy.Copy(entry.Source, entry.Destination, entry.Status, keepXattr: null);
 
-        SetAttributes(source, destination, status, fd: -1);
-    }
+    private static void SetAttributes(NativePath source, NativePath destination, in Libc.Statx status, int fd) =>
+        EntryCopy.SetAttributes(source, destination, status, fd, keepXattr: null);
 
-    private static void CopyRegular(NativePath source, NativePath destination, in Libc.Statx status)
-    {
-        var input = NativeFileSystem.OpenRead(source);
-        try
-        {
-            var output = NativeFileSystem.TryCreateExclusive(destination, 0b110_000_000);
-            Check(output < 0 ? -output : 0, "create", destination);
-            try
-            {
-                NativeFileSystem.CopyContents(input, output, source, destination);
-                SetAttributes(source, destination, status, output);
-            }
-            finally
-            {
-                NativeFileSystem.Close(output);
-            }
-        }
-        finally
-        {
-            NativeFileSystem.Close(input);
-        }
-    }
-
-    /// <summary>Owner, then mode (chown clears setuid), then xattrs, then times; through <paramref name="fd"/> when the entry is open.</summary>
-    private static void SetAttributes(NativePath source, NativePath destination, in Libc.Statx status, int fd)
-    {
-        var isSymlink = NativeFileSystem.IsSymlink(status);
-        var permissions = (uint)status.Mode & 0xFFF;
-        if (fd >= 0)
-        {
-            NativeFileSystem.FChown(fd, status.Uid, status.Gid, destination);
-            NativeFileSystem.FChmod(fd, permissions, destination);
-        }
-        else
-        {
-            NativeFileSystem.LChown(destination, status.Uid, status.Gid);
-            if (!isSymlink)
-            {
-                NativeFileSystem.Chmod(destination, permissions);
-            }
-        }
-
-        foreach (var (name, value) in NativeFileSystem.ListXattrs(source))
-        {
-            // containerd's CopyDir ignores attributes the destination refuses (a symlink's user.*, a file system without them).
-            _ = NativeFileSystem.TrySetXattr(destination, fd, name, value);
-        }
-
-        var access = new Libc.Timespec { Seconds = status.AccessTime.Seconds, Nanoseconds = status.AccessTime.Nanoseconds };
-        var modify = new Libc.Timespec { Seconds = status.ModifyTime.Seconds, Nanoseconds = status.ModifyTime.Nanoseconds };
-        if (fd >= 0)
-        {
-            NativeFileSystem.SetTimes(fd, access, modify, destination);
-        }
-        else
-        {
-            NativeFileSystem.SetTimesNoFollow(destination, access, modify);
-        }
-    }
-
-    private static void Check(int errno, string operation, NativePath path)
-    {
-        if (errno != 0)
-        {
-            throw NativeFileSystem.Error(operation, path, errno);
-        }
-    }
+    private static void Check(int errno, string operation, NativePath path) => EntryCopy.Check(errno, operation, path);
 
     private readonly record struct PendingDirectory(NativePath Source, NativePath Destination, Libc.Statx Status, int Depth);
 

@@ -1,74 +1,102 @@
 using System.Text;
+using Unpacker.Native;
 using Unpacker.Storage.Snapshots.FileSystem;
+using NativeFileSystem = Unpacker.Native.FileSystem;
 
 namespace Unpacker.Storage.Snapshots.Overlay;
 
 /// <summary>
 /// Computes in user space what an overlay mount shows: layers applied bottom to top, where a character device
 /// 0/0 hides the lower entry (a whiteout) and a directory marked <c>trusted.overlay.opaque=y</c> hides the
-/// lower directory's contents. Overlay's own xattrs are not copied into the result.
+/// lower directory's contents. Overlay's own xattrs are not copied into the result. Names are bytes throughout, so a
+/// name that is not UTF-8 is exported exactly.
 /// </summary>
 public static class OverlayMerge
 {
     public const string OpaqueXattr = "trusted.overlay.opaque";
-    private const string OverlayXattrPrefix = "trusted.overlay.";
+    private static readonly byte[] OverlayXattrPrefix = "trusted.overlay."u8.ToArray();
 
     /// <summary>Materializes the merge of <paramref name="layers"/> (lowest first) into <paramref name="target"/>, which must be absent or empty.</summary>
     public static void Export(IReadOnlyList<string> layers, string target, CancellationToken cancellationToken)
     {
         FileTree.EnsureEmptyDirectory(target);
+        var to = NativePath.FromString(target);
         foreach (var layer in layers)
         {
-            ApplyDirectory(layer, target, new Dictionary<(ulong, ulong), string>(), cancellationToken);
-            FileTree.CopyAttributes(layer, target, Posix.Lstat(layer), KeepXattr);
+            var from = NativePath.FromString(layer);
+            ApplyDirectory(from, to, [], cancellationToken);
+            EntryCopy.SetAttributes(from, to, Stat(from), fd: -1, KeepXattr);
         }
     }
 
     /// <summary>True when a directory of an overlay layer hides everything below it.</summary>
-    public static bool IsOpaque(string directory) =>
-        Posix.GetXattr(directory, OpaqueXattr) is { } value && Encoding.ASCII.GetString(value) == "y";
+    public static bool IsOpaque(string directory) => IsOpaque(NativePath.FromString(directory));
 
-    private static bool KeepXattr(string name) => !name.StartsWith(OverlayXattrPrefix, StringComparison.Ordinal);
+    private static bool IsOpaque(NativePath directory) =>
+        NativeFileSystem.TryGetXattr(directory, Encoding.ASCII.GetBytes(OpaqueXattr), out var value) == 0 && value.AsSpan().SequenceEqual("y"u8);
 
-    private static void ApplyDirectory(string layerDirectory, string targetDirectory, Dictionary<(ulong, ulong), string> links, CancellationToken cancellationToken)
+    private static bool KeepXattr(byte[] name) => !name.AsSpan().StartsWith(OverlayXattrPrefix);
+
+    private static void ApplyDirectory(NativePath layerDirectory, NativePath targetDirectory, Dictionary<(uint, uint, ulong), NativePath> links, CancellationToken cancellationToken)
     {
-        foreach (var name in FileTree.Names(layerDirectory))
+        foreach (var name in NativeFileSystem.ListDirectory(layerDirectory))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var source = Path.Combine(layerDirectory, name);
-            var destination = Path.Combine(targetDirectory, name);
-            var status = Posix.Lstat(source);
-            var existing = Posix.TryLstat(destination);
-            if (status.IsWhiteout)
+            var source = layerDirectory.Append(name);
+            var destination = targetDirectory.Append(name);
+            var status = Stat(source);
+            var exists = NativeFileSystem.TryLStat(destination, out var existing) == 0;
+            if (IsWhiteout(status))
             {
-                FileTree.RemoveAll(destination);
+                NativeFileSystem.RemoveAll(destination);
                 continue;
             }
 
-            if (status.IsDirectory)
+            if (NativeFileSystem.IsDirectory(status))
             {
-                if (existing is { } lower && (!lower.IsDirectory || IsOpaque(source)))
+                if (exists && (!NativeFileSystem.IsDirectory(existing) || IsOpaque(source)))
                 {
-                    FileTree.RemoveAll(destination);
-                    existing = null;
+                    NativeFileSystem.RemoveAll(destination);
+                    exists = false;
                 }
 
-                if (existing is null)
+                if (!exists)
                 {
-                    Posix.Mkdir(destination, 0b111_000_000);
+                    EntryCopy.Check(NativeFileSystem.TryMkdir(destination, 0b111_000_000), "mkdir", destination);
                 }
 
                 ApplyDirectory(source, destination, links, cancellationToken);
-                FileTree.CopyAttributes(source, destination, status, KeepXattr);
+                EntryCopy.SetAttributes(source, destination, status, fd: -1, KeepXattr);
                 continue;
             }
 
-            if (existing is not null)
+            if (exists)
             {
-                FileTree.RemoveAll(destination);
+                NativeFileSystem.RemoveAll(destination);
             }
 
-            FileTree.CopyEntry(source, destination, status, links, KeepXattr);
+            // A hard-link group of the layer stays one group in the export.
+            var inode = (status.DevMajor, status.DevMinor, status.Inode);
+            if (status.LinkCount > 1 && links.TryGetValue(inode, out var first))
+            {
+                EntryCopy.Check(NativeFileSystem.TryLink(first, destination), "link", destination);
+                continue;
+            }
+
+            EntryCopy.Copy(source, destination, status, KeepXattr);
+            if (status.LinkCount > 1)
+            {
+                links[inode] = destination;
+            }
         }
+    }
+
+    private static bool IsWhiteout(in Libc.Statx status) =>
+        ((uint)status.Mode & Libc.S_IFMT) == Libc.S_IFCHR && status.RdevMajor == 0 && status.RdevMinor == 0;
+
+    private static Libc.Statx Stat(NativePath path)
+    {
+        EntryCopy.Check(NativeFileSystem.TryLStat(path, out var status), "lstat", path);
+        return status;
     }
 }
