@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 
 namespace Unpacker.Testing;
@@ -8,9 +7,6 @@ namespace Unpacker.Testing;
 /// <summary>A service (Fetcher, Applier, Saga) running as a separate process, as in production.</summary>
 public sealed partial class ServiceProcess : IAsyncDisposable
 {
-    private const int Sigterm = 15;
-    private const int Sigcont = 18;
-    private const int Sigstop = 19;
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
     private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -93,7 +89,7 @@ public sealed partial class ServiceProcess : IAsyncDisposable
     {
         if (!_process.HasExited)
         {
-            _ = Kill(_process.Id, Sigterm);
+            ProcessSignals.Send(_process, ProcessSignals.Sigterm);
             using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
             await _process.WaitForExitAsync(cts.Token);
         }
@@ -105,18 +101,10 @@ public sealed partial class ServiceProcess : IAsyncDisposable
     public void KillHard() => _process.Kill(entireProcessTree: true);
 
     /// <summary>SIGSTOP: the process makes no progress until <see cref="Thaw"/>, so a test can look at a step while it is under way.</summary>
-    public void Freeze() => Signal(Sigstop, "SIGSTOP");
+    public void Freeze() => ProcessSignals.Send(_process, ProcessSignals.Sigstop);
 
     /// <summary>SIGCONT after <see cref="Freeze"/>.</summary>
-    public void Thaw() => Signal(Sigcont, "SIGCONT");
-
-    private void Signal(int signal, string name)
-    {
-        if (!_process.HasExited && Kill(_process.Id, signal) != 0)
-        {
-            throw new InvalidOperationException($"{name} to {Name} ({WorkerId}, pid {_process.Id}) failed: errno {Marshal.GetLastPInvokeError()}");
-        }
-    }
+    public void Thaw() => ProcessSignals.Send(_process, ProcessSignals.Sigcont);
 
     public async ValueTask DisposeAsync()
     {
@@ -156,7 +144,4 @@ public sealed partial class ServiceProcess : IAsyncDisposable
 
     [GeneratedRegex(@"health at (http://[^\s""]+)")]
     private static partial Regex ListeningAt();
-
-    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static partial int Kill(int pid, int signal);
 }

@@ -46,8 +46,16 @@ internal sealed class CliProcess : IDisposable
         return (_process.ExitCode, await _output, await _error);
     }
 
+    public bool HasExited => _process.HasExited;
+
     /// <summary>kill -9: no finally blocks, no cleanup, the PostgreSQL connection just drops.</summary>
     public void KillHard() => _process.Kill(entireProcessTree: true);
+
+    /// <summary>SIGSTOP: no progress until <see cref="Thaw"/>, so a test can look at what the process is doing.</summary>
+    public void Freeze() => ProcessSignals.Send(_process, ProcessSignals.Sigstop);
+
+    /// <summary>SIGCONT after <see cref="Freeze"/>.</summary>
+    public void Thaw() => ProcessSignals.Send(_process, ProcessSignals.Sigcont);
 
     public void Dispose()
     {

@@ -75,13 +75,27 @@ public sealed class SnapshotterProcessTests : SnapshotterTestBase
 
         using (var victim = CliProcess.Start(Context, "snapshots", "prepare", "native", "victim", "big"))
         {
+            // Caught mid-copy however fast the copy is: the victim runs in slices and is frozen while the test looks,
+            // so the half-made directory cannot be finished (renamed) between the look and the kill.
             var deadline = DateTime.UtcNow.AddMinutes(1);
-            while (!Directory.EnumerateDirectories(native.Layout.SnapshotsDirectory, SnapshotLayout.TemporaryPrefix + "*").Any() && DateTime.UtcNow < deadline)
+            while (true)
             {
+                victim.Freeze();
+                if (Directory.EnumerateDirectories(native.Layout.SnapshotsDirectory, SnapshotLayout.TemporaryPrefix + "*").Any())
+                {
+                    break;
+                }
+
+                if (victim.HasExited || DateTime.UtcNow > deadline)
+                {
+                    victim.KillHard();
+                    Assert.Fail($"the prepare was not caught mid-copy (exited: {victim.HasExited}): {await victim.WaitAsync()}");
+                }
+
+                victim.Thaw();
                 await Task.Delay(5);
             }
 
-            await Task.Delay(50);
             victim.KillHard();
             await victim.WaitAsync();
         }
