@@ -47,7 +47,11 @@ internal sealed class SnapshotMetaStore(IDocumentStore store, SnapshotterDescrip
     public async Task<HashSet<string>> IdsAsync(CancellationToken cancellationToken)
     {
         await using var session = store.QuerySession();
-        var rows = await session.Query<SnapshotRecord>().Where(x => x.Node == node && x.Snapshotter == Name).ToListAsync(cancellationToken);
+        // The reaper asks every pass: read the two ids, not whole rows (labels and all).
+        var rows = await session.Query<SnapshotRecord>()
+            .Where(x => x.Node == node && x.Snapshotter == Name)
+            .Select(x => new TreeIds { Id = x.Id, SharedTreeId = x.SharedTreeId })
+            .ToListAsync(cancellationToken);
         return rows.Select(r => r.Id).Concat(rows.Select(r => r.SharedTreeId).OfType<string>()).ToHashSet();
     }
 
@@ -409,4 +413,11 @@ internal sealed class SnapshotMetaStore(IDocumentStore store, SnapshotterDescrip
 
     private static FailedPreconditionException HasChildren(string key, Exception? inner) =>
         new($"cannot remove snapshot {key}: it has children; remove them first", inner);
+
+    private sealed class TreeIds
+    {
+        public string Id { get; set; } = "";
+
+        public string? SharedTreeId { get; set; }
+    }
 }
