@@ -43,6 +43,18 @@ for name, pipeline in collector["service"]["pipelines"].items():
 PY
 log "prometheus.yml scrapes every Fetcher, Applier and the Saga at their port; the collector's pipelines use configured components"
 
+# Schema migrations are a step: every service waits for the `migrate` one-shot (`unpacker db migrate`) to succeed.
+python3 - <<'PY' || die "docker-compose.yml starts a service before the schema migration has completed"
+import yaml
+compose = yaml.safe_load(open("docker-compose.yml"))
+assert compose["services"]["migrate"]["command"] == ["db", "migrate"], "the migrate service does not run 'db migrate'"
+for name, service in compose["services"].items():
+    if name.startswith(("fetcher", "applier", "saga")):
+        condition = service.get("depends_on", {}).get("migrate", {}).get("condition")
+        assert condition == "service_completed_successfully", f"{name} does not wait for migrate"
+PY
+log "every service starts after the migrate one-shot completed"
+
 # No shared disk: every volume a Fetcher or an Applier mounts is mounted by that service alone (a node's snapshots
 # need a local filesystem, and blobs reach the nodes over HTTP).
 python3 - <<'PY' || die "docker-compose.yml shares a volume between Fetchers and Appliers"

@@ -5,6 +5,7 @@
 # `up fetcher=2` starts two Fetchers. `up applier@node-a applier@node-b` starts an Applier per node: each is its own
 # node (UNPACKER_NODE) with its own storage root under $UNPACKER_STATE_DIR/nodes/<node>, sharing no snapshot with the
 # others (a fleet on one machine). Without @, an Applier belongs to this host's node and uses UNPACKER_ROOT.
+# `up` runs `unpacker db migrate` first (the services refuse a schema older than they need).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/env.sh"
 
@@ -30,10 +31,22 @@ start() {
   done
 }
 
+# The services only check the PostgreSQL schema; migrating it is a step of its own, as the compose `migrate` service is.
+migrate() {
+  local configuration="${UNPACKER_CONFIGURATION:-Debug}"
+  local dll="$UNPACKER_REPO/src/Cli/bin/$configuration/net10.0/unpacker.dll"
+  [[ -z "${UNPACKER_PUBLISH_DIR:-}" ]] || dll="$UNPACKER_PUBLISH_DIR/cli/unpacker.dll"
+  [[ -f "$dll" ]] || die "$dll is not built: run 'dotnet build Services.sln -c $configuration'"
+  local result
+  result="$(dotnet "$dll" db migrate)" || die "unpacker db migrate failed"
+  log "unpacker db migrate: ${result%%$'\n'*}"
+}
+
 command="${1:-up}"; shift || true
 specs=("$@"); ((${#specs[@]})) || specs=(fetcher applier saga)
 case "$command" in
   up)
+    migrate
     for spec in "${specs[@]}"; do
       count=1; [[ $spec == *=* ]] && count="${spec#*=}"
       service="${spec%%=*}"; node=""

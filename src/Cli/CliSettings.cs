@@ -4,9 +4,7 @@ using Marten;
 using Microsoft.Extensions.Configuration;
 using Unpacker.Hosting.Configuration;
 using Unpacker.Hosting.Persistence;
-using Unpacker.Saga;
-using Unpacker.Storage.Content;
-using Unpacker.Storage.Snapshots.Metadata;
+using Unpacker.Saga.Persistence;
 
 namespace Unpacker.Cli;
 
@@ -29,7 +27,9 @@ internal static class CliSettings
     /// <summary>This host's node (<c>UNPACKER_NODE</c>, by default the host name): whose snapshots the local commands see.</summary>
     public static NodeOptions Node => _configuration.Bind<NodeOptions>(NodeOptions.Section);
 
-    /// <summary>A store that knows every document and event type of the system (content, snapshots, unpack history).</summary>
-    public static Task<DocumentStore> OpenStoreAsync() =>
-        UnpackerMarten.OpenStoreAsync(Postgres, ContentMetadata.Register, SnapshotMetadata.Register, UnpackSagaRegistration.MartenContribution);
+    /// <summary>
+    /// A store that knows every document and event type of the system (content, snapshots, nodes, unpack history), on a
+    /// schema <c>unpacker db migrate</c> brought to this version; a command never changes the schema.
+    /// </summary>
+    public static Task<DocumentStore> OpenStoreAsync() => UnpackerMarten.OpenStoreAsync(Postgres, UnpackerSchema.Everything);
 }

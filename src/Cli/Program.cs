@@ -23,6 +23,7 @@ var root = new RootCommand("unpacker: a distributed container-image unpacker")
     SnapshotsCommand.Create(),
     ContainerdCommand.Create(),
     LayerApplyCommand.Create(),
+    DbCommand.Create(),
 };
 
 var parsed = root.Parse(args);

@@ -23,7 +23,7 @@ public sealed class RemoteBlobStreamTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await TestServers.RequirePostgresAsync();
-        _store = await UnpackerMarten.OpenStoreAsync(TestServers.PostgresWithSchema("remote_blob"), ContentMetadata.Register);
+        _store = await UnpackerMarten.OpenMigratedStoreAsync(TestServers.PostgresWithSchema("remote_blob"), ContentMetadata.Register);
     }
 
     public Task DisposeAsync()

@@ -4,6 +4,7 @@ using Unpacker.Audit.Tests.RecordedStreams;
 using Unpacker.Hosting.Configuration;
 using Unpacker.Hosting.Persistence;
 using Unpacker.Saga;
+using Unpacker.Saga.Persistence;
 using Unpacker.Storage.Content;
 using Unpacker.Storage.Snapshots.Metadata;
 using Unpacker.Testing;
@@ -23,7 +24,7 @@ public sealed class RecordedStreamTests
     {
         await TestServers.RequirePostgresAsync();
         var postgres = TestServers.PostgresWithSchema("recorded");
-        using var store = await UnpackerMarten.OpenStoreAsync(postgres, ContentMetadata.Register, SnapshotMetadata.Register, UnpackSagaRegistration.MartenContribution);
+        using var store = await UnpackerMarten.OpenMigratedStoreAsync(postgres, UnpackerSchema.Everything);
         await RecordedStreamFixture.LoadAsync(postgres.ConnectionString, postgres.Schema);
         var environment = new Dictionary<string, string> { ["UNPACKER_POSTGRES_SCHEMA"] = postgres.Schema };
         var output = Directory.CreateTempSubdirectory("recorded-timeline-");

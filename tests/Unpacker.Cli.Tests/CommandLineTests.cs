@@ -1,3 +1,5 @@
+using Unpacker.Hosting.Persistence;
+using Unpacker.Saga.Persistence;
 using Unpacker.Testing;
 
 namespace Unpacker.Cli.Tests;
@@ -86,6 +88,7 @@ public sealed class CommandLineTests
     {
         await TestServers.RequirePostgresAsync();
         var postgres = TestServers.PostgresWithSchema("cli_offline");
+        using var store = await UnpackerMarten.OpenMigratedStoreAsync(postgres, UnpackerSchema.Everything);
 
         await using var cli = await CliProcess.RunAsync(
             new Dictionary<string, string> { ["UNPACKER_POSTGRES_SCHEMA"] = postgres.Schema, ["UNPACKER_RABBITMQ_PORT"] = "1" },

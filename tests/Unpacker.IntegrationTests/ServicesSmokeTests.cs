@@ -5,6 +5,7 @@ using Unpacker.Contracts.Diagnostics;
 using Unpacker.Hosting.Diagnostics;
 using Unpacker.Hosting.Messaging;
 using Unpacker.Hosting.Persistence;
+using Unpacker.Saga.Persistence;
 using Unpacker.Testing;
 
 namespace Unpacker.IntegrationTests;
@@ -20,7 +21,7 @@ public sealed partial class ServicesSmokeTests
         await TestServers.RequirePostgresAsync();
         var postgres = TestServers.PostgresWithSchema("smoke");
         await using var vhost = await TestServers.CreateVirtualHostAsync("smoke");
-        using var store = await UnpackerMarten.OpenStoreAsync(postgres);
+        using var store = await UnpackerMarten.OpenMigratedStoreAsync(postgres, UnpackerSchema.Everything);
         var environment = new Dictionary<string, string>(vhost.Environment) { ["UNPACKER_POSTGRES_SCHEMA"] = postgres.Schema };
 
         var processes = await Task.WhenAll(_services.Select(s => ServiceProcess.StartAsync(s, environment)));

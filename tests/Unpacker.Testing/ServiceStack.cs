@@ -7,6 +7,7 @@ using Unpacker.Hosting.Configuration;
 using Unpacker.Hosting.Persistence;
 using Unpacker.Hosting.Telemetry;
 using Unpacker.Saga;
+using Unpacker.Saga.Persistence;
 using Unpacker.Storage.Content;
 using Unpacker.Storage.Snapshots;
 using Unpacker.Storage.Snapshots.Metadata;
@@ -86,8 +87,8 @@ public sealed class ServiceStack : IAsyncDisposable
         var root = options.Root ?? Path.Combine("/var/tmp/unpacker-tests", $"{prefix}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(root);
 
-        // The schema is applied once here, so the services starting side by side find it in place.
-        var store = await UnpackerMarten.OpenStoreAsync(postgres, ContentMetadata.Register, SnapshotMetadata.Register, UnpackSagaRegistration.MartenContribution);
+        // The schema is migrated here, as `unpacker db migrate` would: the services only check it.
+        var store = await UnpackerMarten.OpenMigratedStoreAsync(postgres, UnpackerSchema.Everything);
         var stack = new ServiceStack(postgres, vhost, root, store, options.Environment);
         try
         {

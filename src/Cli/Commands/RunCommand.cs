@@ -7,8 +7,7 @@ using Unpacker.Hosting.Configuration;
 using Unpacker.Hosting.Messaging;
 using Unpacker.Hosting.Persistence;
 using Unpacker.Saga;
-using Unpacker.Storage.Content;
-using Unpacker.Storage.Snapshots.Metadata;
+using Unpacker.Saga.Persistence;
 
 namespace Unpacker.Cli.Commands;
 
@@ -32,7 +31,7 @@ public static class RunCommand
         var node = service.Node.Validated();
         var configuration = service.Builder.Configuration;
         var applier = configuration.Bind<ApplierOptions>(ApplierOptions.Section);
-        service.Services.AddUnpackerMarten(service.Postgres, ContentMetadata.Register, SnapshotMetadata.Register, UnpackSagaRegistration.MartenContribution);
+        service.Services.AddUnpackerMarten(service.Postgres, UnpackerSchema.Everything);
         var fetcher = service.Services.AddFetcher(configuration);
         service.Services.AddApplier(service.Storage.Root, node, applier);
         service.Services.AddUnpackSagaServices(configuration.Bind<UnpackSagaOptions>(UnpackSagaOptions.Section));

@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using MassTransit;
 using Npgsql;
+using Unpacker.Hosting.Persistence;
 
 namespace Unpacker.Cli.Progress;
 
@@ -18,7 +19,7 @@ public static class CliFailures
             Console.Error.WriteLine($"unpacker: {exception.Message}");
             return ExitCodes.Usage;
         }
-        catch (ServerUnreachableException exception)
+        catch (Exception exception) when (exception is ServerUnreachableException or SchemaNotMigratedException)
         {
             Console.Error.WriteLine($"unpacker: {exception.Message}");
             return ExitCodes.Failed;

@@ -36,7 +36,10 @@ public static class UnpackerMarten
         }
     }
 
-    /// <summary>Registers Marten for a hosted process; the schema is applied at start-up, one process at a time.</summary>
+    /// <summary>
+    /// Registers Marten for a hosted process. The process checks at start that the schema was migrated to what it needs
+    /// and refuses to start otherwise (<see cref="SchemaMigration.RequireAsync"/>); it never changes the schema.
+    /// </summary>
     public static MartenServiceCollectionExtensions.MartenConfigurationExpression AddUnpackerMarten(
         this IServiceCollection services, PostgresOptions postgres, params Contribution[] contributions)
     {
@@ -48,10 +51,20 @@ public static class UnpackerMarten
         return marten;
     }
 
-    /// <summary>Opens a store outside a host (CLI commands, tests) and applies the schema.</summary>
-    public static async Task<DocumentStore> OpenStoreAsync(PostgresOptions postgres, params Contribution[] contributions)
-    {
-        var store = DocumentStore.For(options =>
+    /// <summary>Opens a store outside a host (CLI commands) on a schema that must already be migrated; changes nothing.</summary>
+    public static Task<DocumentStore> OpenStoreAsync(PostgresOptions postgres, params Contribution[] contributions) =>
+        OpenAsync(postgres, contributions, store => SchemaMigration.RequireAsync(store, postgres, CancellationToken.None));
+
+    /// <summary>
+    /// Migrates the schema to <paramref name="contributions"/> and opens the store on it: <c>unpacker db migrate</c>, and
+    /// tests that make a schema of their own.
+    /// </summary>
+    public static Task<DocumentStore> OpenMigratedStoreAsync(PostgresOptions postgres, params Contribution[] contributions) =>
+        OpenAsync(postgres, contributions, store => SchemaMigration.MigrateAsync(store, postgres, CancellationToken.None));
+
+    /// <summary>A store outside a host, schema untouched: the caller migrates or checks it.</summary>
+    public static DocumentStore NewClientStore(PostgresOptions postgres, params Contribution[] contributions) =>
+        DocumentStore.For(options =>
         {
             Configure(options, postgres, contributions);
 
@@ -59,9 +72,13 @@ public static class UnpackerMarten
             // also keeps Marten from printing a "daemon disabled" warning into a command's standard output.
             options.Projections.AsyncMode = DaemonMode.HotCold;
         });
+
+    private static async Task<DocumentStore> OpenAsync(PostgresOptions postgres, Contribution[] contributions, Func<DocumentStore, Task> schema)
+    {
+        var store = NewClientStore(postgres, contributions);
         try
         {
-            await SchemaMigration.ApplyAsync(store, postgres, CancellationToken.None);
+            await schema(store);
             return store;
         }
         catch

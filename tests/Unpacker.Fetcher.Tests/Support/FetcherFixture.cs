@@ -27,7 +27,7 @@ public sealed class FetcherFixture : IAsyncLifetime
     {
         await TestServers.RequirePostgresAsync();
         await TestServers.RequireRegistryAsync();
-        Documents = await UnpackerMarten.OpenStoreAsync(Postgres, ContentMetadata.Register);
+        Documents = await UnpackerMarten.OpenMigratedStoreAsync(Postgres, ContentMetadata.Register);
     }
 
     /// <summary>

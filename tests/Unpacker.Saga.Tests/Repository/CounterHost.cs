@@ -27,6 +27,11 @@ public sealed class CounterHost : IAsyncDisposable
 
     public static async Task<CounterHost> StartAsync(PostgresOptions postgres, RabbitMqOptions rabbit)
     {
+        using (await UnpackerMarten.OpenMigratedStoreAsync(postgres, Contribution))
+        {
+            // Migrated first, as `unpacker db migrate` does before services start: a host only checks the schema.
+        }
+
         var builder = Host.CreateApplicationBuilder();
         builder.Services.AddUnpackerMarten(postgres, Contribution);
         builder.Services.AddMassTransit(bus =>

@@ -106,7 +106,7 @@ public sealed class MartenSagaRepositoryTests
     public async Task A_stale_save_is_reported_as_a_saga_concurrency_exception()
     {
         await TestServers.RequirePostgresAsync();
-        using var store = await UnpackerMarten.OpenStoreAsync(TestServers.PostgresWithSchema("saga_stale"), CounterHost.Contribution);
+        using var store = await UnpackerMarten.OpenMigratedStoreAsync(TestServers.PostgresWithSchema("saga_stale"), CounterHost.Contribution);
         var id = Guid.NewGuid();
         await using (var create = store.LightweightSession())
         {

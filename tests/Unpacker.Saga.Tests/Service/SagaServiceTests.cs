@@ -42,21 +42,21 @@ public sealed class SagaServiceTests
         try
         {
             var environment = new Dictionary<string, string>(vhost.Environment) { ["UNPACKER_POSTGRES_SCHEMA"] = postgres.Schema };
+            using (var nodes = await UnpackerMarten.OpenMigratedStoreAsync(postgres, UnpackSagaRegistration.MartenContribution))
+            {
+                await FakeNode.HeartbeatAsync(nodes, TimeProvider.System);
+            }
+
             await using var saga = await ServiceProcess.StartAsync("Saga", environment);
             var image = TestImage.Create(layers: 3);
             var id = Guid.NewGuid();
             script.Images[id] = image;
 
-            using (var nodes = await UnpackerMarten.OpenStoreAsync(postgres, UnpackSagaRegistration.MartenContribution))
-            {
-                await FakeNode.HeartbeatAsync(nodes, TimeProvider.System);
-            }
-
             await workers.Publish(new UnpackRequested(id, new ImageSource(ImageSourceKind.Registry, image.Reference), "native", null, UnpackSagaHost.Someone, DateTimeOffset.UtcNow));
             var done = await completed.Task.WaitAsync(TimeSpan.FromSeconds(60));
 
             Assert.Equal((id, image.ChainIds[^1], 3), (done.UnpackId, done.TopChainId, done.LayersApplied));
-            using var store = await UnpackerMarten.OpenStoreAsync(postgres, UnpackSagaRegistration.MartenContribution);
+            using var store = await UnpackerMarten.OpenMigratedStoreAsync(postgres, UnpackSagaRegistration.MartenContribution);
             await using var session = store.QuerySession();
             var events = await session.Events.FetchStreamAsync(id);
             Assert.IsType<UnpackSucceeded>(events[^1].Data);

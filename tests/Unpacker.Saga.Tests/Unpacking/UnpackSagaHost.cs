@@ -43,7 +43,7 @@ public sealed class UnpackSagaHost : IAsyncDisposable
     public static async Task<UnpackSagaHost> StartAsync(Action<UnpackSagaOptions>? configure = null)
     {
         await TestServers.RequirePostgresAsync();
-        var store = await UnpackerMarten.OpenStoreAsync(TestServers.PostgresWithSchema("saga_sm"), UnpackSagaRegistration.MartenContribution);
+        var store = await UnpackerMarten.OpenMigratedStoreAsync(TestServers.PostgresWithSchema("saga_sm"), UnpackSagaRegistration.MartenContribution);
         var options = new UnpackSagaOptions();
         configure?.Invoke(options);
         var services = new ServiceCollection();

@@ -4,6 +4,7 @@ using Marten;
 using Unpacker.Contracts.Oci;
 using Unpacker.Hosting.Configuration;
 using Unpacker.Hosting.Persistence;
+using Unpacker.Saga.Persistence;
 using Unpacker.Storage.Content;
 using Unpacker.Testing;
 
@@ -21,7 +22,7 @@ public sealed class ContentStoreFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await TestServers.RequirePostgresAsync();
-        Documents = await UnpackerMarten.OpenStoreAsync(Postgres, ContentMetadata.Register);
+        Documents = await UnpackerMarten.OpenMigratedStoreAsync(Postgres, UnpackerSchema.Everything); // the whole schema: CLI commands run on it
     }
 
     public string NewRoot()

@@ -22,7 +22,7 @@ public sealed class GarbageCollectorTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await TestServers.RequirePostgresAsync();
-        _documents = await UnpackerMarten.OpenStoreAsync(TestServers.PostgresWithSchema("gc"), ContentMetadata.Register);
+        _documents = await UnpackerMarten.OpenMigratedStoreAsync(TestServers.PostgresWithSchema("gc"), ContentMetadata.Register);
         _store = new ContentStore(new ContentStoreOptions { Root = _root }, _documents);
     }
 

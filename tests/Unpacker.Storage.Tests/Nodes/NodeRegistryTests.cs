@@ -17,7 +17,7 @@ public sealed class NodeRegistryTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await TestServers.RequirePostgresAsync();
-        _store = await UnpackerMarten.OpenStoreAsync(TestServers.PostgresWithSchema("nodes"), NodeRegistry.Register);
+        _store = await UnpackerMarten.OpenMigratedStoreAsync(TestServers.PostgresWithSchema("nodes"), NodeRegistry.Register);
     }
 
     public Task DisposeAsync()

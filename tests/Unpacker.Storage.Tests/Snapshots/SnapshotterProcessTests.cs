@@ -48,7 +48,7 @@ public sealed class SnapshotterProcessTests : SnapshotterTestBase
     public async Task Two_stores_racing_to_prepare_and_commit_one_name_are_decided_by_the_database()
     {
         // Two document stores are two hosts: nothing in memory is shared, only PostgreSQL.
-        using var otherStore = await UnpackerMarten.OpenStoreAsync(Context.Postgres, SnapshotMetadata.Register);
+        using var otherStore = await UnpackerMarten.OpenMigratedStoreAsync(Context.Postgres, SnapshotMetadata.Register);
         var hostA = Context.Create("overlayfs");
         var hostB = Snapshotters.Create("overlayfs", Context.Root, otherStore, SnapshotterTestContext.Node);
         for (var round = 0; round < 10; round++)

@@ -2,6 +2,7 @@ using Marten;
 using Npgsql;
 using Unpacker.Hosting.Configuration;
 using Unpacker.Hosting.Persistence;
+using Unpacker.Saga.Persistence;
 using Unpacker.Storage.Snapshots;
 using Unpacker.Storage.Snapshots.FileSystem;
 using Unpacker.Storage.Snapshots.Metadata;
@@ -41,7 +42,7 @@ public sealed class SnapshotterTestContext : IAsyncDisposable
     {
         await TestServers.RequirePostgresAsync();
         var postgres = TestServers.PostgresWithSchema("snap");
-        var store = await UnpackerMarten.OpenStoreAsync(postgres, SnapshotMetadata.Register);
+        var store = await UnpackerMarten.OpenMigratedStoreAsync(postgres, UnpackerSchema.Everything); // the whole schema: CLI commands run on it
         var scratch = Directory.CreateTempSubdirectory("unpacker-snapshots-").FullName;
         return new SnapshotterTestContext(postgres, store, scratch);
     }
