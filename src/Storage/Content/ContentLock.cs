@@ -115,6 +115,6 @@ internal sealed class ContentLock : IAsyncDisposable
     }
 
     // Advisory keys are one bigint space per database: the schema keeps deployments (and test classes) apart.
-    private static long KeyOf(IDocumentStore store, string name) =>
+    internal static long KeyOf(IDocumentStore store, string name) =>
         BinaryPrimitives.ReadInt64BigEndian(SHA256.HashData(Encoding.UTF8.GetBytes($"{store.Options.DatabaseSchemaName}\n{name}")));
 }

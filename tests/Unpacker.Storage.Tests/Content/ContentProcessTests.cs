@@ -20,13 +20,12 @@ public sealed class ContentProcessTests(ContentStoreFixture fixture) : IClassFix
         await first.WriteInputAsync(bytes.AsMemory(0, 80_000), close: false);
         await WaitForIngestAsync(store, "first", 80_000);
 
-        var waiting = await WaitingWritersAsync();
         await using var second = Ingest(root, "second", descriptor);
 
         // The pipe fills while the second process waits for the lock: feed it in the background. It stops reading
         // once it finds the blob committed, so whether it took every byte does not matter.
         var feeding = second.FeedAllAsync(bytes);
-        await WaitUntilAsync(async () => await WaitingWritersAsync() > waiting, "the second process to wait for the first's lock");
+        await WaitUntilAsync(async () => await WaitingForLockAsync("second", descriptor) > 0, "the second process to wait for the first's lock");
         var secondWaited = !second.HasExited;
 
         await first.WriteInputAsync(bytes.AsMemory(80_000), close: true);
@@ -50,10 +49,9 @@ public sealed class ContentProcessTests(ContentStoreFixture fixture) : IClassFix
         await first.WriteInputAsync(bytes.AsMemory(0, 120_000), close: false);
         await WaitForIngestAsync(store, "shared", 120_000);
 
-        var waiting = await WaitingWritersAsync();
         await using var second = Ingest(root, "shared", descriptor);
         var feeding = second.FeedAllAsync(bytes);
-        await WaitUntilAsync(async () => await WaitingWritersAsync() > waiting, "the second process to wait for the first's lock");
+        await WaitUntilAsync(async () => await WaitingForLockAsync("shared", descriptor) > 0, "the second process to wait for the first's lock");
         first.KillHard();
 
         Assert.Equal(0, await second.WaitForExitAsync(_timeout));
@@ -115,14 +113,24 @@ public sealed class ContentProcessTests(ContentStoreFixture fixture) : IClassFix
             async () => (await store.ListIngestsAsync(CancellationToken.None).ToListAsync()).Any(i => i.Reference == reference && i.Offset >= offset),
             $"ingest {reference} to reach {offset} bytes");
 
-    /// <summary>Backends blocked in our writers' advisory lock query (other agents' sessions never run this exact text).</summary>
-    private async Task<long> WaitingWritersAsync()
+    /// <summary>
+    /// Backends waiting, not granted, for this test's advisory locks (the reference's or the blob's, keyed by the
+    /// fixture's schema): only a writer this test started can be one. Counting every waiting writer of the database
+    /// instead raced with the other test classes' writers coming and going.
+    /// </summary>
+    private async Task<long> WaitingForLockAsync(string reference, Descriptor descriptor)
     {
+        long[] keys = [ContentLock.KeyOf(fixture.Documents, ContentLock.ForReference(reference)), ContentLock.KeyOf(fixture.Documents, ContentLock.ForBlob(descriptor.Digest))];
         await using var connection = new NpgsqlConnection(fixture.Postgres.ConnectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(
-            "select count(*) from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and wait_event = 'advisory' and query = 'select pg_advisory_lock($1)'",
+            """
+            select count(*) from pg_locks, unnest($1::bigint[]) as key
+            where locktype = 'advisory' and not granted and objsubid = 1
+              and classid = ((key >> 32) & 4294967295)::oid and objid = (key & 4294967295)::oid
+            """,
             connection);
+        command.Parameters.AddWithValue(keys);
         return (long)(await command.ExecuteScalarAsync())!;
     }
 
