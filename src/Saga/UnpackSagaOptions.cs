@@ -54,14 +54,24 @@ public sealed class UnpackSagaOptions
 
     public TimeSpan LabelTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>How often an unpack waiting for another unpack's extraction of a shared layer looks again, in case a wake-up was lost.</summary>
-    public TimeSpan ClaimRecheckInterval { get; set; } = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// How often an unpack waiting for another unpack's extraction of a shared layer looks at the claim again, in case
+    /// the release's wake-up was lost: a slow safety look (one claim read in the saga's transaction; no worker asked and
+    /// nothing recorded while the claim still holds). The release itself wakes the waiters.
+    /// </summary>
+    public TimeSpan ClaimRecheckInterval { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>How long a node's Appliers may stay silent before a request for it is refused as for a node that is down.</summary>
     public TimeSpan NodeLivenessTimeout { get; set; } = Storage.Nodes.NodeRegistry.DefaultLivenessTimeout;
 
     /// <summary>How often the watchdog looks for sagas whose backoff or deadline is due.</summary>
     public TimeSpan WatchdogInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// When a watchdog wakes a saga, its next wake time moves this far ahead (the saga sets its own when it handles the
+    /// wake-up): a wake-up still queued behind a backlog is not sent again meanwhile, one lost with its process is.
+    /// </summary>
+    public TimeSpan WakeRetryAfter { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>
     /// The snapshotters an Applier pool serves, with what each can do: by default every known descriptor. Configuration

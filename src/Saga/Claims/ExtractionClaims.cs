@@ -90,6 +90,17 @@ internal sealed class ExtractionClaims(UnpackSagaOptions options)
         session.Update(claim);
     }
 
+    /// <summary>
+    /// The lease end of the claim <paramref name="layer"/> waits on while the unpack it waits for still holds it; null
+    /// once that unpack released it, its lease ran out, or another took it over (then the waiter must look again).
+    /// </summary>
+    public async Task<DateTimeOffset?> HeldByAwaitedOwnerAsync(BehaviorContext<UnpackState> context, LayerProgress layer, DateTimeOffset now)
+    {
+        var saga = context.Saga;
+        var claim = await context.Session().LoadAsync<ExtractionClaim>(ExtractionClaim.KeyOf(saga.Node, saga.Snapshotter, layer.ChainId), context.CancellationToken);
+        return claim is not null && claim.Owner == layer.WaitingFor && claim.LeaseUntil > now ? claim.LeaseUntil : null;
+    }
+
     /// <summary>How long a claim holds: an apply's timeout and a stat's, so the owner's re-drive comes before another unpack may take over.</summary>
     private DateTimeOffset LeaseFrom(DateTimeOffset now) => now + options.ApplyTimeout + options.StatTimeout;
 

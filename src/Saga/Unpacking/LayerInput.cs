@@ -19,7 +19,11 @@ public sealed record LayerReply(int LayerIndex, int Attempt, LayerStep Step, obj
 }
 
 /// <summary>The saga was woken: a deadline or backoff may be due, or another unpack released an extraction this layer waits for.</summary>
-public sealed record LayerWoken(int LayerIndex) : LayerInput(LayerIndex);
+public sealed record LayerWoken(int LayerIndex) : LayerInput(LayerIndex)
+{
+    /// <summary>For a layer waiting for another unpack's extraction: that unpack still holds the claim, until then (read by the saga before deciding).</summary>
+    public DateTimeOffset? AwaitedClaimHeldUntil { get; init; }
+}
 
 /// <summary>A worker's consumer threw until its retries ran out on the <paramref name="Step"/> step (MassTransit published <c>Fault&lt;T&gt;</c>).</summary>
 public sealed record WorkerCrashed(UnpackStep Step, string? Host, string What);

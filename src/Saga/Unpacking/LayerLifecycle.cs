@@ -19,7 +19,7 @@ public static class LayerLifecycle
         LayerReply { Message: SnapshotStatReported } when context.UnpackFailed => Unchanged(layer),
         LayerReply reply when !layer.StepOf(reply.Step).Awaits(reply.Attempt) => reply.RecordsStale ? Stale(layer, reply) : Unchanged(layer),
         LayerReply reply => Answered(layer, reply, context),
-        LayerWoken => Woken(layer, context),
+        LayerWoken woken => Woken(layer, woken, context),
         _ => throw new ArgumentOutOfRangeException(nameof(input), input, "not an input of a layer's lifecycle"),
     };
 
@@ -74,9 +74,12 @@ public static class LayerLifecycle
     /// The table of wake-ups: what the layer's snapshot does when the saga is woken, then any fetch or label whose
     /// reply is overdue is sent again (re-drives are bounded by <see cref="Redrives"/>).
     /// </summary>
-    private static LayerDecision Woken(LayerProgress layer, LayerContext context) =>
+    private static LayerDecision Woken(LayerProgress layer, LayerWoken woken, LayerContext context) =>
         (layer.Snapshot switch
         {
+            // The owner still holds the claim (a safety look, or a wake-up for another step): wait on, quietly.
+            SnapshotPhase.WaitingForOwner when woken.AwaitedClaimHeldUntil is { } heldUntil => Change(KeepWaiting(layer, context, heldUntil)),
+
             // Woken by the owner's release, or its lease ran out: look again before extracting anything.
             SnapshotPhase.WaitingForOwner => StartStat(layer, context).Do(new LayerEffect.Send(UnpackStep.Stat)),
             SnapshotPhase.BackingOff when layer.SnapshotStep.DueAt <= context.Now => PrepareConflictPolicy.BackoffOver(layer),
@@ -143,16 +146,18 @@ public static class LayerLifecycle
     /// durable, and a release can delete the claim just as we register on it), so look again after
     /// <see cref="UnpackSagaOptions.ClaimRecheckInterval"/> too, not only at the owner's lease end.
     /// </summary>
-    public static LayerDecision AwaitOwner(LayerProgress layer, LayerContext context, Guid owner, DateTimeOffset leaseUntil)
+    public static LayerDecision AwaitOwner(LayerProgress layer, LayerContext context, Guid owner, DateTimeOffset leaseUntil) =>
+        Change(KeepWaiting(layer with { Snapshot = SnapshotPhase.WaitingForOwner, WaitingFor = owner }, context, leaseUntil))
+            .Record(new ExtractionAwaited(layer.Index, layer.ChainId, owner, leaseUntil));
+
+    /// <summary>
+    /// Woken while the unpack it waits for still holds the claim (the safety look found nothing new): wait on until the
+    /// next look or the owner's lease end, recording nothing and asking no worker. The owner's release wakes it sooner.
+    /// </summary>
+    public static LayerProgress KeepWaiting(LayerProgress layer, LayerContext context, DateTimeOffset leaseUntil)
     {
         var recheck = context.Now + context.Options.ClaimRecheckInterval;
-        return Change(layer with
-        {
-            Snapshot = SnapshotPhase.WaitingForOwner,
-            WaitingFor = owner,
-            SnapshotStep = layer.SnapshotStep.Wait(recheck < leaseUntil ? recheck : leaseUntil),
-        })
-        .Record(new ExtractionAwaited(layer.Index, layer.ChainId, owner, leaseUntil));
+        return layer with { SnapshotStep = layer.SnapshotStep.Wait(recheck < leaseUntil ? recheck : leaseUntil) };
     }
 
     /// <summary>A layer of an apply run that its Applier will not reach goes back to waiting for its turn (keeping its claim).</summary>

@@ -152,7 +152,11 @@ public sealed class UnpackActivities
             }
 
             var current = saga.Layers[layer.Index];
-            await CarryOutAsync(context, LayerLifecycle.Decide(current, new LayerWoken(current.Index), _scheduler.ContextFor(saga, current)));
+            var woken = new LayerWoken(current.Index)
+            {
+                AwaitedClaimHeldUntil = current.Snapshot == SnapshotPhase.WaitingForOwner ? await _claims.HeldByAwaitedOwnerAsync(context, current, Now) : null,
+            };
+            await CarryOutAsync(context, LayerLifecycle.Decide(current, woken, _scheduler.ContextFor(saga, current)));
         }
 
         if (saga.Failure is null && saga.ConfigLabel.IsOverdue(Now) && Redrive(context, saga.ConfigLabel, UnpackStep.Label))

@@ -2,6 +2,7 @@ using Marten;
 using MassTransit;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Npgsql;
 using Unpacker.Hosting.Telemetry;
 using Unpacker.Saga.Telemetry;
 using Unpacker.Saga.Unpacking;
@@ -10,26 +11,37 @@ namespace Unpacker.Saga.Watchdog;
 
 /// <summary>
 /// Time without a scheduler: backoffs and deadlines are data in the saga (<see cref="UnpackState.WakeAt"/>); this
-/// finds the due sagas in PostgreSQL and wakes them. Several Saga processes may each run one: a saga woken twice
-/// re-examines its steps twice, which changes nothing the second time.
+/// finds the due sagas in PostgreSQL and wakes them. Every Saga process runs one, and each due saga is woken once per
+/// due time: in one short transaction a watchdog claims the due rows (<c>FOR UPDATE SKIP LOCKED</c>, so watchdogs of
+/// other processes skip them) and moves their wake time <see cref="UnpackSagaOptions.WakeRetryAfter"/> ahead, then
+/// sends the wake-ups. The saga sets its own wake time again when it handles one; the moved time only fires when a
+/// wake-up was lost (its process died between the claim and the send), and the saga is woken again then.
 /// </summary>
 public sealed class UnpackWatchdog(IDocumentStore store, IBus bus, UnpackSagaOptions options, TimeProvider clock, ILogger<UnpackWatchdog> logger) : BackgroundService
 {
-    /// <summary>Wakes every saga whose <see cref="UnpackState.WakeAt"/> has passed; returns how many.</summary>
+    private const int Batch = 500;
+
+    // The saga document's table and its duplicated WakeAt column (UnpackSagaRegistration duplicates it for this query).
+    private readonly string _claimDue = ClaimDueSql(store.Options.FindOrResolveDocumentType(typeof(UnpackState)).TableName.QualifiedName);
+
+    private static string ClaimDueSql(string table) => $"""
+        update {table} as saga
+        set wake_at = $2
+        from (
+            select id from {table}
+            where wake_at <= $1
+            order by wake_at
+            limit {Batch}
+            for update skip locked) as due
+        where saga.id = due.id
+        returning saga.id, saga.data ->> 'TraceParent'
+        """;
+
+    /// <summary>Claims and wakes every saga whose wake time has passed and no other watchdog claimed; returns how many.</summary>
     public async Task<int> WakeDueAsync(CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
-        IReadOnlyList<DueUnpack> due;
-        await using (var session = store.QuerySession())
-        {
-            due = await session.Query<UnpackState>()
-                .Where(x => x.WakeAt != null && x.WakeAt <= now)
-                .OrderBy(x => x.WakeAt)
-                .Select(x => new DueUnpack { UnpackId = x.CorrelationId, TraceParent = x.TraceParent })
-                .Take(500)
-                .ToListAsync(cancellationToken);
-        }
-
+        var due = await ClaimDueAsync(now, cancellationToken);
         foreach (var unpack in due)
         {
             using var wake = SagaTracing.StartWake(unpack.UnpackId, unpack.TraceParent);
@@ -42,6 +54,23 @@ public sealed class UnpackWatchdog(IDocumentStore store, IBus bus, UnpackSagaOpt
         }
 
         return due.Count;
+    }
+
+    private async Task<IReadOnlyList<DueUnpack>> ClaimDueAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = store.Storage.Database.CreateConnection();
+        await connection.OpenAsync(cancellationToken);
+        await using var claim = new NpgsqlCommand(_claimDue, connection);
+        claim.Parameters.AddWithValue(now.ToUniversalTime());
+        claim.Parameters.AddWithValue(now.ToUniversalTime() + options.WakeRetryAfter);
+        var due = new List<DueUnpack>();
+        await using var reader = await claim.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            due.Add(new DueUnpack { UnpackId = reader.GetGuid(0), TraceParent = reader.IsDBNull(1) ? null : reader.GetString(1) });
+        }
+
+        return due;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

@@ -51,6 +51,7 @@ public sealed class When_a_layer_gets_a_reply_or_a_wake_up
 
         // Time.
         { "a layer waiting for another unpack looks again when woken", Layer(SnapshotPhase.WaitingForOwner) with { SnapshotStep = new Step { Status = StepStatus.Waiting, Attempt = 2, DueAt = Now.AddSeconds(5) } }, new LayerWoken(1), Context(), new(SnapshotPhase.Statting, _none, ["Send Stat"]) },
+        { "a layer whose owner still holds the claim waits on, asking nobody", Layer(SnapshotPhase.WaitingForOwner) with { SnapshotStep = new Step { Status = StepStatus.Waiting, Attempt = 2, DueAt = Now } }, new LayerWoken(1) { AwaitedClaimHeldUntil = Now.AddMinutes(10) }, Context(), new(SnapshotPhase.WaitingForOwner, _none, []) },
         { "a backoff that is over makes the layer missing again", Layer(SnapshotPhase.BackingOff) with { SnapshotStep = new Step { Status = StepStatus.Waiting, Attempt = 2, DueAt = Now } }, new LayerWoken(1), Context(), new(SnapshotPhase.Missing, _none, []) },
         { "a backoff that is not over keeps waiting", Layer(SnapshotPhase.BackingOff) with { SnapshotStep = new Step { Status = StepStatus.Waiting, Attempt = 2, DueAt = Now.AddSeconds(1) } }, new LayerWoken(1), Context(), new(SnapshotPhase.BackingOff, _none, []) },
         { "an overdue stat is sent again", Overdue(SnapshotPhase.Statting), new LayerWoken(1), Context(), new(SnapshotPhase.Statting, [typeof(StepRedriven)], ["Send Stat"]) },
@@ -84,6 +85,18 @@ public sealed class When_a_layer_gets_a_reply_or_a_wake_up
         Assert.Equal((StepStatus.InFlight, 3, 1, Now + SagaOptions.StatTimeout), (decision.Layer.SnapshotStep.Status, decision.Layer.SnapshotStep.Attempt, decision.Layer.SnapshotStep.Redrives, decision.Layer.SnapshotStep.DueAt));
         var redriven = Assert.IsType<StepRedriven>(Assert.Single(decision.Events));
         Assert.Equal(("stat", 1, 3, 1), (redriven.Step, redriven.LayerIndex, redriven.Attempt, redriven.Redrives));
+    }
+
+    [Fact]
+    public void Should_look_at_a_claim_still_held_again_after_the_recheck_interval_or_at_the_lease_end_if_sooner()
+    {
+        var waiting = Layer(SnapshotPhase.WaitingForOwner) with { SnapshotStep = new Step { Status = StepStatus.Waiting, Attempt = 2, DueAt = Now } };
+
+        var longLease = LayerLifecycle.Decide(waiting, new LayerWoken(1) { AwaitedClaimHeldUntil = Now.AddHours(1) }, Context());
+        var shortLease = LayerLifecycle.Decide(waiting, new LayerWoken(1) { AwaitedClaimHeldUntil = Now.AddSeconds(3) }, Context());
+
+        Assert.Equal((StepStatus.Waiting, 2, Now + SagaOptions.ClaimRecheckInterval), (longLease.Layer.SnapshotStep.Status, longLease.Layer.SnapshotStep.Attempt, longLease.Layer.SnapshotStep.DueAt));
+        Assert.Equal(Now.AddSeconds(3), shortLease.Layer.SnapshotStep.DueAt);
     }
 
     [Fact]

@@ -114,4 +114,66 @@ public sealed class When_unpacks_share_a_layer
         Assert.Equal((1, 1), (secondDone.LayersApplied, secondDone.LayersSkipped));
         Assert.Single(host.Workers.Sent<ApplyLayer>(), a => a.ChainId == first.ChainIds[0]);
     }
+
+    [Fact]
+    public async Task Should_keep_a_hundred_waiters_quiet_while_the_owner_extracts_and_wake_them_all_at_its_release()
+    {
+        const int Waiters = 100;
+        await using var host = await UnpackSagaHost.StartAsync(o =>
+        {
+            o.FetchAheadBytes = 0;
+            o.RunAheadOfFetches = false;
+        });
+        var owner = TestImage.Create(layers: 1);
+        var ownerId = Guid.NewGuid();
+        var held = new TaskCompletionSource<ApplyLayer>(TaskCreationOptions.RunContinuationsAsynchronously);
+        host.Workers.Apply = a => a.UnpackId == ownerId && held.TrySetResult(a) ? [] : null;
+        await host.RequestAsync(ownerId, owner);
+        var ownerApply = await held.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        var waiters = Enumerable.Range(0, Waiters).Select(_ => (Id: Guid.NewGuid(), Image: TestImage.Create(layers: 2, sharingBaseWith: owner))).ToList();
+        await Task.WhenAll(waiters.Select(w => host.RequestAsync(w.Id, w.Image)));
+        foreach (var waiter in waiters)
+        {
+            await host.WaitForSagaAsync(waiter.Id, s => s.Layers.Count == 2 && s.Layers[0].Snapshot == SnapshotPhase.WaitingForOwner);
+        }
+
+        var eventsWhenWaiting = new Dictionary<Guid, int>();
+        foreach (var waiter in waiters)
+        {
+            eventsWhenWaiting[waiter.Id] = (await host.HistoryAsync(waiter.Id)).Count;
+        }
+
+        var statsWhenWaiting = host.Workers.Sent<StatSnapshot>().Count();
+
+        // Three safety looks while the owner still extracts: each waiter is woken (and handles it), asks no worker and records nothing.
+        for (var look = 1; look <= 3; look++)
+        {
+            Assert.Equal(Waiters, await host.AdvanceAndWakeAsync(host.Options.ClaimRecheckInterval + TimeSpan.FromSeconds(1)));
+            var now = host.Clock.GetUtcNow();
+            foreach (var waiter in waiters)
+            {
+                await host.WaitForSagaAsync(waiter.Id, s => s.WakeAt > now && s.Layers[0].Snapshot == SnapshotPhase.WaitingForOwner);
+            }
+        }
+
+        Assert.Equal(statsWhenWaiting, host.Workers.Sent<StatSnapshot>().Count());
+        foreach (var waiter in waiters)
+        {
+            Assert.Equal(eventsWhenWaiting[waiter.Id], (await host.HistoryAsync(waiter.Id)).Count);
+        }
+
+        // The owner commits: its release wakes every waiter, with the clock standing still (no safety look is due).
+        await host.PublishAsync(host.Workers.DefaultApply(ownerApply)[0]);
+        await host.CompletedAsync(ownerId);
+        foreach (var waiter in waiters)
+        {
+            var done = await host.CompletedAsync(waiter.Id);
+            Assert.Equal((1, 1), (done.LayersApplied, done.LayersSkipped));
+            var history = await host.HistoryAsync(waiter.Id);
+            Assert.Single(history.OfType<ExtractionAwaited>());
+        }
+
+        Assert.Single(host.Workers.Sent<ApplyLayer>(), a => a.ChainId == owner.ChainIds[0]);
+    }
 }
