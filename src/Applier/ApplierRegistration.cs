@@ -6,6 +6,7 @@ using Unpacker.Applier.Diff;
 using Unpacker.Applier.Unpacking;
 using Unpacker.Contracts.Applying;
 using Unpacker.Contracts.Validation;
+using Unpacker.Hosting.Configuration;
 using Unpacker.Hosting.Messaging;
 using Unpacker.Storage.Content;
 using Unpacker.Storage.Nodes;
@@ -54,6 +55,7 @@ public static class ApplierRegistration
         foreach (var snapshotter in options.Snapshotters)
         {
             services.AddSingleton(new SelfConfiguredEndpoint(ApplyLayer.QueueName(node, snapshotter)));
+            services.AddSingleton(new CommandQueue(ApplyLayer.QueueName(node, snapshotter)));
         }
 
         if (options.ReaperInterval > TimeSpan.Zero)
@@ -86,6 +88,7 @@ public static class ApplierRegistration
         {
             bus.ReceiveEndpoint(ApplyLayer.QueueName(node, snapshotter), endpoint =>
             {
+                CommandQueue.Declare(endpoint, context.GetService<RabbitMqOptions>()?.QueueType ?? RabbitMqQueueType.Classic);
                 endpoint.PrefetchCount = options.ConcurrentApplies;
                 endpoint.ConcurrentMessageLimit = options.ConcurrentApplies;
                 // Anyone who can reach the queue can send to it: a command that breaks the contract (a snapshot key

@@ -24,6 +24,7 @@ var root = new RootCommand("unpacker: a distributed container-image unpacker")
     ContainerdCommand.Create(),
     LayerApplyCommand.Create(),
     DbCommand.Create(),
+    ErrorsCommand.Create(),
 };
 
 var parsed = root.Parse(args);

@@ -11,6 +11,7 @@ using Unpacker.Fetcher.Registry;
 using Unpacker.Fetcher.Resolving;
 using Unpacker.Fetcher.Sources;
 using Unpacker.Hosting.Configuration;
+using Unpacker.Hosting.Messaging;
 
 namespace Unpacker.Fetcher;
 
@@ -27,6 +28,11 @@ public static class FetcherServiceCollectionExtensions
         options.Validate();
         services.AddSingleton(options);
         services.AddSingleton(options.Registries);
+        foreach (var queue in new[] { ResolveImage.QueueName, FetchBlob.QueueName, LabelContent.QueueName })
+        {
+            services.AddSingleton(new CommandQueue(queue));
+        }
+
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<FetchResilience>();
         services.AddSingleton<DownloadLimiter>();

@@ -49,6 +49,7 @@ public static class UnpackSagaRegistration
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<UnpackActivities>();
         services.AddSingleton(new SelfConfiguredEndpoint(QueueName));
+        services.AddSingleton(new CommandQueue(QueueName));
         if (watchdog)
         {
             services.AddSingleton<UnpackWatchdog>();

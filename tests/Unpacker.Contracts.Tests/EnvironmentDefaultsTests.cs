@@ -44,6 +44,7 @@ public sealed class EnvironmentDefaultsTests
             ["RabbitMq:VirtualHost"] = rabbit.VirtualHost,
             ["RabbitMq:Username"] = rabbit.Username,
             ["RabbitMq:Password"] = rabbit.Password,
+            ["RabbitMq:ManagementPort"] = rabbit.ManagementPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Storage:Root"] = storage.Root,
         };
     }

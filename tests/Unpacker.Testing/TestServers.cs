@@ -87,6 +87,14 @@ public sealed class IsolatedVirtualHost(RabbitMqOptions options, HttpClient mana
         ["UNPACKER_RABBITMQ_VHOST"] = Options.VirtualHost,
     };
 
+    /// <summary>Every queue of the virtual host and its type (classic, quorum), from the management API.</summary>
+    public async Task<IReadOnlyDictionary<string, string>> QueueTypesAsync()
+    {
+        var queues = await System.Net.Http.Json.HttpClientJsonExtensions.GetFromJsonAsync<List<System.Text.Json.JsonElement>>(
+            management, $"queues/{Uri.EscapeDataString(Options.VirtualHost)}?columns=name,type") ?? [];
+        return queues.ToDictionary(q => q.GetProperty("name").GetString()!, q => q.GetProperty("type").GetString()!);
+    }
+
     public async ValueTask DisposeAsync()
     {
         using (management)

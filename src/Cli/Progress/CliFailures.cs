@@ -19,7 +19,7 @@ public static class CliFailures
             Console.Error.WriteLine($"unpacker: {exception.Message}");
             return ExitCodes.Usage;
         }
-        catch (Exception exception) when (exception is ServerUnreachableException or SchemaNotMigratedException)
+        catch (Exception exception) when (exception is ServerUnreachableException or SchemaNotMigratedException or ErrorQueues.ErrorQueueException)
         {
             Console.Error.WriteLine($"unpacker: {exception.Message}");
             return ExitCodes.Failed;

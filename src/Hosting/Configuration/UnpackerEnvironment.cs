@@ -21,6 +21,7 @@ public static class UnpackerEnvironment
         ["UNPACKER_RABBITMQ_VHOST"] = "RabbitMq:VirtualHost",
         ["UNPACKER_RABBITMQ_USER"] = "RabbitMq:Username",
         ["UNPACKER_RABBITMQ_PASSWORD"] = "RabbitMq:Password",
+        ["UNPACKER_RABBITMQ_MANAGEMENT_PORT"] = "RabbitMq:ManagementPort",
         ["UNPACKER_ROOT"] = "Storage:Root",
         ["UNPACKER_WORKER_ID"] = "Worker:Id",
         ["UNPACKER_NODE"] = "Node:Name",

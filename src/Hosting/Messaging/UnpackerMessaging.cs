@@ -31,6 +31,12 @@ public static class UnpackerMessaging
 
             bus.AddConfigureEndpointsCallback((context, name, endpoint) =>
             {
+                // Endpoints configured by hand (the Applier's) declare their type themselves (CommandQueue.Declare).
+                if (endpoint is IRabbitMqReceiveEndpointConfigurator queue && context.GetService<IEnumerable<CommandQueue>>()?.Any(q => q.Name == name) == true)
+                {
+                    CommandQueue.Declare(queue, rabbit.QueueType);
+                }
+
                 if (context.GetService<IEnumerable<SelfConfiguredEndpoint>>()?.Any(e => e.Name == name) == true)
                 {
                     return;

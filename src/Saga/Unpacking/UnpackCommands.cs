@@ -1,6 +1,8 @@
 using MassTransit;
 using Unpacker.Contracts.Applying;
 using Unpacker.Contracts.Fetching;
+using Unpacker.Hosting.Configuration;
+using Unpacker.Hosting.Messaging;
 using Unpacker.Hosting.Telemetry;
 
 namespace Unpacker.Saga.Unpacking;
@@ -87,7 +89,11 @@ internal static class UnpackCommands
         where T : class
     {
         // Sent from the consume context: held by the in-memory outbox until the saga and its events are saved.
-        var endpoint = await context.GetSendEndpoint(new Uri($"queue:{queue}"));
+        // The service's RabbitMQ settings, from the message's scope (a host without them, e.g. a test harness: classic).
+        var queueType = context.TryGetPayload<IServiceProvider>(out var services) && services.GetService(typeof(RabbitMqOptions)) is RabbitMqOptions rabbit
+            ? rabbit.QueueType
+            : RabbitMqQueueType.Classic;
+        var endpoint = await context.GetSendEndpoint(CommandQueue.SendAddress(queue, queueType));
         await endpoint.Send(message, send => UnpackTrace.Stamp(send, context.Saga.TraceParent), context.CancellationToken);
     }
 }
