@@ -9,8 +9,6 @@ public sealed record ErrorQueueName(string Name, string Source)
 {
     private static readonly string[] _suffixes = ["_error", "_skipped"];
 
-    public static bool IsErrorQueue(string name) => TryParse(name) is not null;
-
     public static ErrorQueueName? TryParse(string name) =>
         _suffixes.FirstOrDefault(s => name.Length > s.Length && name.EndsWith(s, StringComparison.Ordinal)) is { } suffix
             ? new ErrorQueueName(name, name[..^suffix.Length])
