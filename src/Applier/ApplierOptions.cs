@@ -16,6 +16,20 @@ public sealed class ApplierOptions
     /// <summary>Layers applied at once per snapshotter queue in this process (prefetch equals it).</summary>
     public int ConcurrentApplies { get; set; } = Math.Max(1, Environment.ProcessorCount);
 
+    /// <summary>
+    /// An apply run that has lasted this long stops before its next layer (<c>LayerApplyDeferred</c> saying so) and the
+    /// saga sends the rest as a new run: the command is acknowledged when its run ends, and RabbitMQ closes the channel
+    /// of a consumer that holds a delivery longer than its <c>consumer_timeout</c> (30 min by default). Keep it below
+    /// that; one layer alone is never split.
+    /// </summary>
+    public TimeSpan MaxRunDuration { get; set; } = TimeSpan.FromMinutes(20);
+
+    /// <summary>
+    /// Stats and commits handled at once per snapshotter (queue <c>snapshots-&lt;node&gt;-&lt;snapshotter&gt;</c>, prefetch
+    /// equals it): each takes milliseconds, apart from the applies so that a backlog of applies never delays them.
+    /// </summary>
+    public int ConcurrentSnapshotOperations { get; set; } = Math.Max(4, Environment.ProcessorCount);
+
     /// <summary>How long a prepared snapshot stays ours without renewal; the reaper removes it after.</summary>
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromMinutes(2);
 

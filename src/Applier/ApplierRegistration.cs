@@ -33,6 +33,7 @@ public static class ApplierRegistration
         services.AddContentStore(new ContentStoreOptions { Root = fullRoot });
         services.AddSnapshotters(fullRoot, node);
         services.AddSingleton(provider => new NodeRegistry(provider.GetRequiredService<IDocumentStore>(), provider.GetService<TimeProvider>()));
+        services.AddSingleton(provider => new ApplySlots(options, provider.GetRequiredService<TimeProvider>(), provider.GetService<Microsoft.Extensions.Hosting.IHostApplicationLifetime>()));
         services.AddHostedService<NodeHeartbeat>();
         services.AddSingleton(new RemoteBlobOptions());
         if (options.KeepBlobs)
@@ -54,8 +55,11 @@ public static class ApplierRegistration
         services.AddSingleton<BlobArrival>();
         foreach (var snapshotter in options.Snapshotters)
         {
-            services.AddSingleton(new SelfConfiguredEndpoint(ApplyLayer.QueueName(node, snapshotter)));
-            services.AddSingleton(new CommandQueue(ApplyLayer.QueueName(node, snapshotter)));
+            foreach (var queue in new[] { ApplyLayer.QueueName(node, snapshotter), StatSnapshot.QueueName(node, snapshotter) })
+            {
+                services.AddSingleton(new SelfConfiguredEndpoint(queue));
+                services.AddSingleton(new CommandQueue(queue));
+            }
         }
 
         if (options.ReaperInterval > TimeSpan.Zero)
@@ -81,29 +85,47 @@ public static class ApplierRegistration
         });
     }
 
-    /// <summary>One queue per served snapshotter of the node (<c>apply-&lt;node&gt;-&lt;snapshotter&gt;</c>): the node's work goes only to its own Appliers.</summary>
+    /// <summary>
+    /// Two queues per served snapshotter of the node, so the node's work goes only to its own Appliers: applies
+    /// (<c>apply-&lt;node&gt;-&lt;snapshotter&gt;</c>, <see cref="ApplierOptions.ConcurrentApplies"/> at once) and the short
+    /// snapshot operations, Stat and Commit (<c>snapshots-&lt;node&gt;-&lt;snapshotter&gt;</c>,
+    /// <see cref="ApplierOptions.ConcurrentSnapshotOperations"/> at once), which a backlog of applies never holds up. The
+    /// apply queue still takes Stat and Commit, as a saga of the previous version sends them there. Endpoints configured
+    /// here are not the bus's callbacks' to configure: each declares its queue's type (<see cref="CommandQueue"/>) itself.
+    /// </summary>
     public static void ConfigureApplierEndpoints(this IRabbitMqBusFactoryConfigurator bus, IBusRegistrationContext context, string node, ApplierOptions options)
     {
         foreach (var snapshotter in options.Snapshotters)
         {
             bus.ReceiveEndpoint(ApplyLayer.QueueName(node, snapshotter), endpoint =>
             {
-                CommandQueue.Declare(endpoint, context.GetService<RabbitMqOptions>()?.QueueType ?? RabbitMqQueueType.Classic);
-                endpoint.PrefetchCount = options.ConcurrentApplies;
-                endpoint.ConcurrentMessageLimit = options.ConcurrentApplies;
-                // Anyone who can reach the queue can send to it: a command that breaks the contract (a snapshot key
-                // that is a path, a malformed digest) faults at once, never retried, never reaching the snapshotter.
-                endpoint.UseConsumeFilter(typeof(MessageValidationFilter<>), context);
-                endpoint.UseMessageRetry(r =>
-                {
-                    r.Ignore<MessageValidationException>();
-                    r.Exponential(5, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(200));
-                });
-                endpoint.UseInMemoryOutbox(context);
+                Commands(endpoint, context, options.ConcurrentApplies);
                 endpoint.ConfigureConsumer<ApplyLayerConsumer>(context);
                 endpoint.ConfigureConsumer<StatSnapshotConsumer>(context);
                 endpoint.ConfigureConsumer<CommitSnapshotConsumer>(context);
             });
+            bus.ReceiveEndpoint(StatSnapshot.QueueName(node, snapshotter), endpoint =>
+            {
+                Commands(endpoint, context, options.ConcurrentSnapshotOperations);
+                endpoint.ConfigureConsumer<StatSnapshotConsumer>(context);
+                endpoint.ConfigureConsumer<CommitSnapshotConsumer>(context);
+            });
         }
+    }
+
+    private static void Commands(IRabbitMqReceiveEndpointConfigurator endpoint, IBusRegistrationContext context, int concurrency)
+    {
+        CommandQueue.Declare(endpoint, context.GetService<RabbitMqOptions>()?.QueueType ?? RabbitMqQueueType.Classic);
+        endpoint.PrefetchCount = concurrency;
+        endpoint.ConcurrentMessageLimit = concurrency;
+        // Anyone who can reach the queue can send to it: a command that breaks the contract (a snapshot key
+        // that is a path, a malformed digest) faults at once, never retried, never reaching the snapshotter.
+        endpoint.UseConsumeFilter(typeof(MessageValidationFilter<>), context);
+        endpoint.UseMessageRetry(r =>
+        {
+            r.Ignore<MessageValidationException>();
+            r.Exponential(5, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(200));
+        });
+        endpoint.UseInMemoryOutbox(context);
     }
 }

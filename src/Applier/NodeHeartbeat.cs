@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Unpacker.Applier.Unpacking;
 using Unpacker.Hosting.Diagnostics;
 using Unpacker.Storage.Nodes;
 
@@ -7,10 +8,12 @@ namespace Unpacker.Applier;
 
 /// <summary>
 /// Registers this Applier process as a member of its node and says it is alive every
-/// <see cref="ApplierOptions.HeartbeatInterval"/>, with the snapshotters it serves and its disk's size and free space;
+/// <see cref="ApplierOptions.HeartbeatInterval"/>, with the snapshotters it serves, its disk's size and free space and
+/// when its apply queues were last empty (<see cref="ApplySlots"/>);
 /// on a clean stop it says it stopped, so requests for a node whose Appliers all stopped fail at once.
 /// </summary>
-public sealed partial class NodeHeartbeat(NodeRegistry registry, ApplierNode node, ApplierOptions options, WorkerIdentity worker, TimeProvider time, ILogger<NodeHeartbeat> logger)
+public sealed partial class NodeHeartbeat(
+    NodeRegistry registry, ApplierNode node, ApplierOptions options, ApplySlots slots, WorkerIdentity worker, TimeProvider time, ILogger<NodeHeartbeat> logger)
     : BackgroundService
 {
     private readonly DateTimeOffset _startedAt = time.GetUtcNow();
@@ -60,6 +63,7 @@ public sealed partial class NodeHeartbeat(NodeRegistry registry, ApplierNode nod
             StartedAt = _startedAt,
             DiskTotal = drive.TotalSize,
             DiskFree = drive.AvailableFreeSpace,
+            ApplyQueueIdleAt = slots.QueueIdleAt(),
         };
     }
 

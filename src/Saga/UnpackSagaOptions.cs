@@ -50,7 +50,24 @@ public sealed class UnpackSagaOptions
 
     public TimeSpan FetchTimeout { get; set; } = TimeSpan.FromMinutes(15);
 
+    /// <summary>
+    /// How long an apply may run once an Applier began it (<c>ApplyRunBegan</c>), and how often an apply no Applier has
+    /// begun yet is looked at again: it is sent again only when the node's apply queue went empty after it was sent
+    /// (the request was lost), never for time spent queued behind other work.
+    /// </summary>
     public TimeSpan ApplyTimeout { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>
+    /// An apply is taken for lost when the node's Appliers saw their queue empty at least this long after it was sent:
+    /// covers the broker's hand-over and the clocks of the saga's and the Applier's hosts being a little apart.
+    /// </summary>
+    public TimeSpan LostApplyGrace { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// The whole unpack's bound, from when the saga took the request: past it, the unpack fails saying so and what it
+    /// still waited for. Queue backlog alone fails nothing before. <see cref="TimeSpan.Zero"/>: no bound.
+    /// </summary>
+    public TimeSpan UnpackTimeout { get; set; } = TimeSpan.FromHours(2);
 
     public TimeSpan LabelTimeout { get; set; } = TimeSpan.FromSeconds(30);
 

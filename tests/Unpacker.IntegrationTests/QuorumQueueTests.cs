@@ -33,7 +33,8 @@ public sealed class QuorumQueueTests
 
         var completed = Assert.IsType<UnpackCompleted>(outcome);
         Assert.Equal(2, completed.LayersApplied);
-        string[] work = [ResolveImage.QueueName, FetchBlob.QueueName, LabelContent.QueueName, UnpackSagaRegistration.QueueName, ApplyLayer.QueueName(stack.Node, "native"), ApplyLayer.QueueName(stack.Node, "overlayfs")];
+        string[] work = [ResolveImage.QueueName, FetchBlob.QueueName, LabelContent.QueueName, UnpackSagaRegistration.QueueName, ApplyLayer.QueueName(stack.Node, "native"), ApplyLayer.QueueName(stack.Node, "overlayfs"),
+            StatSnapshot.QueueName(stack.Node, "native"), StatSnapshot.QueueName(stack.Node, "overlayfs")];
         Assert.All(work, queue => Assert.True(types.GetValueOrDefault(queue) == "quorum", $"{queue} is {types.GetValueOrDefault(queue) ?? "missing"}: {string.Join(", ", types)}"));
         Assert.Equal("classic", types["fetcher-ping"]);
     }

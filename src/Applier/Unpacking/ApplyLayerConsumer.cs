@@ -19,13 +19,15 @@ namespace Unpacker.Applier.Unpacking;
 /// success). Any failure removes the prepared snapshot, so nothing partial is committed. Safe to redeliver.
 /// An apply run (<see cref="ApplyLayer.Following"/>) does the same for each following layer onto the one before it,
 /// replying for each as it ends, and stops at the first layer that does not commit; at a layer whose blob was still
-/// being fetched it first waits for the blob (<see cref="BlobArrival"/>).
+/// being fetched it first waits for the blob (<see cref="BlobArrival"/>). Whoever takes the command says so first
+/// (<see cref="ApplyRunBegan"/>): the saga's deadline counts from there, not from the time it was queued.
 /// </summary>
 public sealed class ApplyLayerConsumer(
     Snapshotters snapshotters,
     MountApplier differ,
     BlobLabels blobLabels,
     BlobArrival blobArrival,
+    ApplySlots slots,
     IBus bus,
     WorkerIdentity worker,
     ApplierOptions options,
@@ -33,11 +35,20 @@ public sealed class ApplyLayerConsumer(
 {
     public async Task Consume(ConsumeContext<ApplyLayer> context)
     {
+        using var slot = slots.Take(context.Message.Snapshotter);
         var replies = new RunReplies(context, bus, logger);
+        replies.Began(worker.Stamp(context));
+        var runStarted = Stopwatch.GetTimestamp();
         try
         {
             foreach (var command in context.Message.Layers())
             {
+                if (command.LayerIndex != context.Message.LayerIndex && Stopwatch.GetElapsedTime(runStarted) is var lasted && lasted >= options.MaxRunDuration)
+                {
+                    await ReplyRunTooLongAsync(context, command, replies, lasted);
+                    break;
+                }
+
                 if (!await ApplyAsync(context, command, replies))
                 {
                     break;
@@ -134,6 +145,17 @@ public sealed class ApplyLayerConsumer(
         ApplierTelemetry.Ended(layer.Span, Outcomes.Deferred);
         await layer.Replies.SendAsync(new LayerApplyDeferred(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId,
             command.Layer.Digest, options.RunBlobWait, worker.Stamp(layer.Context)));
+    }
+
+    /// <summary>The run has lasted <see cref="ApplierOptions.MaxRunDuration"/>: it ends before <paramref name="command"/>, which goes in a new run.</summary>
+    private async Task ReplyRunTooLongAsync(ConsumeContext<ApplyLayer> context, ApplyLayer command, RunReplies replies, TimeSpan lasted)
+    {
+        logger.LogInformation("The apply run has lasted {Lasted}; it stops before layer {LayerIndex} so its delivery stays within consumer_timeout", lasted, command.LayerIndex);
+        await replies.SendAsync(new LayerApplyDeferred(command.UnpackId, command.LayerIndex, command.Attempt, command.Snapshotter, command.ChainId,
+            command.Layer.Digest, TimeSpan.Zero, worker.Stamp(context))
+        {
+            Why = $"the apply run had lasted {lasted.TotalSeconds:0.#} s (Applier:MaxRunDuration {options.MaxRunDuration.TotalSeconds:0.#} s, kept below RabbitMQ's consumer_timeout); the rest goes in a new run",
+        });
     }
 
     /// <summary>Prepares <c>extract-&lt;unique&gt; &lt;chainID&gt;</c> under the lease; null, after replying, when the prepare conflicted or failed.</summary>

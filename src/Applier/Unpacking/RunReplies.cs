@@ -1,5 +1,6 @@
 using MassTransit;
 using Microsoft.Extensions.Logging;
+using Unpacker.Contracts;
 using Unpacker.Contracts.Applying;
 using Unpacker.Hosting.Messaging;
 
@@ -27,6 +28,19 @@ internal sealed class RunReplies(ConsumeContext<ApplyLayer> context, IBus bus, I
 
         _published.Add(bus.Publish(reply, publish => Linked(publish, context), context.CancellationToken));
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Says the run begins, at once (the outbox would hold it until the run ends), with how long the command was queued.
+    /// Its confirm is awaited with the replies'.
+    /// </summary>
+    public void Began(WorkerStamp worker)
+    {
+        var run = context.Message;
+        var queued = context.SentTime is { } sent ? DateTime.UtcNow - sent : TimeSpan.Zero;
+        var began = new ApplyRunBegan(
+            run.UnpackId, run.Snapshotter, [.. run.Layers().Select(l => new LayerAttempt(l.LayerIndex, l.Attempt))], queued > TimeSpan.Zero ? queued : TimeSpan.Zero, worker);
+        _published.Add(bus.Publish(began, publish => Linked(publish, context), context.CancellationToken));
     }
 
     /// <summary>Every reply of the run confirmed by the broker; a refused one faults the message, which is then redelivered.</summary>

@@ -3,7 +3,8 @@ using Unpacker.Contracts.Oci;
 namespace Unpacker.Contracts.Applying;
 
 /// <summary>
-/// Command to the Applier pool serving <see cref="Snapshotter"/> (sent to the queue <c>apply-&lt;snapshotter&gt;</c>):
+/// Command to the Applier pool serving <see cref="Snapshotter"/> on the unpack's node (queue
+/// <c>apply-&lt;node&gt;-&lt;snapshotter&gt;</c>), acknowledged with <see cref="ApplyRunBegan"/> when an Applier begins it:
 /// prepare <c>extract-&lt;unique&gt; &lt;chainID&gt;</c> on <see cref="ParentChainId"/>, apply the layer, verify
 /// <see cref="DiffId"/>, commit under <see cref="ChainId"/>. With <see cref="Rebase"/> (snapshotters that can rebase),
 /// layers are applied in parallel: prepare without a parent, apply, verify, then reply <see cref="LayerExtracted"/>

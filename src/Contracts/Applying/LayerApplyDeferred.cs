@@ -15,4 +15,11 @@ public sealed record LayerApplyDeferred(
     Digest ChainId,
     Digest Blob,
     TimeSpan Waited,
-    WorkerStamp Worker);
+    WorkerStamp Worker)
+{
+    /// <summary>
+    /// Why the run stopped there when its blob was not the reason: the run had lasted the Applier's
+    /// <c>MaxRunDuration</c>, which keeps its delivery within RabbitMQ's <c>consumer_timeout</c> (<see cref="Waited"/> is zero).
+    /// </summary>
+    public string? Why { get; init; }
+}

@@ -9,12 +9,6 @@ namespace Unpacker.Hosting.Messaging;
 /// </summary>
 public sealed record CommandQueue(string Name)
 {
-    /// <summary>
-    /// Where a sender sends this queue's commands. A classic queue is addressed as a queue (MassTransit declares it,
-    /// so commands wait even before its first consumer started). A quorum queue is addressed through the exchange its
-    /// consumers bind to it: a sender declaring it would declare it classic, which RabbitMQ refuses for a queue that
-    /// exists as quorum; its consumers (started before any work for them is sent) declare it.
-    /// </summary>
     /// <summary>Declares the receive endpoint's queue as <paramref name="type"/> (classic needs nothing).</summary>
     public static void Declare(MassTransit.IRabbitMqReceiveEndpointConfigurator endpoint, RabbitMqQueueType type)
     {
@@ -25,6 +19,12 @@ public sealed record CommandQueue(string Name)
         }
     }
 
+    /// <summary>
+    /// Where a sender sends this queue's commands. A classic queue is addressed as a queue (MassTransit declares it,
+    /// so commands wait even before its first consumer started). A quorum queue is addressed through the exchange its
+    /// consumers bind to it: a sender declaring it would declare it classic, which RabbitMQ refuses for a queue that
+    /// exists as quorum; its consumers (started before any work for them is sent) declare it.
+    /// </summary>
     public static Uri SendAddress(string name, RabbitMqQueueType type) =>
         new(type == RabbitMqQueueType.Quorum ? $"exchange:{name}" : $"queue:{name}");
 }

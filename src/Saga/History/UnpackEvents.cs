@@ -74,6 +74,12 @@ public sealed record LayerApplyWithdrawn(int LayerIndex, int Attempt, string Why
     public WorkerStamp? Worker { get; init; }
 }
 
+/// <summary>
+/// An Applier took the layer's apply off its queue (<see cref="Queued"/> after it was sent) and began it: from here the
+/// step's deadline counts. A redelivered command that another Applier took over is recorded again.
+/// </summary>
+public sealed record LayerApplyBegan(int LayerIndex, int Attempt, TimeSpan Queued, WorkerStamp Worker) : IUnpackEvent;
+
 public sealed record LayerExtractedRecorded(int LayerIndex, int Attempt, Digest ChainId, string Key, long UncompressedSize, long Entries, TimeSpan Duration, WorkerStamp Worker) : IUnpackEvent;
 
 public sealed record LayerCommitStarted(int LayerIndex, int Attempt, string Key, Digest ChainId, Digest? ParentChainId) : IUnpackEvent;

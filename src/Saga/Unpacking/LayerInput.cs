@@ -14,8 +14,8 @@ public sealed record LayerReply(int LayerIndex, int Attempt, LayerStep Step, obj
     /// <summary>The reply's name, as <c>StaleReplyIgnored</c> records it.</summary>
     public string Name => Message.GetType().Name;
 
-    /// <summary>A late fault changes nothing and is not worth an event; a late reply is recorded as stale.</summary>
-    public bool RecordsStale => Message is not WorkerCrashed;
+    /// <summary>A late fault or acknowledgement changes nothing and is not worth an event; a late reply is recorded as stale.</summary>
+    public bool RecordsStale => Message is not (WorkerCrashed or ApplyBegun);
 }
 
 /// <summary>The saga was woken: a deadline or backoff may be due, or another unpack released an extraction this layer waits for.</summary>
@@ -37,6 +37,15 @@ public sealed record LayerContext(DateTimeOffset Now, UnpackSagaOptions Options,
     /// <summary>The queue of the Applier pool of the unpack's node and snapshotter, as failures name it.</summary>
     public string ApplyQueue { get; init; } = string.Empty;
 
+    /// <summary>The queue of the node's short snapshot operations (Stat, Commit), as failures name it.</summary>
+    public string SnapshotQueue { get; init; } = string.Empty;
+
+    /// <summary>
+    /// On a wake-up with an apply overdue that no Applier has begun: whether the node's Appliers serve the apply queue,
+    /// and when one last saw it empty. Null when not read (nothing of the kind is overdue).
+    /// </summary>
+    public ApplyPool? ApplyPool { get; init; }
+
     /// <summary>The unpack has already failed: answers that would start new work are ignored.</summary>
     public bool UnpackFailed { get; init; }
 
@@ -46,3 +55,16 @@ public sealed record LayerContext(DateTimeOffset Now, UnpackSagaOptions Options,
     /// <summary>The chain ID the layer's snapshot is committed onto (null for the base layer).</summary>
     public Digest? ParentChainId { get; init; }
 }
+
+/// <summary>The node's Appliers of the unpack's snapshotter, as their heartbeats describe them: serving at all, and when one last had its apply queue empty.</summary>
+public sealed record ApplyPool(bool Serving, DateTimeOffset? QueueIdleAt)
+{
+    /// <summary>
+    /// An apply sent at <paramref name="sentAt"/> that no Applier has begun is still queued behind other work: the pool
+    /// serves, and has not been idle since (an idle pool would have taken it, so it was lost on its way).
+    /// </summary>
+    public bool StillQueued(DateTimeOffset? sentAt, TimeSpan grace) => Serving && !(QueueIdleAt >= sentAt + grace);
+}
+
+/// <summary>One layer's part of an <see cref="Contracts.Applying.ApplyRunBegan"/>: the <paramref name="Position"/>-th layer of the run (0: its head).</summary>
+public sealed record ApplyBegun(int Position, Contracts.Applying.ApplyRunBegan Run);

@@ -38,7 +38,8 @@ public static class LayerLifecycle
             $"layer {layer.Index} blob {layer.Blob.Digest} could not be fetched from {context.Source} ({failed.Worker.WorkerId} on {failed.Worker.Host}): {failed.Reason}",
             failed.Worker),
 
-        // The snapshot: extracted (rebase mode), committed, failed, conflicted at prepare, or deferred by its apply run.
+        // The snapshot: begun by an Applier, extracted (rebase mode), committed, failed, conflicted at prepare, or deferred by its apply run.
+        (SnapshotPhase.Applying, ApplyBegun begun) => Begun(layer, begun, context),
         (SnapshotPhase.Applying, LayerExtracted extracted) => Extracted(layer, extracted),
         (SnapshotPhase.Applying or SnapshotPhase.Committing, LayerApplied applied) => Committed(layer, applied, context),
         (SnapshotPhase.Applying or SnapshotPhase.Committing, LayerApplyFailed failed) => Change(layer with { SnapshotStep = layer.SnapshotStep.Finish() })
@@ -49,12 +50,14 @@ public static class LayerLifecycle
                 failed.Worker),
         (SnapshotPhase.Applying, SnapshotPrepareConflicted conflict) => PrepareConflictPolicy.Conflicted(layer, conflict, context),
         (SnapshotPhase.Applying, LayerApplyDeferred deferred) => Change(layer with { Snapshot = SnapshotPhase.Missing, SnapshotStep = layer.SnapshotStep.Withdraw() })
-            .Record(new LayerApplyWithdrawn(layer.Index, deferred.Attempt,
+            .Record(new LayerApplyWithdrawn(layer.Index, deferred.Attempt, deferred.Why ??
                 $"the Applier reached it before its blob {deferred.Blob} was in the content store (waited {deferred.Waited.TotalSeconds:0.###}s); it goes in a later run")
             {
                 Worker = deferred.Worker,
             })
-            .Do(new LayerEffect.StopRun($"the apply run stopped before layer {layer.Index}, whose blob was not fetched yet")),
+            .Do(new LayerEffect.StopRun(deferred.Why is null
+                ? $"the apply run stopped before layer {layer.Index}, whose blob was not fetched yet"
+                : $"the apply run stopped before layer {layer.Index}, having lasted as long as an apply run may")),
 
         // The blob's label (containerd.io/uncompressed), when the Applier could not set it along with the commit.
         (_, ContentLabelled labelled) => Change(layer with { Label = layer.Label.Finish() }).Record(new ContentLabelRecorded(
@@ -85,6 +88,12 @@ public static class LayerLifecycle
             SnapshotPhase.BackingOff when layer.SnapshotStep.DueAt <= context.Now => PrepareConflictPolicy.BackoffOver(layer),
             SnapshotPhase.Statting when layer.SnapshotStep.IsOverdue(context.Now) =>
                 Redrives.Redrive(layer, LayerStep.Snapshot, UnpackStep.Stat, context).Then(l => StartStat(l, context).Do(new LayerEffect.Send(UnpackStep.Stat))),
+
+            // No Applier has begun it and the node's apply queue has not been empty since it was sent: it waits behind
+            // other unpacks' work, which is no reason to send it again (that would only add to the backlog).
+            SnapshotPhase.Applying when layer.SnapshotStep.IsOverdue(context.Now) && layer.SnapshotStep.BegunAt is null
+                && context.ApplyPool?.StillQueued(layer.SnapshotStep.StartedAt, context.Options.LostApplyGrace) == true =>
+                Change(layer with { SnapshotStep = layer.SnapshotStep.StillQueued(context.Now + context.Options.ApplyTimeout) }),
 
             // Rebase mode: each layer is its own extraction. Otherwise only the head of an apply run is sent again; the
             // layers behind it in the run go with it.
@@ -127,6 +136,16 @@ public static class LayerLifecycle
                 After = after,
                 BlobInFlight = layer.Fetch.Status == StepStatus.InFlight,
             });
+    }
+
+    /// <summary>
+    /// An Applier took the layer's apply (the <see cref="ApplyBegun.Position"/>-th layer of its run) off the queue: its
+    /// deadline counts from now, each layer before it in the run allowed the full timeout, as at <see cref="StartApply"/>.
+    /// </summary>
+    private static LayerDecision Begun(LayerProgress layer, ApplyBegun begun, LayerContext context)
+    {
+        var step = layer.SnapshotStep.Began(context.Now, context.Options.ApplyTimeout * (begun.Position + 1));
+        return Change(layer with { SnapshotStep = step }).Record(new LayerApplyBegan(layer.Index, step.Attempt, begun.Run.Queued, begun.Run.Worker));
     }
 
     /// <summary>Rebase mode: the extracted snapshot is committed onto its parent, which is committed now.</summary>

@@ -15,7 +15,7 @@ public static class Redrives
     public static LayerDecision Redrive(LayerProgress layer, LayerStep step, UnpackStep name, LayerContext context)
     {
         var current = layer.StepOf(step);
-        var outcome = Redrive(current, name, layer.Index, context.ApplyQueue, context.Options);
+        var outcome = Redrive(current, name, layer.Index, context.ApplyQueue, context.SnapshotQueue, context.Options);
         if (outcome.Failure is { } failure)
         {
             return new LayerDecision(layer).Fail(name, FailureKind.Unavailable, failure);
@@ -32,9 +32,9 @@ public static class Redrives
     }
 
     /// <summary>The re-drive of any step: the event that records it, or why the unpack fails instead.</summary>
-    public static (StepRedriven? Event, string? Failure) Redrive(Step step, UnpackStep name, int? layerIndex, string applyQueue, UnpackSagaOptions options)
+    public static (StepRedriven? Event, string? Failure) Redrive(Step step, UnpackStep name, int? layerIndex, string applyQueue, string snapshotQueue, UnpackSagaOptions options)
     {
-        var queue = QueueOf(name, applyQueue);
+        var queue = QueueOf(name, applyQueue, snapshotQueue);
         var of = layerIndex is { } i ? $" of layer {i}" : string.Empty;
         return step.Redrives >= options.MaxRedrives
             ? (null, $"no reply from {name.Pool()} (queue {queue}) to the {name.Name()} step{of} after {step.Redrives + 1} attempts; " +
@@ -42,12 +42,16 @@ public static class Redrives
             : (new StepRedriven(name.Name(), layerIndex, step.Attempt + 1, step.Redrives + 1, $"no reply by {step.DueAt:O}"), null);
     }
 
-    /// <summary>The queue a step's requests go to: the site's Fetcher pool, or the unpack's node's Applier pool (<paramref name="applyQueue"/>).</summary>
-    public static string QueueOf(UnpackStep step, string applyQueue) => step switch
+    /// <summary>
+    /// The queue a step's requests go to: the site's Fetcher pool, or the unpack's node's Appliers — its applies
+    /// (<paramref name="applyQueue"/>) or its short snapshot operations (<paramref name="snapshotQueue"/>).
+    /// </summary>
+    public static string QueueOf(UnpackStep step, string applyQueue, string snapshotQueue) => step switch
     {
         UnpackStep.Resolve => ResolveImage.QueueName,
         UnpackStep.Fetch => FetchBlob.QueueName,
         UnpackStep.Label => LabelContent.QueueName,
+        UnpackStep.Stat or UnpackStep.Commit => snapshotQueue,
         _ => applyQueue,
     };
 }

@@ -16,9 +16,18 @@ public sealed record Step
 
     public DateTimeOffset? StartedAt { get; init; }
 
+    /// <summary>When a worker said it took the request off its queue and began it (only applies say so); null while it is queued.</summary>
+    public DateTimeOffset? BegunAt { get; init; }
+
     /// <summary>A new attempt: replies carrying an older attempt are ignored from now on.</summary>
     public Step Begin(DateTimeOffset now, TimeSpan timeout) =>
-        this with { Status = StepStatus.InFlight, Attempt = Attempt + 1, StartedAt = now, DueAt = now + timeout };
+        this with { Status = StepStatus.InFlight, Attempt = Attempt + 1, StartedAt = now, BegunAt = null, DueAt = now + timeout };
+
+    /// <summary>A worker began the request: its deadline counts from now, whatever time it spent queued.</summary>
+    public Step Began(DateTimeOffset now, TimeSpan timeout) => this with { BegunAt = now, DueAt = now + timeout };
+
+    /// <summary>Still queued behind other work at its deadline (no worker began it): the deadline moves on, nothing else changes.</summary>
+    public Step StillQueued(DateTimeOffset until) => this with { DueAt = until };
 
     public Step Wait(DateTimeOffset until) => this with { Status = StepStatus.Waiting, DueAt = until };
 

@@ -45,6 +45,7 @@ public sealed class UnpackActivities
         saga.Labels = request.Labels?.ToDictionary() ?? [];
         saga.RequestedBy = request.RequestedBy;
         saga.RequestedAt = request.RequestedAt;
+        saga.StartedAt = Now;
         saga.TraceParent = SagaTracing.BeginUnpack(context);
         // The node must be there to take the work now: a request for an unknown or dead node fails at once, not
         // after the first apply's deadline. The stream says which node the unpack went to from its first event.
@@ -138,12 +139,20 @@ public sealed class UnpackActivities
     public async Task WokenAsync(BehaviorContext<UnpackState, WakeUnpack> context)
     {
         var saga = context.Saga;
+        if (UnpackDeadline.Passed(saga, _options, Now))
+        {
+            var layer = saga.Layers.FirstOrDefault(l => !l.IsSettled);
+            Fail(context, CurrentStep(saga), layer?.Index, FailureKind.Unavailable, UnpackDeadline.Reason(saga, _options));
+            return;
+        }
+
         if (saga.Resolve.IsOverdue(Now) && Redrive(context, saga.Resolve, UnpackStep.Resolve))
         {
             saga.Resolve = saga.Resolve.Redriven();
             await ResolveAsync(context);
         }
 
+        var pool = await ApplyPoolAsync(context);
         foreach (var layer in saga.Layers.ToList())
         {
             if (saga.Failure is not null)
@@ -156,7 +165,7 @@ public sealed class UnpackActivities
             {
                 AwaitedClaimHeldUntil = current.Snapshot == SnapshotPhase.WaitingForOwner ? await _claims.HeldByAwaitedOwnerAsync(context, current, Now) : null,
             };
-            await CarryOutAsync(context, LayerLifecycle.Decide(current, woken, _scheduler.ContextFor(saga, current)));
+            await CarryOutAsync(context, LayerLifecycle.Decide(current, woken, _scheduler.ContextFor(saga, current) with { ApplyPool = pool }));
         }
 
         if (saga.Failure is null && saga.ConfigLabel.IsOverdue(Now) && Redrive(context, saga.ConfigLabel, UnpackStep.Label))
@@ -164,6 +173,25 @@ public sealed class UnpackActivities
             saga.ConfigLabel = saga.ConfigLabel.Redriven().Begin(Now, _options.LabelTimeout);
             await UnpackCommands.LabelConfigAsync(context);
         }
+    }
+
+    /// <summary>
+    /// The node's apply pool as its heartbeats describe it, read only when an apply no Applier has begun is overdue: one
+    /// look at the node's members tells one still queued behind a backlog from one lost on its way.
+    /// </summary>
+    private async Task<ApplyPool?> ApplyPoolAsync(BehaviorContext<UnpackState> context)
+    {
+        var saga = context.Saga;
+        if (!saga.Layers.Any(l => l.Snapshot == SnapshotPhase.Applying && l.SnapshotStep.IsOverdue(Now) && l.SnapshotStep.BegunAt is null))
+        {
+            return null;
+        }
+
+        var registry = new Storage.Nodes.NodeRegistry(context.Session().DocumentStore, _clock) { LivenessTimeout = _options.NodeLivenessTimeout };
+        var node = await registry.FindAsync(context.Session(), saga.Node, context.CancellationToken);
+        return node is null
+            ? new ApplyPool(false, null)
+            : new ApplyPool(registry.WhyNotServed([node], saga.Node, saga.Snapshotter) is null, node.ApplyQueueIdleAt(saga.Snapshotter));
     }
 
     public void Cancel(BehaviorContext<UnpackState, CancelUnpack> context)
@@ -188,13 +216,13 @@ public sealed class UnpackActivities
 
     public static bool IsDone(UnpackState saga) => saga.Failure is null && saga.ConfigLabel.Status == StepStatus.Done;
 
-    /// <summary>Stores when the watchdog must next wake the saga: the earliest deadline or backoff still pending.</summary>
-    public static void UpdateWakeAt(UnpackState saga)
+    /// <summary>Stores when the watchdog must next wake the saga: the earliest deadline or backoff still pending, or the unpack's own.</summary>
+    public void UpdateWakeAt(UnpackState saga)
     {
         var steps = saga.Layers.SelectMany(l => new[] { l.SnapshotStep, l.Fetch, l.Label }).Append(saga.Resolve).Append(saga.ConfigLabel);
         saga.WakeAt = saga.Failure is not null || saga.EndedAt is not null
             ? null
-            : steps.Where(s => s.IsTimed).Select(s => s.DueAt).Min();
+            : steps.Where(s => s.IsTimed).Select(s => s.DueAt).Append(UnpackDeadline.Of(saga, _options)).Min();
     }
 
     public async Task CompleteAsync(BehaviorContext<UnpackState> context)
@@ -353,7 +381,7 @@ public sealed class UnpackActivities
     /// <summary>Records a re-drive of one of the image's steps; false (and the unpack failed) once the bound is reached.</summary>
     private bool Redrive(BehaviorContext<UnpackState> context, Step step, UnpackStep name)
     {
-        var (redriven, failure) = Redrives.Redrive(step, name, null, context.Saga.ApplyQueue(), _options);
+        var (redriven, failure) = Redrives.Redrive(step, name, null, context.Saga.ApplyQueue(), context.Saga.SnapshotQueue(), _options);
         if (failure is not null)
         {
             Fail(context, name, null, FailureKind.Unavailable, failure);

@@ -20,7 +20,7 @@ public static class UnpackBehaviours
     public static EventActivityBinder<UnpackState, T> Conclude<T>(this EventActivityBinder<UnpackState, T> binder, UnpackActivities activities, State completed, State failed)
         where T : class =>
         binder
-            .Then(c => UnpackActivities.UpdateWakeAt(c.Saga))
+            .Then(c => activities.UpdateWakeAt(c.Saga))
             .Then(c => SagaTracing.Tag(c.Saga))
             .If(c => c.Saga.Failure is not null, f => f.ThenAsync(c => activities.EndFailedAsync(c)).TransitionTo(failed))
             .If(c => UnpackActivities.IsDone(c.Saga), d => d.ThenAsync(c => activities.CompleteAsync(c)).TransitionTo(completed));

@@ -24,7 +24,7 @@ internal static class UnpackCommands
     {
         var saga = context.Saga;
         var head = layers[0];
-        return SendAsync(context, saga.ApplyQueue(), new StatSnapshot(saga.CorrelationId, head.Index, head.SnapshotStep.Attempt, saga.Snapshotter, head.ChainId)
+        return SendAsync(context, saga.SnapshotQueue(), new StatSnapshot(saga.CorrelationId, head.Index, head.SnapshotStep.Attempt, saga.Snapshotter, head.ChainId)
         {
             More = layers.Count > 1 ? [.. layers.Skip(1).Select(l => new LayerStatRequest(l.Index, l.SnapshotStep.Attempt, l.ChainId))] : null,
         });
@@ -61,7 +61,7 @@ internal static class UnpackCommands
     public static Task CommitAsync(BehaviorContext<UnpackState> context, LayerProgress layer)
     {
         var saga = context.Saga;
-        return SendAsync(context, saga.ApplyQueue(), new CommitSnapshot(
+        return SendAsync(context, saga.SnapshotQueue(), new CommitSnapshot(
             saga.CorrelationId, layer.Index, layer.SnapshotStep.Attempt, saga.Snapshotter, layer.Key!, layer.ChainId, ParentOf(saga, layer), layer.DiffId));
     }
 

@@ -30,6 +30,7 @@ public static class UnpackMessages
         Reply<SnapshotStatReported>(m => m.UnpackId, MessageScope.WhileUnpacking, m => m.Answers().Select(a => Layer(a.LayerIndex, a.Attempt, LayerStep.Snapshot, a))),
         Reply<BlobFetched>(m => m.UnpackId, MessageScope.WhileUnpacking, m => m.Blobs().Select(b => Layer(b.LayerIndex, b.Attempt, LayerStep.Fetch, b))),
         Reply<BlobFetchFailed>(m => m.UnpackId, MessageScope.WhileUnpacking, m => [Layer(m.LayerIndex, m.Attempt, LayerStep.Fetch, m)]),
+        Reply<ApplyRunBegan>(m => m.UnpackId, MessageScope.WhileUnpacking, m => m.Layers.Select((l, i) => Layer(l.LayerIndex, l.Attempt, LayerStep.Snapshot, new ApplyBegun(i, m)))),
         Reply<LayerExtracted>(m => m.UnpackId, MessageScope.WhileUnpacking, m => [Layer(m.LayerIndex, m.Attempt, LayerStep.Snapshot, m)]),
         Reply<LayerApplied>(m => m.UnpackId, MessageScope.WhileUnpacking, m => [Layer(m.LayerIndex, m.Attempt, LayerStep.Snapshot, m)]),
         Reply<LayerApplyFailed>(m => m.UnpackId, MessageScope.WhileUnpacking, m => [Layer(m.LayerIndex, m.Attempt, LayerStep.Snapshot, m)]),

@@ -111,6 +111,7 @@ internal sealed class UnpackScheduler(UnpackSagaOptions options, ExtractionClaim
             IsFirstUnsettled = saga.Layers.FirstOrDefault(l => !l.IsSettled)?.Index == layer.Index,
             ParentChainId = UnpackCommands.ParentOf(saga, layer),
             ApplyQueue = saga.ApplyQueue(),
+            SnapshotQueue = saga.SnapshotQueue(),
         };
 
     public bool CanRebase(UnpackState saga) => options.Snapshotters.TryGetValue(saga.Snapshotter, out var capabilities) && capabilities.CanRebase;

@@ -27,6 +27,9 @@ public sealed class UnpackState : SagaStateMachineInstance
 
     public DateTimeOffset RequestedAt { get; set; }
 
+    /// <summary>When the saga took the request (its own clock): <see cref="UnpackSagaOptions.UnpackTimeout"/> counts from here.</summary>
+    public DateTimeOffset? StartedAt { get; set; }
+
     public Step Resolve { get; set; } = new();
 
     public string? Reference { get; set; }
@@ -53,6 +56,9 @@ public sealed class UnpackState : SagaStateMachineInstance
 
     /// <summary>The queue of the node's Applier pool for the unpack's snapshotter.</summary>
     public string ApplyQueue() => ApplyLayer.QueueName(Node, Snapshotter);
+
+    /// <summary>The queue of the node's short snapshot operations (Stat, Commit) for the unpack's snapshotter.</summary>
+    public string SnapshotQueue() => StatSnapshot.QueueName(Node, Snapshotter);
 }
 
 /// <summary>Why an unpack failed: what <see cref="UnpackFailed"/> reports (<see cref="Step"/> is an <see cref="UnpackStep"/>'s name).</summary>

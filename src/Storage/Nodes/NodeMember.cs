@@ -32,5 +32,13 @@ public sealed class NodeMember
 
     public long DiskFree { get; set; }
 
+    /// <summary>
+    /// Per snapshotter served: when this process last had an apply slot free with nothing arriving for it — its apply
+    /// queue was empty then, since the broker hands a queued command to any free slot at once. The saga reads it to
+    /// tell an apply lost on its way (the pool went idle after it was sent, yet never began it) from one still
+    /// queued behind a backlog (the pool stayed busy).
+    /// </summary>
+    public Dictionary<string, DateTimeOffset> ApplyQueueIdleAt { get; set; } = [];
+
     public static string IdOf(string node, string workerId) => $"{node}/{workerId}";
 }

@@ -48,6 +48,14 @@ public sealed class NodeRegistry(IDocumentStore store, TimeProvider? time = null
         return [.. members.GroupBy(m => m.Node, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => StatusOf(g.Key, [.. g]))];
     }
 
+    /// <summary>The node named <paramref name="name"/> read in <paramref name="session"/> (its members only), or null when none ever registered.</summary>
+    public async Task<NodeStatus?> FindAsync(IQuerySession session, string name, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        var members = await session.Query<NodeMember>().Where(m => m.Node == name).ToListAsync(cancellationToken);
+        return members.Count == 0 ? null : StatusOf(name, members);
+    }
+
     /// <summary>The node named <paramref name="name"/>, or null when no member of it ever registered.</summary>
     public async Task<NodeStatus?> FindAsync(string name, CancellationToken cancellationToken)
     {

@@ -11,4 +11,8 @@ public sealed record NodeStatus(string Name, IReadOnlyList<NodeMember> Members, 
     public NodeMember Latest => Members.MaxBy(m => m.HeartbeatAt)!;
 
     public bool Serves(string snapshotter) => Snapshotters.Contains(snapshotter, StringComparer.Ordinal);
+
+    /// <summary>The last time a running member of the node had <paramref name="snapshotter"/>'s apply queue empty (<see cref="NodeMember.ApplyQueueIdleAt"/>); null when none said so.</summary>
+    public DateTimeOffset? ApplyQueueIdleAt(string snapshotter) =>
+        Members.Where(m => m.StoppedAt is null).Select(m => m.ApplyQueueIdleAt.TryGetValue(snapshotter, out var at) ? at : (DateTimeOffset?)null).Max();
 }

@@ -66,8 +66,15 @@ public static class LayerLifecycleTable
     public static LayerReply Conflicted() =>
         new(1, 2, LayerStep.Snapshot, new SnapshotPrepareConflicted(Guid.Empty, 1, 2, "native", ChainId, "extract-1", Worker));
 
-    public static LayerReply Deferred() =>
-        new(1, 2, LayerStep.Snapshot, new LayerApplyDeferred(Guid.Empty, 1, 2, "native", ChainId, Blob.Digest, TimeSpan.FromSeconds(5), Worker));
+    public static LayerReply Deferred(string? why = null) =>
+        new(1, 2, LayerStep.Snapshot, new LayerApplyDeferred(Guid.Empty, 1, 2, "native", ChainId, Blob.Digest, why is null ? TimeSpan.FromSeconds(5) : TimeSpan.Zero, Worker) { Why = why });
+
+    /// <summary>An Applier took the run whose <paramref name="position"/>-th layer this is off its queue, after a minute queued.</summary>
+    public static LayerReply Begun(int position = 0, int attempt = 2) =>
+        new(1, attempt, LayerStep.Snapshot, new ApplyBegun(position, new ApplyRunBegan(Guid.Empty, "native", [new LayerAttempt(1, attempt)], TimeSpan.FromMinutes(1), Worker)));
+
+    /// <summary>The node's Appliers serve the queue and last saw it empty at <paramref name="idleAt"/> (the layer's apply was sent a minute before now).</summary>
+    public static LayerContext WithPool(DateTimeOffset? idleAt, bool serving = true) => Context() with { ApplyPool = new ApplyPool(serving, idleAt) };
 
     public static LayerReply Labelled() => new(1, 1, LayerStep.Label, new ContentLabelled(Guid.Empty, 1, 1, Blob.Digest, Worker));
 

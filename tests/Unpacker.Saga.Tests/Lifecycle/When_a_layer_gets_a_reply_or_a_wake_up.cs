@@ -38,6 +38,9 @@ public sealed class When_a_layer_gets_a_reply_or_a_wake_up
         { "a commit reply while the layer is missing is stale", Layer(SnapshotPhase.Missing) with { SnapshotStep = new Step { Status = StepStatus.NotStarted, Attempt = 2 } }, Applied(labelled: true), Context(), new(SnapshotPhase.Missing, [typeof(StaleReplyIgnored)], []) },
         { "a failed apply stops its run, releases its claim and fails", Layer(SnapshotPhase.Applying), ApplyFailed(), Context(), new(SnapshotPhase.Applying, _none, ["StopRun", "ReleaseClaim"], UnpackStep.Apply) },
         { "a prepare conflict stops the run and looks the chain ID up", Layer(SnapshotPhase.Applying), Conflicted(), Context(), new(SnapshotPhase.Statting, [typeof(SnapshotPrepareConflictRecorded)], ["StopRun", "Send Stat"]) },
+        { "an Applier beginning the apply is recorded", Layer(SnapshotPhase.Applying), Begun(), Context(), new(SnapshotPhase.Applying, [typeof(LayerApplyBegan)], []) },
+        { "a late acknowledgement of an older attempt changes nothing and records nothing", Layer(SnapshotPhase.Applying), Begun(attempt: 1), Context(), new(SnapshotPhase.Applying, _none, []) },
+        { "an acknowledgement after the layer committed changes nothing", Layer(SnapshotPhase.Committed) with { SnapshotStep = new Step { Status = StepStatus.Done, Attempt = 2 } }, Begun(), Context(), new(SnapshotPhase.Committed, _none, []) },
         { "a deferred layer waits for a later run", Layer(SnapshotPhase.Applying), Deferred(), Context(), new(SnapshotPhase.Missing, [typeof(LayerApplyWithdrawn)], ["StopRun"]) },
         { "a prepare conflict reported after the layer moved on changes nothing", Layer(SnapshotPhase.Extracted), Conflicted(), Context(canRebase: true), new(SnapshotPhase.Extracted, _none, []) },
 
@@ -58,6 +61,11 @@ public sealed class When_a_layer_gets_a_reply_or_a_wake_up
         { "an overdue head of an apply run is applied again", Overdue(SnapshotPhase.Applying), new LayerWoken(1), Context(), new(SnapshotPhase.Applying, [typeof(StepRedriven)], ["Reapply"]) },
         { "an overdue layer behind the head of its run goes with the head", Overdue(SnapshotPhase.Applying), new LayerWoken(1), Context(firstUnsettled: false), new(SnapshotPhase.Applying, _none, []) },
         { "an overdue parallel extraction is applied again on its own", Overdue(SnapshotPhase.Applying), new LayerWoken(1), Context(canRebase: true, firstUnsettled: false), new(SnapshotPhase.Applying, [typeof(StepRedriven)], ["Reapply"]) },
+        { "an overdue apply no Applier began, the pool busy since it was sent, waits on quietly", Overdue(SnapshotPhase.Applying), new LayerWoken(1), WithPool(idleAt: Now.AddMinutes(-2)), new(SnapshotPhase.Applying, _none, []) },
+        { "an overdue apply no Applier began, the pool never idle, waits on quietly", Overdue(SnapshotPhase.Applying), new LayerWoken(1), WithPool(idleAt: null), new(SnapshotPhase.Applying, _none, []) },
+        { "an overdue apply no Applier began though the pool went idle after it was sent was lost, and is applied again", Overdue(SnapshotPhase.Applying), new LayerWoken(1), WithPool(idleAt: Now.AddSeconds(-10)), new(SnapshotPhase.Applying, [typeof(StepRedriven)], ["Reapply"]) },
+        { "an overdue apply no Applier began with no Applier serving the queue is applied again, towards the bound", Overdue(SnapshotPhase.Applying), new LayerWoken(1), WithPool(idleAt: null, serving: false), new(SnapshotPhase.Applying, [typeof(StepRedriven)], ["Reapply"]) },
+        { "an overdue apply an Applier began is applied again however busy the pool", Overdue(SnapshotPhase.Applying) with { SnapshotStep = Overdue(SnapshotPhase.Applying).SnapshotStep with { BegunAt = Now.AddSeconds(-50) } }, new LayerWoken(1), WithPool(idleAt: null), new(SnapshotPhase.Applying, [typeof(StepRedriven)], ["Reapply"]) },
         { "an overdue apply re-driven to the bound fails", Overdue(SnapshotPhase.Applying, redrives: 2), new LayerWoken(1), Context(), new(SnapshotPhase.Applying, _none, [], UnpackStep.Apply) },
         { "an overdue ordered commit is sent again", Overdue(SnapshotPhase.Committing) with { Key = "extract-1" }, new LayerWoken(1), Context(canRebase: true), new(SnapshotPhase.Committing, [typeof(StepRedriven), typeof(LayerCommitStarted)], ["Send Commit"]) },
         { "an overdue fetch is sent again", Layer(SnapshotPhase.Missing) with { Fetch = Layer(SnapshotPhase.Missing).Fetch with { DueAt = Now } }, new LayerWoken(1), Context(), new(SnapshotPhase.Missing, [typeof(StepRedriven), typeof(BlobFetchStarted)], ["Send Fetch"]) },
@@ -97,6 +105,37 @@ public sealed class When_a_layer_gets_a_reply_or_a_wake_up
 
         Assert.Equal((StepStatus.Waiting, 2, Now + SagaOptions.ClaimRecheckInterval), (longLease.Layer.SnapshotStep.Status, longLease.Layer.SnapshotStep.Attempt, longLease.Layer.SnapshotStep.DueAt));
         Assert.Equal(Now.AddSeconds(3), shortLease.Layer.SnapshotStep.DueAt);
+    }
+
+    [Fact]
+    public void Should_count_an_apply_deadline_from_when_an_Applier_began_it_one_timeout_per_layer_before_it_in_the_run()
+    {
+        var head = LayerLifecycle.Decide(Layer(SnapshotPhase.Applying), Begun(position: 0), Context());
+        var third = LayerLifecycle.Decide(Layer(SnapshotPhase.Applying), Begun(position: 2), Context());
+
+        Assert.Equal((Now, Now + SagaOptions.ApplyTimeout, 2), (head.Layer.SnapshotStep.BegunAt, head.Layer.SnapshotStep.DueAt, head.Layer.SnapshotStep.Attempt));
+        Assert.Equal(Now + (3 * SagaOptions.ApplyTimeout), third.Layer.SnapshotStep.DueAt);
+        var began = Assert.IsType<LayerApplyBegan>(Assert.Single(head.Events));
+        Assert.Equal((1, 2, TimeSpan.FromMinutes(1), Worker), (began.LayerIndex, began.Attempt, began.Queued, began.Worker));
+    }
+
+    [Fact]
+    public void Should_move_the_deadline_of_an_apply_still_queued_one_timeout_on_keeping_its_attempt()
+    {
+        var decision = LayerLifecycle.Decide(Overdue(SnapshotPhase.Applying), new LayerWoken(1), WithPool(idleAt: Now.AddMinutes(-2)));
+
+        Assert.Equal((StepStatus.InFlight, 2, 0, Now + SagaOptions.ApplyTimeout, (DateTimeOffset?)null),
+            (decision.Layer.SnapshotStep.Status, decision.Layer.SnapshotStep.Attempt, decision.Layer.SnapshotStep.Redrives, decision.Layer.SnapshotStep.DueAt, decision.Layer.SnapshotStep.BegunAt));
+    }
+
+    [Fact]
+    public void Should_withdraw_a_layer_its_run_stopped_before_for_lasting_its_longest_saying_so()
+    {
+        var decision = LayerLifecycle.Decide(Layer(SnapshotPhase.Applying), Deferred(why: "the apply run had lasted 1200 s"), Context());
+
+        Assert.Equal((SnapshotPhase.Missing, StepStatus.NotStarted), (decision.Layer.Snapshot, decision.Layer.SnapshotStep.Status));
+        Assert.Equal("the apply run had lasted 1200 s", Assert.IsType<LayerApplyWithdrawn>(Assert.Single(decision.Events)).Why);
+        Assert.Contains("having lasted as long as an apply run may", Assert.IsType<LayerEffect.StopRun>(Assert.Single(decision.Effects)).Why, StringComparison.Ordinal);
     }
 
     [Fact]

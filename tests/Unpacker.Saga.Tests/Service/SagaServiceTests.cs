@@ -32,6 +32,7 @@ public sealed class SagaServiceTests
             cfg.ReceiveEndpoint(FetchBlob.QueueName, e => e.Consumer(() => new FakeFetcher(script)));
             cfg.ReceiveEndpoint(LabelContent.QueueName, e => e.Consumer(() => new FakeLabeller(script)));
             cfg.ReceiveEndpoint(ApplyLayer.QueueName(FakeNode.Name, "native"), e => e.Consumer(() => new FakeApplier(script)));
+            cfg.ReceiveEndpoint(StatSnapshot.QueueName(FakeNode.Name, "native"), e => e.Consumer(() => new FakeSnapshots(script)));
             cfg.ReceiveEndpoint("saga-test-observer", e => e.Handler<UnpackCompleted>(c =>
             {
                 completed.TrySetResult(c.Message);

@@ -3,13 +3,25 @@ using Unpacker.Storage.Nodes;
 
 namespace Unpacker.Saga.Tests.Unpacking;
 
-/// <summary>The node the fake Appliers stand for: registered alive (at the given clock's now) serving both snapshotters.</summary>
+/// <summary>
+/// The node the fake Appliers stand for: registered alive (at the given clock's now) serving both snapshotters, their
+/// apply queues last seen empty at <c>queuesIdleAt</c> (none said: never, as for Appliers busy since they started).
+/// </summary>
 public static class FakeNode
 {
     public const string Name = "test-node";
 
-    public static Task HeartbeatAsync(IDocumentStore store, TimeProvider clock, string name = Name) =>
+    public static Task HeartbeatAsync(IDocumentStore store, TimeProvider clock, string name = Name, DateTimeOffset? queuesIdleAt = null) =>
         new NodeRegistry(store, clock).HeartbeatAsync(
-            new NodeMember { Node = name, WorkerId = "fake-applier", Host = "test-host", Snapshotters = ["native", "overlayfs"], Root = "/nowhere", StartedAt = clock.GetUtcNow() },
+            new NodeMember
+            {
+                Node = name,
+                WorkerId = "fake-applier",
+                Host = "test-host",
+                Snapshotters = ["native", "overlayfs"],
+                Root = "/nowhere",
+                StartedAt = clock.GetUtcNow(),
+                ApplyQueueIdleAt = queuesIdleAt is { } idle ? new() { ["native"] = idle, ["overlayfs"] = idle } : [],
+            },
             CancellationToken.None);
 }

@@ -29,6 +29,13 @@ public sealed class WorkerScript
 
     public Func<ApplyLayer, object[]?> Apply { get; set; } = _ => null;
 
+    /// <summary>
+    /// True for an apply run that is lost before any Applier takes it (or that waits in a backlog the test stands for):
+    /// recorded as sent, neither begun (<see cref="ApplyRunBegan"/>) nor answered. Any other run is begun first, as the
+    /// real Applier does.
+    /// </summary>
+    public Func<ApplyLayer, bool> Queued { get; set; } = _ => false;
+
     /// <summary>Per blob (a fetch group's too): replies of the test's own instead of the blob's <see cref="BlobFetched"/>; none holds it.</summary>
     public Func<FetchBlob, object[]?> Fetch { get; set; } = _ => null;
 
@@ -113,7 +120,8 @@ public sealed class FakeLabeller(WorkerScript script) : IConsumer<LabelContent>
     }
 }
 
-public class FakeApplier(WorkerScript script) : IConsumer<ApplyLayer>, IConsumer<StatSnapshot>, IConsumer<CommitSnapshot>
+/// <summary>The node's short snapshot operations (queue <c>snapshots-&lt;node&gt;-&lt;snapshotter&gt;</c>): Stat and Commit.</summary>
+public class FakeSnapshots(WorkerScript script) : IConsumer<StatSnapshot>, IConsumer<CommitSnapshot>
 {
     public Task Consume(ConsumeContext<CommitSnapshot> context)
     {
@@ -125,10 +133,31 @@ public class FakeApplier(WorkerScript script) : IConsumer<ApplyLayer>, IConsumer
         return FakeReplies.PublishAsync(context, replies);
     }
 
-    /// <summary>Like the Applier: each layer of a run in turn (recorded as a command of its own), stopping at the first that does not commit.</summary>
+    public Task Consume(ConsumeContext<StatSnapshot> context)
+    {
+        script.Commands.Enqueue(context.Message);
+        return FakeReplies.PublishAsync(context, script.Stat(context.Message) ?? script.DefaultStat(context.Message));
+    }
+}
+
+/// <summary>The same operations on the overlayfs pool's queue (MassTransit binds one endpoint per consumer type).</summary>
+public sealed class FakeOverlaySnapshots(WorkerScript script) : FakeSnapshots(script);
+
+/// <summary>The node's applies (queue <c>apply-&lt;node&gt;-&lt;snapshotter&gt;</c>).</summary>
+public class FakeApplier(WorkerScript script) : IConsumer<ApplyLayer>
+{
+    /// <summary>Like the Applier: says it began the run, then each layer in turn (recorded as a command of its own), stopping at the first that does not commit.</summary>
     public async Task Consume(ConsumeContext<ApplyLayer> context)
     {
         script.Runs.Enqueue(context.Message);
+        var run = context.Message;
+        if (script.Queued(run))
+        {
+            script.Commands.Enqueue(run);
+            return;
+        }
+
+        await context.Publish(new ApplyRunBegan(run.UnpackId, run.Snapshotter, [.. run.Layers().Select(l => new LayerAttempt(l.LayerIndex, l.Attempt))], TimeSpan.Zero, TestImage.Applier));
         foreach (var layer in context.Message.Layers())
         {
             script.Commands.Enqueue(layer);
@@ -139,12 +168,6 @@ public class FakeApplier(WorkerScript script) : IConsumer<ApplyLayer>, IConsumer
                 return;
             }
         }
-    }
-
-    public Task Consume(ConsumeContext<StatSnapshot> context)
-    {
-        script.Commands.Enqueue(context.Message);
-        return FakeReplies.PublishAsync(context, script.Stat(context.Message) ?? script.DefaultStat(context.Message));
     }
 }
 

@@ -62,6 +62,8 @@ public sealed class UnpackSagaHost : IAsyncDisposable
             bus.AddConsumer<FakeLabeller>().Endpoint(e => e.Name = LabelContent.QueueName);
             bus.AddConsumer<FakeApplier>().Endpoint(e => e.Name = ApplyLayer.QueueName(FakeNode.Name, "native"));
             bus.AddConsumer<FakeOverlayApplier>().Endpoint(e => e.Name = ApplyLayer.QueueName(FakeNode.Name, "overlayfs"));
+            bus.AddConsumer<FakeSnapshots>().Endpoint(e => e.Name = StatSnapshot.QueueName(FakeNode.Name, "native"));
+            bus.AddConsumer<FakeOverlaySnapshots>().Endpoint(e => e.Name = StatSnapshot.QueueName(FakeNode.Name, "overlayfs"));
         });
         host = new UnpackSagaHost(services.BuildServiceProvider(), store, options);
         await host.Harness.Start();

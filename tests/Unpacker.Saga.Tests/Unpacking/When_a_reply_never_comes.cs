@@ -39,7 +39,8 @@ public sealed class When_a_reply_never_comes
         await host.RequestAsync(id, image);
         // Layer 1 is the second of an apply run: its own deadline starts once layer 0's commit is recorded (woken
         // before that, layer 0 would be the one re-driven).
-        await host.WaitForSagaAsync(id, s => s.Layers.Count == 2 && s.Layers[0].Snapshot == SnapshotPhase.Committed && s.Layers[1].Snapshot == SnapshotPhase.Applying);
+        await host.WaitForSagaAsync(id, s => s.Layers.Count == 2 && s.Layers[0].Snapshot == SnapshotPhase.Committed && s.Layers[1].Snapshot == SnapshotPhase.Applying
+            && s.Layers[1].SnapshotStep.BegunAt is not null);
         await host.AdvanceAndWakeAsync(host.Options.ApplyTimeout + TimeSpan.FromSeconds(1));
         await host.WaitForSagaAsync(id, s => s.Layers[1].SnapshotStep.Redrives == 1);
         await host.AdvanceAndWakeAsync(host.Options.ApplyTimeout + TimeSpan.FromSeconds(1));
@@ -58,7 +59,7 @@ public sealed class When_a_reply_never_comes
         host.Workers.Apply = _ => [];
         var id = Guid.NewGuid();
         await host.RequestAsync(id, image);
-        await host.WaitForSagaAsync(id, s => s.Layers.Count == 1 && s.Layers[0].Snapshot == SnapshotPhase.Applying);
+        await host.WaitForSagaAsync(id, s => s.Layers.Count == 1 && s.Layers[0].Snapshot == SnapshotPhase.Applying && s.Layers[0].SnapshotStep.BegunAt is not null);
         await host.AdvanceAndWakeAsync(host.Options.ApplyTimeout + TimeSpan.FromSeconds(1));
         await host.WaitForSagaAsync(id, s => s.Layers[0].SnapshotStep.Redrives == 1);
         var first = host.Workers.Sent<ApplyLayer>().First();

@@ -165,7 +165,8 @@ public sealed class When_layers_go_as_one_apply_run
         await host.RequestAsync(id, image);
         var first = await HoldFirstLayerUntilAllFetchedAsync(host, id, 4);
         await host.PublishAsync(host.Workers.DefaultApply(first)[0]);
-        await host.WaitForSagaAsync(id, s => s.Layers[1].Snapshot == SnapshotPhase.Applying && s.Layers[3].Snapshot == SnapshotPhase.Applying);
+        await host.WaitForSagaAsync(id, s => s.Layers[1].Snapshot == SnapshotPhase.Applying && s.Layers[3].Snapshot == SnapshotPhase.Applying
+            && s.Layers[1].SnapshotStep.BegunAt is not null);
 
         // Layers 2 and 3 wait behind layer 1 with later deadlines: only layer 1 is overdue, and it takes them along.
         Assert.Equal(1, await host.AdvanceAndWakeAsync(host.Options.ApplyTimeout + TimeSpan.FromSeconds(1)));

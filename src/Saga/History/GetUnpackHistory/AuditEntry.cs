@@ -66,6 +66,7 @@ public sealed record AuditEntry(
         LayerApplyStarted a => new(
             $"apply {a.ChainId} onto {a.ParentChainId?.ToString() ?? "no parent"} via {a.Queue}{(a.After is { } after ? $", after layer {after} in one apply run" : string.Empty)}{(a.BlobInFlight ? " once its blob is fetched" : string.Empty)}",
             a.LayerIndex, a.Attempt),
+        LayerApplyBegan b => new($"apply begun after {b.Queued.TotalSeconds:0.###} s queued", b.LayerIndex, b.Attempt, b.Worker),
         LayerApplyWithdrawn w => new("apply withdrawn: the layer waits for its turn again", w.LayerIndex, w.Attempt, w.Worker, Reason: w.Why),
         LayerExtractedRecorded x => new($"extracted into {x.Key}: {x.UncompressedSize:N0} bytes, {x.Entries:N0} entries", x.LayerIndex, x.Attempt, x.Worker, x.Duration),
         LayerCommitStarted c => new($"commit {c.Key} as {c.ChainId} onto {c.ParentChainId?.ToString() ?? "no parent"}", c.LayerIndex, c.Attempt),
