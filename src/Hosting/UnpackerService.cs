@@ -25,6 +25,7 @@ public sealed class UnpackerService
         Builder = builder;
         Worker = worker;
         Postgres = builder.Configuration.Bind<PostgresOptions>(PostgresOptions.Section);
+        Postgres.ApplicationName ??= worker.WorkerId;
         RabbitMq = builder.Configuration.Bind<RabbitMqOptions>(RabbitMqOptions.Section);
         Storage = builder.Configuration.Bind<StorageOptions>(StorageOptions.Section);
         Node = builder.Configuration.Bind<NodeOptions>(NodeOptions.Section);

@@ -20,7 +20,15 @@ public sealed class PostgresOptions
     /// <summary>The schema Marten keeps every table of this deployment in.</summary>
     public string Schema { get; set; } = "unpacker";
 
+    /// <summary>
+    /// The most connections the process opens (Npgsql's pool): its whole PostgreSQL budget. Connections are held for
+    /// one statement or one short transaction, never across a download or an apply, so what a process uses grows with
+    /// its concurrent statements, not with its downloads or applies in flight.
+    /// </summary>
     public int MaxPoolSize { get; set; } = 50;
+
+    /// <summary>How the process's connections are named in <c>pg_stat_activity</c> (services: their worker id).</summary>
+    public string? ApplicationName { get; set; }
 
     public string ConnectionString => new NpgsqlConnectionStringBuilder
     {
@@ -31,5 +39,6 @@ public sealed class PostgresOptions
         Password = Password,
         MaxPoolSize = MaxPoolSize,
         Timeout = 5,
+        ApplicationName = ApplicationName,
     }.ConnectionString;
 }

@@ -26,7 +26,8 @@ public static class SchemaMigration
     public static async Task<SchemaMigrationResult> MigrateAsync(IDocumentStore store, PostgresOptions postgres, CancellationToken cancellationToken)
     {
         var objects = Objects(store);
-        await using var connection = new NpgsqlConnection(postgres.ConnectionString);
+        // From the store's own pool: a process has one pool, its whole budget (Postgres:MaxPoolSize).
+        await using var connection = store.Storage.Database.CreateConnection();
         await connection.OpenAsync(cancellationToken);
         var lockName = $"unpacker-schema:{postgres.Schema}";
         await using (var take = new NpgsqlCommand("select pg_advisory_lock(hashtext($1))", connection))
@@ -66,7 +67,8 @@ public static class SchemaMigration
         }
 
         var objects = Objects(store);
-        await using var connection = new NpgsqlConnection(postgres.ConnectionString);
+        // From the store's own pool: a process has one pool, its whole budget (Postgres:MaxPoolSize).
+        await using var connection = store.Storage.Database.CreateConnection();
         await connection.OpenAsync(cancellationToken);
         var recorded = await RecordedAsync(connection, postgres.Schema, objects, cancellationToken);
         var missing = objects.Where(o => !recorded.Contains(o.Fingerprint)).Select(o => o.Name).ToList();

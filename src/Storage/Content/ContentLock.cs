@@ -1,43 +1,60 @@
-using System.Buffers.Binary;
-using System.Security.Cryptography;
-using System.Text;
 using Marten;
 using Npgsql;
 
 namespace Unpacker.Storage.Content;
 
 /// <summary>
-/// PostgreSQL session-level advisory locks held on a dedicated connection, so that processes on different hosts
-/// sharing one content root serialize on the same ref or blob. The lock dies with the connection: a writer
-/// killed with -9 releases it as soon as PostgreSQL notices the socket is gone.
+/// Leases in rows of PostgreSQL (<see cref="ContentLeaseTable"/>), so that processes on different hosts sharing one
+/// content root serialize on the same ref or blob without holding a connection: taking, renewing and releasing a lease
+/// are one short statement each, so a download of an hour costs a statement every few seconds, not a connection for
+/// the hour (and a pooler in transaction mode works). A writer killed with -9 stops renewing: its leases run out after
+/// <see cref="DefaultDuration"/> and a waiting writer takes over. Expiry is PostgreSQL's clock, the same for every host.
 /// </summary>
 internal sealed class ContentLock : IAsyncDisposable
 {
-    private readonly NpgsqlConnection _connection;
+    /// <summary>How long a lease outlives its holder's last renewal (renewed every third of it).</summary>
+    public static readonly TimeSpan DefaultDuration = TimeSpan.FromSeconds(15);
 
-    private ContentLock(NpgsqlConnection connection) => _connection = connection;
+    private static readonly TimeSpan _firstPoll = TimeSpan.FromMilliseconds(25);
+    private static readonly TimeSpan _longestPoll = TimeSpan.FromMilliseconds(500);
+
+    private readonly IDocumentStore _store;
+    private readonly Guid _owner = Guid.NewGuid();
+    private readonly TimeSpan _duration;
+    private readonly List<string> _names = [];
+    private readonly Lock _gate = new();
+    private readonly CancellationTokenSource _stop = new();
+    private Task? _renewing;
+    private int _disposed;
+
+    private ContentLock(IDocumentStore store, TimeSpan duration)
+    {
+        _store = store;
+        _duration = duration;
+    }
+
+    /// <summary>A renewal found a lease taken over (this process stalled past its lease): what it guards may have changed under it.</summary>
+    public bool Lost { get; private set; }
 
     /// <summary>Waits up to <paramref name="timeout"/> for every name, in the order given; <see cref="ErrorKind.Unavailable"/> when it runs out.</summary>
-    public static async Task<ContentLock> AcquireAsync(IDocumentStore store, IReadOnlyList<string> names, TimeSpan timeout, CancellationToken cancellationToken)
+    public static async Task<ContentLock> AcquireAsync(IDocumentStore store, IReadOnlyList<string> names, TimeSpan timeout, CancellationToken cancellationToken, TimeSpan? duration = null)
     {
-        var connection = await OpenAsync(store, cancellationToken);
-        var held = new ContentLock(connection);
+        var held = new ContentLock(store, duration ?? DefaultDuration);
         try
         {
-            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            deadline.CancelAfter(timeout);
+            var deadline = DateTimeOffset.UtcNow + timeout;
             foreach (var name in names)
             {
-                // No command timeout: the wait is bounded by our own deadline, which may well exceed Npgsql's 30 s.
-                await using var command = new NpgsqlCommand("select pg_advisory_lock($1)", connection) { CommandTimeout = 0 };
-                command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = KeyOf(store, name) });
-                try
+                var poll = _firstPoll;
+                while (!await held.TryTakeAsync(name, cancellationToken))
                 {
-                    await command.ExecuteNonQueryAsync(deadline.Token);
-                }
-                catch (OperationCanceledException exception) when (!cancellationToken.IsCancellationRequested)
-                {
-                    throw new StorageException(ErrorKind.Unavailable, $"{name} is held by another writer; gave up after {timeout}", exception);
+                    if (DateTimeOffset.UtcNow >= deadline)
+                    {
+                        throw new StorageException(ErrorKind.Unavailable, $"{name} is held by another writer ({await HolderAsync(store, name, cancellationToken)}); gave up after {timeout}");
+                    }
+
+                    await Task.Delay(poll, cancellationToken);
+                    poll = poll * 2 < _longestPoll ? poll * 2 : _longestPoll;
                 }
             }
 
@@ -51,17 +68,14 @@ internal sealed class ContentLock : IAsyncDisposable
     }
 
     /// <summary>Takes every name at once or none: null when another process holds one of them.</summary>
-    public static async Task<ContentLock?> TryAcquireAsync(IDocumentStore store, IReadOnlyList<string> names, CancellationToken cancellationToken)
+    public static async Task<ContentLock?> TryAcquireAsync(IDocumentStore store, IReadOnlyList<string> names, CancellationToken cancellationToken, TimeSpan? duration = null)
     {
-        var connection = await OpenAsync(store, cancellationToken);
-        var held = new ContentLock(connection);
+        var held = new ContentLock(store, duration ?? DefaultDuration);
         try
         {
             foreach (var name in names)
             {
-                await using var command = new NpgsqlCommand("select pg_try_advisory_lock($1)", connection);
-                command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = KeyOf(store, name) });
-                if (await command.ExecuteScalarAsync(cancellationToken) is not true)
+                if (!await held.TryTakeAsync(name, cancellationToken))
                 {
                     await held.DisposeAsync();
                     return null;
@@ -81,40 +95,127 @@ internal sealed class ContentLock : IAsyncDisposable
 
     public static string ForBlob(Unpacker.Contracts.Oci.Digest digest) => $"blob://{digest}";
 
-    /// <summary>
-    /// Unlocks explicitly: a pooled connection resets its session state only when it is next opened, so closing
-    /// alone would leave the locks held by an idle connection. If the unlock fails the connection is broken, and
-    /// PostgreSQL has released its locks anyway.
-    /// </summary>
+    /// <summary>Gives every lease back at once, so a waiting writer need not wait for it to run out.</summary>
     public async ValueTask DisposeAsync()
     {
-        try
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
         {
-            await using var command = new NpgsqlCommand("select pg_advisory_unlock_all()", _connection);
-            await command.ExecuteNonQueryAsync(CancellationToken.None);
+            return;
         }
-        finally
+
+        await _stop.CancelAsync();
+        if (_renewing is { } renewing)
         {
-            await _connection.DisposeAsync();
+            await renewing;
+        }
+
+        _stop.Dispose();
+        if (Names().Length > 0)
+        {
+            await ExecuteAsync(_store, $"delete from {ContentLeaseTable.Name(_store)} where owner = $1", CancellationToken.None, _owner);
         }
     }
 
-    private static async Task<NpgsqlConnection> OpenAsync(IDocumentStore store, CancellationToken cancellationToken)
+    /// <summary>Takes <paramref name="name"/> if it is free or its lease ran out; otherwise marks it wanted (for those watching) and says no.</summary>
+    private async Task<bool> TryTakeAsync(string name, CancellationToken cancellationToken)
     {
-        var connection = store.Storage.Database.CreateConnection();
-        try
+        var table = ContentLeaseTable.Name(_store);
+        var taken = await ExecuteAsync(_store,
+            $"""
+            insert into {table} (name, owner, expires_at, contended_at) values ($1, $2, clock_timestamp() + $3, null)
+            on conflict (name) do update set owner = excluded.owner, expires_at = excluded.expires_at, contended_at = null
+            where {table}.expires_at < clock_timestamp() or {table}.owner = excluded.owner
+            """,
+            cancellationToken, name, _owner, _duration);
+        if (taken == 0)
         {
-            await connection.OpenAsync(cancellationToken);
-            return connection;
+            await ExecuteAsync(_store, $"update {table} set contended_at = clock_timestamp() where name = $1 and contended_at is null", cancellationToken, name);
+            return false;
         }
-        catch
+
+        lock (_gate)
         {
-            await connection.DisposeAsync();
-            throw;
+            _names.Add(name);
+        }
+
+        _renewing ??= RenewAsync(_stop.Token);
+        return true;
+    }
+
+    private string[] Names()
+    {
+        lock (_gate)
+        {
+            return [.. _names];
         }
     }
 
-    // Advisory keys are one bigint space per database: the schema keeps deployments (and test classes) apart.
-    internal static long KeyOf(IDocumentStore store, string name) =>
-        BinaryPrimitives.ReadInt64BigEndian(SHA256.HashData(Encoding.UTF8.GetBytes($"{store.Options.DatabaseSchemaName}\n{name}")));
+    /// <summary>
+    /// Renews every lease held, every third of its duration. A renewal PostgreSQL does not answer is tried again at the
+    /// next tick; only a lease taken over, or no renewal for a whole duration, counts as lost.
+    /// </summary>
+    private async Task RenewAsync(CancellationToken stop)
+    {
+        using var timer = new PeriodicTimer(_duration / 3);
+        var renewedAt = System.Diagnostics.Stopwatch.GetTimestamp();
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop))
+            {
+                var names = Names();
+                try
+                {
+                    var renewed = await ExecuteAsync(_store,
+                        $"update {ContentLeaseTable.Name(_store)} set expires_at = clock_timestamp() + $3 where owner = $1 and name = any($2)",
+                        stop, _owner, names, _duration);
+                    if (renewed < names.Length)
+                    {
+                        Lost = true;
+                        return;
+                    }
+
+                    renewedAt = System.Diagnostics.Stopwatch.GetTimestamp();
+                }
+                catch (NpgsqlException) when (System.Diagnostics.Stopwatch.GetElapsedTime(renewedAt) < _duration)
+                {
+                    // Not answered this time; the lease still runs, the next tick tries again.
+                }
+                catch (NpgsqlException)
+                {
+                    Lost = true;
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // Released: DisposeAsync deletes the rows.
+        }
+    }
+
+    /// <summary>Who holds <paramref name="name"/> and until when, for the error of a writer that gave up waiting.</summary>
+    private static async Task<string> HolderAsync(IDocumentStore store, string name, CancellationToken cancellationToken)
+    {
+        await using var connection = store.Storage.Database.CreateConnection();
+        await connection.OpenAsync(cancellationToken);
+        await using var command = new NpgsqlCommand($"select owner, expires_at from {ContentLeaseTable.Name(store)} where name = $1", connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = name });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken)
+            ? $"lease {reader.GetGuid(0)} until {reader.GetFieldValue<DateTimeOffset>(1):O}"
+            : "released just now";
+    }
+
+    private static async Task<int> ExecuteAsync(IDocumentStore store, string sql, CancellationToken cancellationToken, params object[] parameters)
+    {
+        await using var connection = store.Storage.Database.CreateConnection();
+        await connection.OpenAsync(cancellationToken);
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var parameter in parameters)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = parameter });
+        }
+
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
 }

@@ -13,5 +13,6 @@ public static class ContentMetadata
             .UseOptimisticConcurrency(true);
         options.Schema.For<ContentReplica>().Identity(replica => replica.Id).Duplicate(replica => replica.Digest);
         options.Schema.For<ContentServer>().Identity(server => server.Id);
+        options.Storage.ExtendedSchemaObjects.Add(ContentLeaseTable.Define(options.DatabaseSchemaName));
     }
 }

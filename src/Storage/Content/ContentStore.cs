@@ -7,7 +7,7 @@ namespace Unpacker.Storage.Content;
 
 /// <summary>
 /// The content store on a shared filesystem root with its metadata in PostgreSQL. Blobs become visible only by an
-/// atomic rename of a verified, fsynced ingest; writers of one ref or blob serialize on PostgreSQL advisory locks,
+/// atomic rename of a verified, fsynced ingest; writers of one ref or blob serialize on leases in PostgreSQL rows,
 /// so processes on different hosts never interleave writes.
 /// </summary>
 public sealed class ContentStore : IContentStore, IContentRepair

@@ -4,7 +4,7 @@ using Unpacker.Contracts.Oci;
 namespace Unpacker.Storage.Content;
 
 /// <summary>
-/// An open ingest, holding the advisory locks of its ref and blob until it is committed, discarded or disposed.
+/// An open ingest, holding the leases of its ref and blob (<see cref="ContentLock"/>) until it is committed, discarded or disposed.
 /// The running digest always covers every byte of the data file, including those of an attempt it resumed.
 /// </summary>
 internal sealed class ContentWriter : IContentWriter
@@ -140,6 +140,13 @@ internal sealed class ContentWriter : IContentWriter
     {
         var file = Open();
         ContentLabels.Validate(labels);
+        if (_lock.Lost)
+        {
+            // Another writer may have taken the ingest over meanwhile: leave it to that one (or a retry) rather than race it.
+            throw new StorageException(ErrorKind.Unavailable,
+                $"ingest {Reference} of {Expected.Digest}: its lease ran out while it was written (the process stalled, or PostgreSQL was out of reach); not committed, try again");
+        }
+
         var actual = ContentHashing.ToDigest(_hash, Expected.Digest.Algorithm);
         if (Offset != Expected.Size || actual != Expected.Digest)
         {

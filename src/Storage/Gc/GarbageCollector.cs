@@ -8,7 +8,7 @@ namespace Unpacker.Storage.Gc;
 /// <summary>
 /// containerd's mark and sweep over the content store and the snapshotters: mark from the roots through references,
 /// remove what nothing reaches (snapshots children first), and drop ingests abandoned for longer than their expiry.
-/// One collection at a time per deployment, guarded by a PostgreSQL advisory lock.
+/// One collection at a time per deployment, guarded by a lease in PostgreSQL (<see cref="Content.ContentLock"/>).
 /// </summary>
 public sealed class GarbageCollector(
     IContentStore content,

@@ -62,7 +62,7 @@ public sealed class ContentProcessTests(ContentStoreFixture fixture) : IClassFix
     }
 
     [Fact]
-    public async Task A_kill_9_mid_ingest_releases_the_lock_and_leaves_an_ingest_the_next_writer_resumes()
+    public async Task A_kill_9_mid_ingest_lets_its_lease_run_out_and_leaves_an_ingest_the_next_writer_resumes()
     {
         var root = fixture.NewRoot();
         var store = fixture.NewStore(root, lockWaitTimeout: TimeSpan.FromSeconds(30));
@@ -114,23 +114,17 @@ public sealed class ContentProcessTests(ContentStoreFixture fixture) : IClassFix
             $"ingest {reference} to reach {offset} bytes");
 
     /// <summary>
-    /// Backends waiting, not granted, for this test's advisory locks (the reference's or the blob's, keyed by the
-    /// fixture's schema): only a writer this test started can be one. Counting every waiting writer of the database
-    /// instead raced with the other test classes' writers coming and going.
+    /// This test's leases (the reference's or the blob's) that another writer wanted while they were held: the lease table
+    /// marks a lease contended when a writer finds it taken, so only a writer this test started can make it so.
     /// </summary>
     private async Task<long> WaitingForLockAsync(string reference, Descriptor descriptor)
     {
-        long[] keys = [ContentLock.KeyOf(fixture.Documents, ContentLock.ForReference(reference)), ContentLock.KeyOf(fixture.Documents, ContentLock.ForBlob(descriptor.Digest))];
+        string[] names = [ContentLock.ForReference(reference), ContentLock.ForBlob(descriptor.Digest)];
         await using var connection = new NpgsqlConnection(fixture.Postgres.ConnectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(
-            """
-            select count(*) from pg_locks, unnest($1::bigint[]) as key
-            where locktype = 'advisory' and not granted and objsubid = 1
-              and classid = ((key >> 32) & 4294967295)::oid and objid = (key & 4294967295)::oid
-            """,
-            connection);
-        command.Parameters.AddWithValue(keys);
+            $"select count(*) from {ContentLeaseTable.Name(fixture.Documents)} where name = any($1) and contended_at is not null", connection);
+        command.Parameters.AddWithValue(names);
         return (long)(await command.ExecuteScalarAsync())!;
     }
 
