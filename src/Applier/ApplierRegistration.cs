@@ -33,7 +33,7 @@ public static class ApplierRegistration
         services.AddContentStore(new ContentStoreOptions { Root = fullRoot });
         services.AddSnapshotters(fullRoot, node);
         services.AddSingleton(provider => new NodeRegistry(provider.GetRequiredService<IDocumentStore>(), provider.GetService<TimeProvider>()));
-        services.AddSingleton(provider => new ApplySlots(options, provider.GetRequiredService<TimeProvider>(), provider.GetService<Microsoft.Extensions.Hosting.IHostApplicationLifetime>()));
+        services.AddSingleton(provider => new WorkSlots(options.Snapshotters, options.ConcurrentApplies, provider.GetRequiredService<TimeProvider>(), provider.GetService<Microsoft.Extensions.Hosting.IHostApplicationLifetime>()));
         services.AddHostedService<NodeHeartbeat>();
         services.AddSingleton(new RemoteBlobOptions());
         if (options.KeepBlobs)

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Unpacker.Applier.Unpacking;
 using Unpacker.Hosting.Diagnostics;
+using Unpacker.Hosting.Messaging;
 using Unpacker.Storage.Nodes;
 
 namespace Unpacker.Applier;
@@ -9,11 +9,11 @@ namespace Unpacker.Applier;
 /// <summary>
 /// Registers this Applier process as a member of its node and says it is alive every
 /// <see cref="ApplierOptions.HeartbeatInterval"/>, with the snapshotters it serves, its disk's size and free space and
-/// when its apply queues were last empty (<see cref="ApplySlots"/>);
+/// when its apply queues were last empty (<see cref="WorkSlots"/>, keyed by snapshotter);
 /// on a clean stop it says it stopped, so requests for a node whose Appliers all stopped fail at once.
 /// </summary>
 public sealed partial class NodeHeartbeat(
-    NodeRegistry registry, ApplierNode node, ApplierOptions options, ApplySlots slots, WorkerIdentity worker, TimeProvider time, ILogger<NodeHeartbeat> logger)
+    NodeRegistry registry, ApplierNode node, ApplierOptions options, WorkSlots slots, WorkerIdentity worker, TimeProvider time, ILogger<NodeHeartbeat> logger)
     : BackgroundService
 {
     private readonly DateTimeOffset _startedAt = time.GetUtcNow();

@@ -53,6 +53,8 @@ public static class FetcherServiceCollectionExtensions
         services.AddSingleton<ImageSourceFactory>();
         services.AddSingleton<BlobFetcher>();
         services.AddSingleton<ImageResolver>();
+        services.AddSingleton(sp => new WorkSlots(
+            [FetchBlob.QueueName], options.MaxConcurrentDownloads, sp.GetRequiredService<TimeProvider>(), sp.GetService<Microsoft.Extensions.Hosting.IHostApplicationLifetime>()));
         services.AddHostedService<Serving.ContentServerHeartbeat>();
         return options;
     }

@@ -48,6 +48,11 @@ public sealed class UnpackSagaOptions
 
     public TimeSpan StatTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long a fetch may run once a Fetcher began it (<c>FetchBegan</c>), one timeout per blob before it in a fetch
+    /// group, and how often a fetch no Fetcher has begun is looked at again: sent again only when the site's Fetchers saw
+    /// <c>fetch-blob</c> empty after it was sent, never for time spent queued.
+    /// </summary>
     public TimeSpan FetchTimeout { get; set; } = TimeSpan.FromMinutes(15);
 
     /// <summary>
@@ -58,10 +63,10 @@ public sealed class UnpackSagaOptions
     public TimeSpan ApplyTimeout { get; set; } = TimeSpan.FromMinutes(15);
 
     /// <summary>
-    /// An apply is taken for lost when the node's Appliers saw their queue empty at least this long after it was sent:
-    /// covers the broker's hand-over and the clocks of the saga's and the Applier's hosts being a little apart.
+    /// An apply (a fetch) no worker began is taken for lost when its pool saw the queue empty at least this long after
+    /// it was sent: covers the broker's hand-over and the clocks of the saga's and the workers' hosts being a little apart.
     /// </summary>
-    public TimeSpan LostApplyGrace { get; set; } = TimeSpan.FromSeconds(5);
+    public TimeSpan LostRequestGrace { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
     /// The whole unpack's bound, from when the saga took the request: past it, the unpack fails saying so and what it

@@ -32,6 +32,9 @@ public static class UnpackSagaRegistration
         options.Schema.For<UnpackState>().Duplicate(x => x.WakeAt);
         options.Schema.For<UnpackState>().Duplicate(x => x.Node);
         NodeRegistry.Register(options);
+
+        // Read to tell a fetch lost on its way from one queued (the Fetchers' heartbeats); written by the Fetchers.
+        options.Schema.For<Storage.Content.ContentServer>().Identity(server => server.Id);
         options.Schema.For<ExtractionClaim>().UseOptimisticConcurrency(true);
         options.Events.AddEventTypes([.. typeof(IUnpackEvent).Assembly.GetTypes().Where(t => t.IsClass && typeof(IUnpackEvent).IsAssignableFrom(t))]);
         options.Projections.Add<UnpackSummaryProjection>(JasperFx.Events.Projections.ProjectionLifecycle.Inline);

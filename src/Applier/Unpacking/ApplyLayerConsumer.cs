@@ -7,6 +7,7 @@ using Unpacker.Archive;
 using Unpacker.Contracts;
 using Unpacker.Contracts.Applying;
 using Unpacker.Hosting.Diagnostics;
+using Unpacker.Hosting.Messaging;
 using Unpacker.Hosting.Telemetry;
 using Unpacker.Storage;
 using Unpacker.Storage.Snapshots;
@@ -27,7 +28,7 @@ public sealed class ApplyLayerConsumer(
     MountApplier differ,
     BlobLabels blobLabels,
     BlobArrival blobArrival,
-    ApplySlots slots,
+    WorkSlots slots,
     IBus bus,
     WorkerIdentity worker,
     ApplierOptions options,
@@ -278,7 +279,7 @@ public sealed class ApplyLayerConsumer(
     private Task PublishProgressAsync(ConsumeContext<ApplyLayer> context, ApplyLayer command, long read, CancellationToken cancellationToken) =>
         bus.Publish(
             new LayerApplyProgressed(command.UnpackId, command.LayerIndex, command.Attempt, command.ChainId, read, command.Layer.Size, worker.Stamp()),
-            publish => RunReplies.Linked(publish, context),
+            publish => Linked.To(publish, context),
             cancellationToken);
 
     private LayerApplied Applied(LayerApply layer, bool alreadyPresent, string? key, ApplyResult? result)

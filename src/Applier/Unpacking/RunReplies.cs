@@ -26,7 +26,7 @@ internal sealed class RunReplies(ConsumeContext<ApplyLayer> context, IBus bus, I
             return context.Publish(reply);
         }
 
-        _published.Add(bus.Publish(reply, publish => Linked(publish, context), context.CancellationToken));
+        _published.Add(bus.Publish(reply, publish => Linked.To(publish, context), context.CancellationToken));
         return Task.CompletedTask;
     }
 
@@ -40,7 +40,7 @@ internal sealed class RunReplies(ConsumeContext<ApplyLayer> context, IBus bus, I
         var queued = context.SentTime is { } sent ? DateTime.UtcNow - sent : TimeSpan.Zero;
         var began = new ApplyRunBegan(
             run.UnpackId, run.Snapshotter, [.. run.Layers().Select(l => new LayerAttempt(l.LayerIndex, l.Attempt))], queued > TimeSpan.Zero ? queued : TimeSpan.Zero, worker);
-        _published.Add(bus.Publish(began, publish => Linked(publish, context), context.CancellationToken));
+        _published.Add(bus.Publish(began, publish => Linked.To(publish, context), context.CancellationToken));
     }
 
     /// <summary>Every reply of the run confirmed by the broker; a refused one faults the message, which is then redelivered.</summary>
@@ -49,12 +49,4 @@ internal sealed class RunReplies(ConsumeContext<ApplyLayer> context, IBus bus, I
     /// <summary>The run failed on its own: see <see cref="PendingPublishes.SettleAfterFailureAsync"/>.</summary>
     public Task SettleAfterFailureAsync(Exception runFailure) =>
         _published.SettleAfterFailureAsync(runFailure, logger, $"apply run {context.Message.UnpackId}/{context.Message.LayerIndex}");
-
-    /// <summary>Links a message published straight to the bus to the command it answers, as the outbox would.</summary>
-    public static void Linked(PublishContext publish, ConsumeContext context)
-    {
-        publish.ConversationId = context.ConversationId;
-        publish.InitiatorId = context.MessageId;
-        publish.CorrelationId = context.CorrelationId;
-    }
 }

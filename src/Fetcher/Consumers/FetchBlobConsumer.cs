@@ -6,7 +6,9 @@ using Unpacker.Fetcher.Configuration;
 using Unpacker.Fetcher.Fetching;
 using Unpacker.Fetcher.Sources;
 using Unpacker.Fetcher.Telemetry;
+using Unpacker.Contracts.Applying;
 using Unpacker.Hosting.Diagnostics;
+using Unpacker.Hosting.Messaging;
 
 namespace Unpacker.Fetcher.Consumers;
 
@@ -15,11 +17,12 @@ namespace Unpacker.Fetcher.Consumers;
 /// <see cref="BlobFetchProgressed"/> meanwhile. A blob already committed is reported at once (redeliveries are cheap).
 /// A fetch group (<see cref="FetchBlob.More"/>) is fetched in chain order: its first blob alone, then up to
 /// <see cref="FetcherOptions.MaxConcurrentDownloads"/> at a time; each failure is published on its own, the blobs fetched a
-/// few to a reply (<see cref="FetchGroupReplies"/>).
+/// few to a reply (<see cref="FetchGroupReplies"/>). Whoever takes the request says so first (<see cref="FetchBegan"/>).
 /// </summary>
 public sealed class FetchBlobConsumer(
     ImageSourceFactory sources,
     BlobFetcher fetcher,
+    WorkSlots slots,
     IBus bus,
     FetcherOptions options,
     WorkerIdentity worker,
@@ -28,7 +31,15 @@ public sealed class FetchBlobConsumer(
 {
     public async Task Consume(ConsumeContext<FetchBlob> context)
     {
+        using var slot = slots.Take(FetchBlob.QueueName);
         var blobs = context.Message.Blobs().ToList();
+
+        // Said at once (the outbox would hold it until the fetch ends): the saga's deadline counts from here.
+        var queued = context.SentTime is { } sent ? DateTime.UtcNow - sent : TimeSpan.Zero;
+        await bus.Publish(
+            new FetchBegan(context.Message.UnpackId, [.. blobs.Select(b => new LayerAttempt(b.LayerIndex, b.Attempt))], queued > TimeSpan.Zero ? queued : TimeSpan.Zero, worker.Stamp(context)),
+            publish => Linked.To(publish, context),
+            context.CancellationToken);
         if (blobs.Count == 1)
         {
             if (await FetchOneAsync(context, blobs[0]) is { } fetched)

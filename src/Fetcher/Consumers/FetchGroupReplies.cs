@@ -87,13 +87,6 @@ internal sealed class FetchGroupReplies(ConsumeContext<FetchBlob> context, IBus 
         {
             More = ready.Count > 1 ? [.. ready.Skip(1).Select(b => new FetchedBlob(b.LayerIndex, b.Attempt, b.Blob, b.AlreadyPresent, b.BytesTransferred, b.Duration))] : null,
         };
-        _published.Add(bus.Publish(reply, publish => Linked(publish), context.CancellationToken));
-    }
-
-    private void Linked(PublishContext publish)
-    {
-        publish.ConversationId = context.ConversationId;
-        publish.InitiatorId = context.MessageId;
-        publish.CorrelationId = context.CorrelationId;
+        _published.Add(bus.Publish(reply, publish => Linked.To(publish, context), context.CancellationToken));
     }
 }

@@ -4,7 +4,9 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Unpacker.Contracts.Oci;
 using Unpacker.Fetcher.Configuration;
+using Unpacker.Contracts.Fetching;
 using Unpacker.Hosting.Diagnostics;
+using Unpacker.Hosting.Messaging;
 using Unpacker.Storage.Content;
 
 namespace Unpacker.Fetcher.Serving;
@@ -12,12 +14,14 @@ namespace Unpacker.Fetcher.Serving;
 /// <summary>
 /// Tells the site where this Fetcher serves its disk's blobs: once the web server listens, its address (or
 /// <see cref="FetcherOptions.AdvertisedUrl"/>) is registered with the replicas of the blobs already on its disk,
-/// then heartbeated; on a clean stop it says it stopped, so nodes stop asking it.
+/// then heartbeated, with when the site's fetch queue was last seen empty here (<see cref="WorkSlots"/>); on a clean
+/// stop it says it stopped, so nodes stop asking it.
 /// </summary>
 public sealed partial class ContentServerHeartbeat(
     ContentReplicas replicas,
     ContentStoreOptions content,
     FetcherOptions options,
+    WorkSlots slots,
     WorkerIdentity worker,
     IServer server,
     IHostApplicationLifetime lifetime,
@@ -68,6 +72,7 @@ public sealed partial class ContentServerHeartbeat(
         Url = url,
         WorkerId = worker.WorkerId,
         StoppedAt = stopped ? time.GetUtcNow() : null,
+        FetchQueueIdleAt = slots.QueueIdleAt().TryGetValue(FetchBlob.QueueName, out var idle) ? idle : null,
     };
 
     /// <summary>

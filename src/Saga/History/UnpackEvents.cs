@@ -54,6 +54,9 @@ public sealed record LayerSkipped(int LayerIndex, Digest ChainId, string Why) : 
 
 public sealed record BlobFetchStarted(int LayerIndex, int Attempt, Digest Digest, long Size) : IUnpackEvent;
 
+/// <summary>A Fetcher took the blob's fetch off the queue (<see cref="Queued"/> after it was sent) and began it: from here its deadline counts.</summary>
+public sealed record BlobFetchBegan(int LayerIndex, int Attempt, TimeSpan Queued, WorkerStamp Worker) : IUnpackEvent;
+
 public sealed record BlobFetchFinished(int LayerIndex, int Attempt, Digest Digest, bool AlreadyPresent, long BytesTransferred, TimeSpan Duration, WorkerStamp Worker) : IUnpackEvent;
 
 public sealed record ExtractionAwaited(int LayerIndex, Digest ChainId, Guid OwnerUnpackId, DateTimeOffset LeaseUntil) : IUnpackEvent;

@@ -15,7 +15,7 @@ public sealed record LayerReply(int LayerIndex, int Attempt, LayerStep Step, obj
     public string Name => Message.GetType().Name;
 
     /// <summary>A late fault or acknowledgement changes nothing and is not worth an event; a late reply is recorded as stale.</summary>
-    public bool RecordsStale => Message is not (WorkerCrashed or ApplyBegun);
+    public bool RecordsStale => Message is not (WorkerCrashed or ApplyBegun or FetchBegun);
 }
 
 /// <summary>The saga was woken: a deadline or backoff may be due, or another unpack released an extraction this layer waits for.</summary>
@@ -44,7 +44,10 @@ public sealed record LayerContext(DateTimeOffset Now, UnpackSagaOptions Options,
     /// On a wake-up with an apply overdue that no Applier has begun: whether the node's Appliers serve the apply queue,
     /// and when one last saw it empty. Null when not read (nothing of the kind is overdue).
     /// </summary>
-    public ApplyPool? ApplyPool { get; init; }
+    public WorkerPool? ApplyPool { get; init; }
+
+    /// <summary>The same for a fetch no Fetcher has begun: the site's Fetchers and their <c>fetch-blob</c> queue.</summary>
+    public WorkerPool? FetchPool { get; init; }
 
     /// <summary>The unpack has already failed: answers that would start new work are ignored.</summary>
     public bool UnpackFailed { get; init; }
@@ -56,11 +59,14 @@ public sealed record LayerContext(DateTimeOffset Now, UnpackSagaOptions Options,
     public Digest? ParentChainId { get; init; }
 }
 
-/// <summary>The node's Appliers of the unpack's snapshotter, as their heartbeats describe them: serving at all, and when one last had its apply queue empty.</summary>
-public sealed record ApplyPool(bool Serving, DateTimeOffset? QueueIdleAt)
+/// <summary>
+/// The workers of a queue (the node's Appliers of the unpack's snapshotter; the site's Fetchers), as their heartbeats
+/// describe them: serving at all, and when one last had the queue empty.
+/// </summary>
+public sealed record WorkerPool(bool Serving, DateTimeOffset? QueueIdleAt)
 {
     /// <summary>
-    /// An apply sent at <paramref name="sentAt"/> that no Applier has begun is still queued behind other work: the pool
+    /// A request sent at <paramref name="sentAt"/> that no worker has begun is still queued behind other work: the pool
     /// serves, and has not been idle since (an idle pool would have taken it, so it was lost on its way).
     /// </summary>
     public bool StillQueued(DateTimeOffset? sentAt, TimeSpan grace) => Serving && !(QueueIdleAt >= sentAt + grace);
@@ -68,3 +74,6 @@ public sealed record ApplyPool(bool Serving, DateTimeOffset? QueueIdleAt)
 
 /// <summary>One layer's part of an <see cref="Contracts.Applying.ApplyRunBegan"/>: the <paramref name="Position"/>-th layer of the run (0: its head).</summary>
 public sealed record ApplyBegun(int Position, Contracts.Applying.ApplyRunBegan Run);
+
+/// <summary>One blob's part of a <see cref="Contracts.Fetching.FetchBegan"/>: the <paramref name="Position"/>-th blob of the request (0: its first).</summary>
+public sealed record FetchBegun(int Position, Contracts.Fetching.FetchBegan Request);

@@ -32,6 +32,7 @@ public static class LayerLifecycle
         (SnapshotPhase.Statting, SnapshotStatReported stat) => Statted(layer, stat).Then(l => Change(l with { Snapshot = SnapshotPhase.Missing })),
 
         // The blob, in any phase: an apply run may have committed the layer before its Fetcher's reply came.
+        (_, FetchBegun begun) => FetchBegun(layer, begun, context),
         (_, BlobFetched fetched) => BlobFetched(layer, fetched),
         (_, BlobFetchFailed failed) => Change(layer with { Fetch = layer.Fetch.Finish() }).Fail(
             UnpackStep.Fetch, failed.Kind,
@@ -92,7 +93,7 @@ public static class LayerLifecycle
             // No Applier has begun it and the node's apply queue has not been empty since it was sent: it waits behind
             // other unpacks' work, which is no reason to send it again (that would only add to the backlog).
             SnapshotPhase.Applying when layer.SnapshotStep.IsOverdue(context.Now) && layer.SnapshotStep.BegunAt is null
-                && context.ApplyPool?.StillQueued(layer.SnapshotStep.StartedAt, context.Options.LostApplyGrace) == true =>
+                && context.ApplyPool?.StillQueued(layer.SnapshotStep.StartedAt, context.Options.LostRequestGrace) == true =>
                 Change(layer with { SnapshotStep = layer.SnapshotStep.StillQueued(context.Now + context.Options.ApplyTimeout) }),
 
             // Rebase mode: each layer is its own extraction. Otherwise only the head of an apply run is sent again; the
@@ -103,9 +104,12 @@ public static class LayerLifecycle
                 Redrives.Redrive(layer, LayerStep.Snapshot, UnpackStep.Commit, context).Then(l => StartCommit(l, context).Do(new LayerEffect.Send(UnpackStep.Commit))),
             _ => Unchanged(layer),
         })
-        .Then(l => l.Fetch.IsOverdue(context.Now)
-            ? Redrives.Redrive(l, LayerStep.Fetch, UnpackStep.Fetch, context).Then(f => StartFetch(f, context).Do(new LayerEffect.Send(UnpackStep.Fetch)))
-            : Unchanged(l))
+        .Then(l => !l.Fetch.IsOverdue(context.Now) ? Unchanged(l)
+
+            // Queued behind the site's other fetches (no Fetcher began it, and none has been idle since): wait on, quietly.
+            : l.Fetch.BegunAt is null && context.FetchPool?.StillQueued(l.Fetch.StartedAt, context.Options.LostRequestGrace) == true
+                ? Change(l with { Fetch = l.Fetch.StillQueued(context.Now + context.Options.FetchTimeout) })
+                : Redrives.Redrive(l, LayerStep.Fetch, UnpackStep.Fetch, context).Then(f => StartFetch(f, context).Do(new LayerEffect.Send(UnpackStep.Fetch))))
         .Then(l => l.Label.IsOverdue(context.Now)
             ? Redrives.Redrive(l, LayerStep.Label, UnpackStep.Label, context).Then(f => StartLabel(f, context).Do(new LayerEffect.Send(UnpackStep.Label)))
             : Unchanged(l));
@@ -146,6 +150,13 @@ public static class LayerLifecycle
     {
         var step = layer.SnapshotStep.Began(context.Now, context.Options.ApplyTimeout * (begun.Position + 1));
         return Change(layer with { SnapshotStep = step }).Record(new LayerApplyBegan(layer.Index, step.Attempt, begun.Run.Queued, begun.Run.Worker));
+    }
+
+    /// <summary>A Fetcher took the blob's fetch off the queue: its deadline counts from now, one timeout per blob before it in the request.</summary>
+    private static LayerDecision FetchBegun(LayerProgress layer, FetchBegun begun, LayerContext context)
+    {
+        var fetch = layer.Fetch.Began(context.Now, context.Options.FetchTimeout * (begun.Position + 1));
+        return Change(layer with { Fetch = fetch }).Record(new BlobFetchBegan(layer.Index, fetch.Attempt, begun.Request.Queued, begun.Request.Worker));
     }
 
     /// <summary>Rebase mode: the extracted snapshot is committed onto its parent, which is committed now.</summary>

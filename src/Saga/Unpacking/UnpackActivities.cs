@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Marten;
 using MassTransit;
 using Unpacker.Contracts;
 using Unpacker.Contracts.Applying;
@@ -152,7 +153,7 @@ public sealed class UnpackActivities
             await ResolveAsync(context);
         }
 
-        var pool = await ApplyPoolAsync(context);
+        var (applyPool, fetchPool) = (await ApplyPoolAsync(context), await FetchPoolAsync(context));
         foreach (var layer in saga.Layers.ToList())
         {
             if (saga.Failure is not null)
@@ -165,7 +166,7 @@ public sealed class UnpackActivities
             {
                 AwaitedClaimHeldUntil = current.Snapshot == SnapshotPhase.WaitingForOwner ? await _claims.HeldByAwaitedOwnerAsync(context, current, Now) : null,
             };
-            await CarryOutAsync(context, LayerLifecycle.Decide(current, woken, _scheduler.ContextFor(saga, current) with { ApplyPool = pool }));
+            await CarryOutAsync(context, LayerLifecycle.Decide(current, woken, _scheduler.ContextFor(saga, current) with { ApplyPool = applyPool, FetchPool = fetchPool }));
         }
 
         if (saga.Failure is null && saga.ConfigLabel.IsOverdue(Now) && Redrive(context, saga.ConfigLabel, UnpackStep.Label))
@@ -179,7 +180,7 @@ public sealed class UnpackActivities
     /// The node's apply pool as its heartbeats describe it, read only when an apply no Applier has begun is overdue: one
     /// look at the node's members tells one still queued behind a backlog from one lost on its way.
     /// </summary>
-    private async Task<ApplyPool?> ApplyPoolAsync(BehaviorContext<UnpackState> context)
+    private async Task<WorkerPool?> ApplyPoolAsync(BehaviorContext<UnpackState> context)
     {
         var saga = context.Saga;
         if (!saga.Layers.Any(l => l.Snapshot == SnapshotPhase.Applying && l.SnapshotStep.IsOverdue(Now) && l.SnapshotStep.BegunAt is null))
@@ -190,8 +191,21 @@ public sealed class UnpackActivities
         var registry = new Storage.Nodes.NodeRegistry(context.Session().DocumentStore, _clock) { LivenessTimeout = _options.NodeLivenessTimeout };
         var node = await registry.FindAsync(context.Session(), saga.Node, context.CancellationToken);
         return node is null
-            ? new ApplyPool(false, null)
-            : new ApplyPool(registry.WhyNotServed([node], saga.Node, saga.Snapshotter) is null, node.ApplyQueueIdleAt(saga.Snapshotter));
+            ? new WorkerPool(false, null)
+            : new WorkerPool(registry.WhyNotServed([node], saga.Node, saga.Snapshotter) is null, node.ApplyQueueIdleAt(saga.Snapshotter));
+    }
+
+    /// <summary>The site's Fetchers as their content servers' heartbeats describe them, read only when a fetch no Fetcher has begun is overdue.</summary>
+    private async Task<WorkerPool?> FetchPoolAsync(BehaviorContext<UnpackState> context)
+    {
+        if (!context.Saga.Layers.Any(l => l.Fetch.IsOverdue(Now) && l.Fetch.BegunAt is null))
+        {
+            return null;
+        }
+
+        var servers = await context.Session().Query<Storage.Content.ContentServer>().ToListAsync(context.CancellationToken);
+        var live = servers.Where(s => s.StoppedAt is null && Now - s.HeartbeatAt <= Storage.Content.ContentReplicas.DefaultLivenessTimeout).ToList();
+        return new WorkerPool(live.Count > 0, live.Select(s => s.FetchQueueIdleAt).Max());
     }
 
     public void Cancel(BehaviorContext<UnpackState, CancelUnpack> context)

@@ -1,3 +1,5 @@
+using Unpacker.Contracts.Fetching;
+
 namespace Unpacker.Saga.Unpacking;
 
 /// <summary>
@@ -48,7 +50,9 @@ public static class UnpackDeadline
 
             if (layer.Fetch.Status == StepStatus.InFlight)
             {
-                yield return $"layer {layer.Index}'s blob, fetch sent to {Redrives.QueueOf(UnpackStep.Fetch, saga.ApplyQueue(), saga.SnapshotQueue())} at {layer.Fetch.StartedAt:O}";
+                yield return layer.Fetch.BegunAt is { } begun
+                    ? $"layer {layer.Index}'s blob, fetch begun at {begun:O}"
+                    : $"layer {layer.Index}'s blob, fetch queued at {FetchBlob.QueueName} since {layer.Fetch.StartedAt:O} and not begun by any Fetcher";
             }
         }
     }

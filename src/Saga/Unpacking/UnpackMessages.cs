@@ -28,6 +28,7 @@ public static class UnpackMessages
 
         // The layers: their chain IDs, blobs, snapshots and labels (and the config's label, the image's last step).
         Reply<SnapshotStatReported>(m => m.UnpackId, MessageScope.WhileUnpacking, m => m.Answers().Select(a => Layer(a.LayerIndex, a.Attempt, LayerStep.Snapshot, a))),
+        Reply<FetchBegan>(m => m.UnpackId, MessageScope.WhileUnpacking, m => m.Layers.Select((l, i) => Layer(l.LayerIndex, l.Attempt, LayerStep.Fetch, new FetchBegun(i, m)))),
         Reply<BlobFetched>(m => m.UnpackId, MessageScope.WhileUnpacking, m => m.Blobs().Select(b => Layer(b.LayerIndex, b.Attempt, LayerStep.Fetch, b))),
         Reply<BlobFetchFailed>(m => m.UnpackId, MessageScope.WhileUnpacking, m => [Layer(m.LayerIndex, m.Attempt, LayerStep.Fetch, m)]),
         Reply<ApplyRunBegan>(m => m.UnpackId, MessageScope.WhileUnpacking, m => m.Layers.Select((l, i) => Layer(l.LayerIndex, l.Attempt, LayerStep.Snapshot, new ApplyBegun(i, m)))),

@@ -16,4 +16,10 @@ public sealed class ContentServer
 
     /// <summary>When it stopped cleanly; null while it serves (or since it died without saying so).</summary>
     public DateTimeOffset? StoppedAt { get; set; }
+
+    /// <summary>
+    /// When its Fetcher last had a download slot free with nothing arriving for it: the site's fetch queue was empty then
+    /// (see <c>WorkSlots</c>). The saga reads it to tell a fetch lost on its way from one queued behind a backlog.
+    /// </summary>
+    public DateTimeOffset? FetchQueueIdleAt { get; set; }
 }

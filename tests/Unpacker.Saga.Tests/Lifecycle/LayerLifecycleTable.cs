@@ -74,7 +74,14 @@ public static class LayerLifecycleTable
         new(1, attempt, LayerStep.Snapshot, new ApplyBegun(position, new ApplyRunBegan(Guid.Empty, "native", [new LayerAttempt(1, attempt)], TimeSpan.FromMinutes(1), Worker)));
 
     /// <summary>The node's Appliers serve the queue and last saw it empty at <paramref name="idleAt"/> (the layer's apply was sent a minute before now).</summary>
-    public static LayerContext WithPool(DateTimeOffset? idleAt, bool serving = true) => Context() with { ApplyPool = new ApplyPool(serving, idleAt) };
+    public static LayerContext WithPool(DateTimeOffset? idleAt, bool serving = true) => Context() with { ApplyPool = new WorkerPool(serving, idleAt) };
+
+    /// <summary>The site's Fetchers serve <c>fetch-blob</c> and last saw it empty at <paramref name="idleAt"/> (the layer's fetch was sent a minute before now).</summary>
+    public static LayerContext WithFetchers(DateTimeOffset? idleAt, bool serving = true) => Context() with { FetchPool = new WorkerPool(serving, idleAt) };
+
+    /// <summary>A Fetcher took the request whose <paramref name="position"/>-th blob this is off its queue, after a minute queued.</summary>
+    public static LayerReply FetchBegun(int position = 0, int attempt = 1) =>
+        new(1, attempt, LayerStep.Fetch, new FetchBegun(position, new FetchBegan(Guid.Empty, [new LayerAttempt(1, attempt)], TimeSpan.FromMinutes(1), Worker)));
 
     public static LayerReply Labelled() => new(1, 1, LayerStep.Label, new ContentLabelled(Guid.Empty, 1, 1, Blob.Digest, Worker));
 

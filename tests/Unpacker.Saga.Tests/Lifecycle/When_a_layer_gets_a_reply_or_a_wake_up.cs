@@ -24,6 +24,8 @@ public sealed class When_a_layer_gets_a_reply_or_a_wake_up
         { "a stat after the unpack failed changes nothing", Layer(SnapshotPhase.Statting), Stat(committed: true), Context() with { UnpackFailed = true }, new(SnapshotPhase.Statting, _none, []) },
 
         // The blob.
+        { "a Fetcher beginning the fetch is recorded", Layer(SnapshotPhase.Missing), FetchBegun(), Context(), new(SnapshotPhase.Missing, [typeof(BlobFetchBegan)], []) },
+        { "a late fetch acknowledgement of an older attempt changes nothing and records nothing", Layer(SnapshotPhase.Missing), FetchBegun(attempt: 0), Context(), new(SnapshotPhase.Missing, _none, []) },
         { "a fetched blob is recorded whatever the snapshot does", Layer(SnapshotPhase.Committed), Fetched(), Context(), new(SnapshotPhase.Committed, [typeof(BlobFetchFinished)], []) },
         { "a fetched blob of another digest fails the fetch", Layer(SnapshotPhase.Missing), Fetched(Digest.Compute("other"u8)), Context(), new(SnapshotPhase.Missing, [typeof(BlobFetchFinished)], [], UnpackStep.Fetch) },
         { "a failed fetch fails the unpack", Layer(SnapshotPhase.Missing), FetchFailed(), Context(), new(SnapshotPhase.Missing, _none, [], UnpackStep.Fetch) },
@@ -69,6 +71,9 @@ public sealed class When_a_layer_gets_a_reply_or_a_wake_up
         { "an overdue apply re-driven to the bound fails", Overdue(SnapshotPhase.Applying, redrives: 2), new LayerWoken(1), Context(), new(SnapshotPhase.Applying, _none, [], UnpackStep.Apply) },
         { "an overdue ordered commit is sent again", Overdue(SnapshotPhase.Committing) with { Key = "extract-1" }, new LayerWoken(1), Context(canRebase: true), new(SnapshotPhase.Committing, [typeof(StepRedriven), typeof(LayerCommitStarted)], ["Send Commit"]) },
         { "an overdue fetch is sent again", Layer(SnapshotPhase.Missing) with { Fetch = Layer(SnapshotPhase.Missing).Fetch with { DueAt = Now } }, new LayerWoken(1), Context(), new(SnapshotPhase.Missing, [typeof(StepRedriven), typeof(BlobFetchStarted)], ["Send Fetch"]) },
+        { "an overdue fetch no Fetcher began, the Fetchers busy since it was sent, waits on quietly", Layer(SnapshotPhase.Missing) with { Fetch = Layer(SnapshotPhase.Missing).Fetch with { DueAt = Now } }, new LayerWoken(1), WithFetchers(idleAt: Now.AddMinutes(-2)), new(SnapshotPhase.Missing, _none, []) },
+        { "an overdue fetch no Fetcher began though the Fetchers went idle after it was sent was lost, and is sent again", Layer(SnapshotPhase.Missing) with { Fetch = Layer(SnapshotPhase.Missing).Fetch with { DueAt = Now } }, new LayerWoken(1), WithFetchers(idleAt: Now.AddSeconds(-10)), new(SnapshotPhase.Missing, [typeof(StepRedriven), typeof(BlobFetchStarted)], ["Send Fetch"]) },
+        { "an overdue fetch a Fetcher began is sent again however busy the Fetchers", Layer(SnapshotPhase.Missing) with { Fetch = Layer(SnapshotPhase.Missing).Fetch with { DueAt = Now, BegunAt = Now.AddSeconds(-50) } }, new LayerWoken(1), WithFetchers(idleAt: null), new(SnapshotPhase.Missing, [typeof(StepRedriven), typeof(BlobFetchStarted)], ["Send Fetch"]) },
         { "an overdue label is sent again", Layer(SnapshotPhase.Committed) with { Label = Layer(SnapshotPhase.Committed).Label with { DueAt = Now } }, new LayerWoken(1), Context(), new(SnapshotPhase.Committed, [typeof(StepRedriven)], ["Send Label"]) },
         { "nothing is due, nothing happens", Layer(SnapshotPhase.Applying), new LayerWoken(1), Context(), new(SnapshotPhase.Applying, _none, []) },
     };

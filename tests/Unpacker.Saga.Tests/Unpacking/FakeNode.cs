@@ -24,4 +24,10 @@ public static class FakeNode
                 ApplyQueueIdleAt = queuesIdleAt is { } idle ? new() { ["native"] = idle, ["overlayfs"] = idle } : [],
             },
             CancellationToken.None);
+
+    /// <summary>The site's one fake Fetcher, serving content and alive at the clock's now, its fetch queue last seen empty at <paramref name="queueIdleAt"/> (null: never).</summary>
+    public static Task FetcherHeartbeatAsync(IDocumentStore store, TimeProvider clock, DateTimeOffset? queueIdleAt = null) =>
+        new Storage.Content.ContentReplicas(store, clock).HeartbeatAsync(
+            new Storage.Content.ContentServer { Id = "fake-disk", Url = "http://127.0.0.1:1", WorkerId = "fake-fetcher", FetchQueueIdleAt = queueIdleAt },
+            CancellationToken.None);
 }

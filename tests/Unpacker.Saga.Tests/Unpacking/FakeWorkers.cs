@@ -36,6 +36,9 @@ public sealed class WorkerScript
     /// </summary>
     public Func<ApplyLayer, bool> Queued { get; set; } = _ => false;
 
+    /// <summary>The same for a fetch request (a fetch group is one): recorded as sent, neither begun (<see cref="FetchBegan"/>) nor answered.</summary>
+    public Func<FetchBlob, bool> FetchQueued { get; set; } = _ => false;
+
     /// <summary>Per blob (a fetch group's too): replies of the test's own instead of the blob's <see cref="BlobFetched"/>; none holds it.</summary>
     public Func<FetchBlob, object[]?> Fetch { get; set; } = _ => null;
 
@@ -87,6 +90,12 @@ public sealed class FakeFetcher(WorkerScript script) : IConsumer<FetchBlob>
     public async Task Consume(ConsumeContext<FetchBlob> context)
     {
         script.FetchGroups.Enqueue(context.Message);
+        if (script.FetchQueued(context.Message))
+        {
+            return;
+        }
+
+        await context.Publish(new FetchBegan(context.Message.UnpackId, [.. context.Message.Blobs().Select(b => new LayerAttempt(b.LayerIndex, b.Attempt))], TimeSpan.Zero, TestImage.Fetcher));
         var replies = new List<BlobFetched>();
         foreach (var fetch in context.Message.Blobs())
         {

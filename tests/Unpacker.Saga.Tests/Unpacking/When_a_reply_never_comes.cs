@@ -42,7 +42,8 @@ public sealed class When_a_reply_never_comes
         await host.WaitForSagaAsync(id, s => s.Layers.Count == 2 && s.Layers[0].Snapshot == SnapshotPhase.Committed && s.Layers[1].Snapshot == SnapshotPhase.Applying
             && s.Layers[1].SnapshotStep.BegunAt is not null);
         await host.AdvanceAndWakeAsync(host.Options.ApplyTimeout + TimeSpan.FromSeconds(1));
-        await host.WaitForSagaAsync(id, s => s.Layers[1].SnapshotStep.Redrives == 1);
+        // The second attempt is begun too (its deadline counts from then): wait for that before time moves on.
+        await host.WaitForSagaAsync(id, s => s.Layers[1].SnapshotStep.Redrives == 1 && s.Layers[1].SnapshotStep.BegunAt is not null);
         await host.AdvanceAndWakeAsync(host.Options.ApplyTimeout + TimeSpan.FromSeconds(1));
         var failed = await host.FailedAsync(id);
 

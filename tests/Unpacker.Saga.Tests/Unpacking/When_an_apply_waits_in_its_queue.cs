@@ -1,5 +1,6 @@
 using Unpacker.Contracts;
 using Unpacker.Contracts.Applying;
+using Unpacker.Contracts.Fetching;
 using Unpacker.Saga.History;
 using Unpacker.Saga.Unpacking;
 
@@ -99,6 +100,65 @@ public sealed class When_an_apply_waits_in_its_queue
         Assert.Contains("layer 0's apply, queued at apply-test-node-native", failed.Reason, StringComparison.Ordinal);
         Assert.Contains("not begun by any Applier", failed.Reason, StringComparison.Ordinal);
         Assert.Single(host.Workers.Runs);
+    }
+
+    [Fact]
+    public async Task Should_not_send_a_fetch_again_while_the_sites_fetchers_stay_busy_and_count_its_deadline_from_when_one_began_it()
+    {
+        await using var host = await UnpackSagaHost.StartAsync();
+        var image = TestImage.Create(layers: 1);
+        host.Workers.FetchQueued = _ => true;
+        var id = Guid.NewGuid();
+        await host.RequestAsync(id, image);
+        await host.WaitForSagaAsync(id, s => s.Layers.Count == 1 && s.Layers[0].Fetch.Status == StepStatus.InFlight);
+
+        // Two fetch deadlines pass, the site's Fetcher alive and busy all along: it waits on.
+        for (var i = 1; i <= 2; i++)
+        {
+            host.Clock.Advance(host.Options.FetchTimeout + TimeSpan.FromSeconds(1));
+            await FakeNode.HeartbeatAsync(host.Store, host.Clock);
+            await FakeNode.FetcherHeartbeatAsync(host.Store, host.Clock);
+            Assert.Equal(1, await host.AdvanceAndWakeAsync(TimeSpan.Zero));
+            var now = host.Clock.GetUtcNow();
+            await host.WaitForSagaAsync(id, s => s.Layers[0].Fetch.DueAt > now);
+        }
+
+        var request = Assert.Single(host.Workers.FetchGroups);
+        Assert.Empty((await host.HistoryAsync(id)).OfType<StepRedriven>());
+
+        // A Fetcher takes it: from now on it has one fetch timeout; then it answers.
+        await host.PublishAsync(new FetchBegan(id, [new LayerAttempt(0, request.Attempt)], TimeSpan.FromMinutes(30), TestImage.Fetcher));
+        await host.WaitForSagaAsync(id, s => s.Layers[0].Fetch.BegunAt is not null);
+        await host.PublishAsync(new BlobFetched(id, 0, request.Attempt, request.Blob, false, request.Blob.Size, TimeSpan.FromSeconds(1), TestImage.Fetcher));
+        await host.CompletedAsync(id);
+
+        var history = await host.HistoryAsync(id);
+        var began = Assert.Single(history.OfType<BlobFetchBegan>());
+        Assert.Equal((0, request.Attempt, TimeSpan.FromMinutes(30)), (began.LayerIndex, began.Attempt, began.Queued));
+        Assert.Empty(history.OfType<StepRedriven>());
+        Assert.Single(host.Workers.FetchGroups);
+    }
+
+    [Fact]
+    public async Task Should_send_a_fetch_again_when_the_sites_fetchers_went_idle_after_it_was_sent_without_beginning_it()
+    {
+        await using var host = await UnpackSagaHost.StartAsync();
+        var image = TestImage.Create(layers: 1);
+        var taken = 0;
+        host.Workers.FetchQueued = _ => Interlocked.Increment(ref taken) == 1;
+        var id = Guid.NewGuid();
+        await host.RequestAsync(id, image);
+        await host.WaitForSagaAsync(id, s => s.Layers.Count == 1 && s.Layers[0].Fetch.Status == StepStatus.InFlight);
+
+        host.Clock.Advance(host.Options.FetchTimeout + TimeSpan.FromSeconds(1));
+        await FakeNode.HeartbeatAsync(host.Store, host.Clock);
+        await FakeNode.FetcherHeartbeatAsync(host.Store, host.Clock, queueIdleAt: host.Clock.GetUtcNow());
+        Assert.Equal(1, await host.AdvanceAndWakeAsync(TimeSpan.Zero));
+        await host.CompletedAsync(id);
+
+        Assert.Equal(2, host.Workers.FetchGroups.Count);
+        var redriven = Assert.Single((await host.HistoryAsync(id)).OfType<StepRedriven>());
+        Assert.Equal(("fetch", (int?)0), (redriven.Step, redriven.LayerIndex));
     }
 
     /// <summary>Time passes with the node's Appliers heartbeating busy (their queue not seen empty since before the unpack); then the watchdog looks.</summary>

@@ -58,6 +58,7 @@ public sealed record AuditEntry(
         SnapshotStatted s => new($"{s.ChainId} {(s.Committed ? "is committed" : "is not committed")}", s.LayerIndex, s.Attempt, s.Worker),
         LayerSkipped s => new($"{s.ChainId} skipped", s.LayerIndex, Reason: s.Why),
         BlobFetchStarted f => new($"fetch {f.Digest} ({f.Size:N0} bytes)", f.LayerIndex, f.Attempt),
+        BlobFetchBegan b => new($"fetch begun after {b.Queued.TotalSeconds:0.###} s queued", b.LayerIndex, b.Attempt, b.Worker),
         BlobFetchFinished f => new(
             $"{f.Digest} {(f.AlreadyPresent ? "was already in the content store" : $"fetched, {f.BytesTransferred:N0} bytes transferred")}",
             f.LayerIndex, f.Attempt, f.Worker, f.Duration),

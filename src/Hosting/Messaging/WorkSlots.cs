@@ -1,13 +1,14 @@
 using Microsoft.Extensions.Hosting;
 
-namespace Unpacker.Applier.Unpacking;
+namespace Unpacker.Hosting.Messaging;
 
 /// <summary>
-/// The apply slots of this process, per snapshotter queue (<see cref="ApplierOptions.ConcurrentApplies"/> each), and
-/// when each queue was last seen empty: a slot free for a while, with the bus consuming, means the broker had nothing
-/// to hand it (prefetch equals the slots). The heartbeat reports it (<see cref="Storage.Nodes.NodeMember.ApplyQueueIdleAt"/>).
+/// The slots of work of this process, per queue it consumes (as many as the queue's concurrency, which its prefetch
+/// equals), and when each queue was last seen empty: a slot free for a while, with the bus consuming, means the broker
+/// had nothing to hand it. Heartbeats report it, so the saga can tell a request lost on its way (its pool went idle
+/// after it was sent, yet never began it) from one still queued behind a backlog (the pool stayed busy).
 /// </summary>
-public sealed class ApplySlots
+public sealed class WorkSlots
 {
     /// <summary>How long a slot must stay free before its queue counts as empty: longer than the broker takes to hand over the next command.</summary>
     public static readonly TimeSpan Settle = TimeSpan.FromSeconds(1);
@@ -18,13 +19,16 @@ public sealed class ApplySlots
     private readonly TimeProvider _time;
     private DateTimeOffset? _consumingSince;
 
-    public ApplySlots(ApplierOptions options, TimeProvider time, IHostApplicationLifetime? lifetime = null)
+    /// <param name="queues">The queues' keys (the Applier's: the snapshotters it serves).</param>
+    /// <param name="capacity">Slots per queue.</param>
+    public WorkSlots(IEnumerable<string> queues, int capacity, TimeProvider time, IHostApplicationLifetime? lifetime = null)
     {
-        _capacity = options.ConcurrentApplies;
+        ArgumentNullException.ThrowIfNull(queues);
+        _capacity = capacity;
         _time = time;
-        foreach (var snapshotter in options.Snapshotters)
+        foreach (var queue in queues)
         {
-            _queues[snapshotter] = new Queue();
+            _queues[queue] = new Queue();
         }
 
         // The bus consumes once the host has started (MassTransit's hosted service waits for it): before that, a free
@@ -39,14 +43,14 @@ public sealed class ApplySlots
         }
     }
 
-    /// <summary>Takes a slot of <paramref name="snapshotter"/>'s queue until the returned handle is disposed.</summary>
-    public IDisposable Take(string snapshotter)
+    /// <summary>Takes a slot of <paramref name="queue"/> until the returned handle is disposed.</summary>
+    public IDisposable Take(string queue)
     {
-        Change(snapshotter, +1);
-        return new Slot(this, snapshotter);
+        Change(queue, +1);
+        return new Slot(this, queue);
     }
 
-    /// <summary>Per snapshotter, the last time its queue was seen empty (now, for a queue that is empty now).</summary>
+    /// <summary>Per queue, the last time it was seen empty (now, for a queue that is empty now).</summary>
     public Dictionary<string, DateTimeOffset> QueueIdleAt()
     {
         var now = _time.GetUtcNow();
@@ -65,13 +69,13 @@ public sealed class ApplySlots
         }
     }
 
-    private void Change(string snapshotter, int by)
+    private void Change(string key, int by)
     {
         lock (_gate)
         {
-            if (!_queues.TryGetValue(snapshotter, out var queue))
+            if (!_queues.TryGetValue(key, out var queue))
             {
-                _queues[snapshotter] = queue = new Queue();
+                _queues[key] = queue = new Queue();
             }
 
             queue.Busy += by;
@@ -88,7 +92,7 @@ public sealed class ApplySlots
         public DateTimeOffset? IdleAt { get; set; }
     }
 
-    private sealed class Slot(ApplySlots slots, string snapshotter) : IDisposable
+    private sealed class Slot(WorkSlots slots, string queue) : IDisposable
     {
         private int _released;
 
@@ -96,7 +100,7 @@ public sealed class ApplySlots
         {
             if (Interlocked.Exchange(ref _released, 1) == 0)
             {
-                slots.Change(snapshotter, -1);
+                slots.Change(queue, -1);
             }
         }
     }
