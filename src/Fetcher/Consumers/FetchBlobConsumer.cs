@@ -1,12 +1,12 @@
 using MassTransit;
 using Microsoft.Extensions.Logging;
+using Unpacker.Contracts.Applying;
 using Unpacker.Contracts.Fetching;
 using Unpacker.Contracts.Unpacking;
 using Unpacker.Fetcher.Configuration;
 using Unpacker.Fetcher.Fetching;
 using Unpacker.Fetcher.Sources;
 using Unpacker.Fetcher.Telemetry;
-using Unpacker.Contracts.Applying;
 using Unpacker.Hosting.Diagnostics;
 using Unpacker.Hosting.Messaging;
 
