@@ -142,23 +142,6 @@ public static class LayerLifecycle
             });
     }
 
-    /// <summary>
-    /// An Applier took the layer's apply (the <see cref="ApplyBegun.Position"/>-th layer of its run) off the queue: its
-    /// deadline counts from now, each layer before it in the run allowed the full timeout, as at <see cref="StartApply"/>.
-    /// </summary>
-    private static LayerDecision Begun(LayerProgress layer, ApplyBegun begun, LayerContext context)
-    {
-        var step = layer.SnapshotStep.Began(context.Now, context.Options.ApplyTimeout * (begun.Position + 1));
-        return Change(layer with { SnapshotStep = step }).Record(new LayerApplyBegan(layer.Index, step.Attempt, begun.Run.Queued, begun.Run.Worker));
-    }
-
-    /// <summary>A Fetcher took the blob's fetch off the queue: its deadline counts from now, one timeout per blob before it in the request.</summary>
-    private static LayerDecision FetchBegun(LayerProgress layer, FetchBegun begun, LayerContext context)
-    {
-        var fetch = layer.Fetch.Began(context.Now, context.Options.FetchTimeout * (begun.Position + 1));
-        return Change(layer with { Fetch = fetch }).Record(new BlobFetchBegan(layer.Index, fetch.Attempt, begun.Request.Queued, begun.Request.Worker));
-    }
-
     /// <summary>Rebase mode: the extracted snapshot is committed onto its parent, which is committed now.</summary>
     public static LayerDecision StartCommit(LayerProgress layer, LayerContext context)
     {
@@ -200,6 +183,23 @@ public static class LayerLifecycle
         layer with { SnapshotStep = layer.SnapshotStep with { DueAt = context.Now + context.Options.ApplyTimeout } };
 
     // ── The rows' outcomes ──
+
+    /// <summary>
+    /// An Applier took the layer's apply (the <see cref="ApplyBegun.Position"/>-th layer of its run) off the queue: its
+    /// deadline counts from now, each layer before it in the run allowed the full timeout, as at <see cref="StartApply"/>.
+    /// </summary>
+    private static LayerDecision Begun(LayerProgress layer, ApplyBegun begun, LayerContext context)
+    {
+        var step = layer.SnapshotStep.Began(context.Now, context.Options.ApplyTimeout * (begun.Position + 1));
+        return Change(layer with { SnapshotStep = step }).Record(new LayerApplyBegan(layer.Index, step.Attempt, begun.Run.Queued, begun.Run.Worker));
+    }
+
+    /// <summary>A Fetcher took the blob's fetch off the queue: its deadline counts from now, one timeout per blob before it in the request.</summary>
+    private static LayerDecision FetchBegun(LayerProgress layer, FetchBegun begun, LayerContext context)
+    {
+        var fetch = layer.Fetch.Began(context.Now, context.Options.FetchTimeout * (begun.Position + 1));
+        return Change(layer with { Fetch = fetch }).Record(new BlobFetchBegan(layer.Index, fetch.Attempt, begun.Request.Queued, begun.Request.Worker));
+    }
 
     private static LayerDecision Statted(LayerProgress layer, SnapshotStatReported stat) =>
         Change(layer with { SnapshotStep = layer.SnapshotStep.Finish() })
