@@ -9,45 +9,9 @@ using Unpacker.Testing.Images;
 namespace Unpacker.ReliabilityTests.Runs;
 
 /// <summary>An Applier process alone: one that waits for a run's in-flight blobs, up to its (short) RunBlobWait.</summary>
-public sealed class ApplierOnlyFixture : IAsyncLifetime
+public sealed class ApplierOnlyFixture() : ApplierOnlyStack("rel-run", new Dictionary<string, string> { ["Applier__RunBlobWait"] = RunBlobWait.ToString() })
 {
     public static readonly TimeSpan RunBlobWait = TimeSpan.FromSeconds(1);
-
-    public ServiceStack Stack { get; private set; } = null!;
-
-    public StackListener Listener { get; private set; } = null!;
-
-    public ContentStore Content { get; private set; } = null!;
-
-    public async Task InitializeAsync()
-    {
-        Stack = await ServiceStack.StartAsync("rel-run", new ServiceStackOptions
-        {
-            Fetchers = 0,
-            Sagas = 0,
-            Environment = FaultSettings.With(new Dictionary<string, string> { ["Applier__RunBlobWait"] = RunBlobWait.ToString() }),
-        });
-        Content = new ContentStore(new ContentStoreOptions { Root = Stack.Root }, Stack.Store);
-        Listener = await StackListener.StartAsync(Stack, (e, heard) =>
-        {
-            e.Handler<LayerApplied>(c =>
-            {
-                heard(c.Message);
-                return Task.CompletedTask;
-            });
-            e.Handler<LayerApplyDeferred>(c =>
-            {
-                heard(c.Message);
-                return Task.CompletedTask;
-            });
-        });
-    }
-
-    public async Task DisposeAsync()
-    {
-        await Listener.DisposeAsync();
-        await Stack.DisposeAsync();
-    }
 }
 
 /// <summary>
@@ -62,12 +26,12 @@ public sealed class ApplyRunBlobWaitTests(ApplierOnlyFixture fixture) : IClassFi
     public async Task A_run_waits_at_a_layer_whose_blob_is_still_being_fetched_and_applies_it_once_committed()
     {
         var (image, run) = NewRun();
-        await WriteAsync(image.Layers[0]);
+        await fixture.WriteAsync(image.Layers[0]);
 
         await fixture.Listener.SendAsync(ApplyLayer.QueueName(fixture.Stack.Node, "native"), run);
         await fixture.Listener.WaitForAsync<LayerApplied>(a => a.UnpackId == run.UnpackId && a.LayerIndex == 0, _patience);
         await Task.Delay(TimeSpan.FromMilliseconds(300));
-        await WriteAsync(image.Layers[1]);
+        await fixture.WriteAsync(image.Layers[1]);
 
         var second = await fixture.Listener.WaitForAsync<LayerApplied>(a => a.UnpackId == run.UnpackId && a.LayerIndex == 1, _patience);
         Assert.Equal((run.Following![0].ChainId, false), (second.ChainId, second.AlreadyPresent));
@@ -79,7 +43,7 @@ public sealed class ApplyRunBlobWaitTests(ApplierOnlyFixture fixture) : IClassFi
     public async Task A_run_stops_before_a_layer_whose_blob_does_not_come_in_time_and_prepares_nothing_for_it()
     {
         var (image, run) = NewRun();
-        await WriteAsync(image.Layers[0]);
+        await fixture.WriteAsync(image.Layers[0]);
 
         await fixture.Listener.SendAsync(ApplyLayer.QueueName(fixture.Stack.Node, "native"), run);
 
@@ -106,12 +70,5 @@ public sealed class ApplyRunBlobWaitTests(ApplierOnlyFixture fixture) : IClassFi
             Following = [new ChainedLayer(1, 1, image.Layers[1].Descriptor, image.DiffIds[1], chain[1]) { BlobInFlight = true }],
         };
         return (image, run);
-    }
-
-    private async Task WriteAsync(TestLayer layer)
-    {
-        await using var writer = await fixture.Content.OpenWriterAsync($"test-{layer.Descriptor.Digest.Encoded}", layer.Descriptor, CancellationToken.None);
-        await writer.WriteAsync(layer.Blob, CancellationToken.None);
-        await writer.CommitAsync(null, CancellationToken.None);
     }
 }

@@ -9,49 +9,7 @@ using Unpacker.Testing.Images;
 namespace Unpacker.ReliabilityTests.Runs;
 
 /// <summary>An Applier process alone whose apply runs may last no time at all, so that every run is split after its first layer.</summary>
-public sealed class ShortRunApplierFixture : IAsyncLifetime
-{
-    public ServiceStack Stack { get; private set; } = null!;
-
-    public StackListener Listener { get; private set; } = null!;
-
-    public ContentStore Content { get; private set; } = null!;
-
-    public async Task InitializeAsync()
-    {
-        Stack = await ServiceStack.StartAsync("rel-split", new ServiceStackOptions
-        {
-            Fetchers = 0,
-            Sagas = 0,
-            Environment = FaultSettings.With(new Dictionary<string, string> { ["Applier__MaxRunDuration"] = "00:00:00" }),
-        });
-        Content = new ContentStore(new ContentStoreOptions { Root = Stack.Root }, Stack.Store);
-        Listener = await StackListener.StartAsync(Stack, (e, heard) =>
-        {
-            e.Handler<ApplyRunBegan>(c =>
-            {
-                heard(c.Message);
-                return Task.CompletedTask;
-            });
-            e.Handler<LayerApplied>(c =>
-            {
-                heard(c.Message);
-                return Task.CompletedTask;
-            });
-            e.Handler<LayerApplyDeferred>(c =>
-            {
-                heard(c.Message);
-                return Task.CompletedTask;
-            });
-        });
-    }
-
-    public async Task DisposeAsync()
-    {
-        await Listener.DisposeAsync();
-        await Stack.DisposeAsync();
-    }
-}
+public sealed class ShortRunApplierFixture() : ApplierOnlyStack("rel-split", new Dictionary<string, string> { ["Applier__MaxRunDuration"] = "00:00:00" });
 
 /// <summary>
 /// An apply run is acknowledged to the broker when it ends, and RabbitMQ takes back a delivery held longer than its
@@ -71,9 +29,7 @@ public sealed class ApplyRunSplitTests(ShortRunApplierFixture fixture) : IClassF
             .Build();
         foreach (var layer in image.Layers)
         {
-            await using var writer = await fixture.Content.OpenWriterAsync($"test-{layer.Descriptor.Digest.Encoded}", layer.Descriptor, CancellationToken.None);
-            await writer.WriteAsync(layer.Blob, CancellationToken.None);
-            await writer.CommitAsync(null, CancellationToken.None);
+            await fixture.WriteAsync(layer);
         }
 
         var chain = ChainId.Compute(image.DiffIds);
