@@ -16,7 +16,12 @@ public sealed class BacklogTests(ITestOutputHelper output)
 {
     private const string Snapshotter = "native";
     private const int Behind = 19;
-    private static readonly TimeSpan _applyTimeout = TimeSpan.FromSeconds(6);
+
+    // Enough files that an apply takes a good fraction of a second, and an apply timeout short enough, that the
+    // backlog (up to nineteen applies ahead of each) outlasts the timeout wherever the test runs: with 2,500-file
+    // layers and a 6 s timeout, one CI run saw no apply wait longer than 5.5 s.
+    private const int FilesPerLayer = 4000;
+    private static readonly TimeSpan _applyTimeout = TimeSpan.FromSeconds(4);
 
     [Fact]
     public async Task Twenty_unpacks_behind_one_slow_layer_on_one_apply_slot_all_complete_with_no_apply_sent_twice()
@@ -44,12 +49,12 @@ public sealed class BacklogTests(ITestOutputHelper output)
             requests.Add(ServiceStack.NewRequest(await FaultImages.PushAsync(image, "rel-backlog"), Snapshotter));
         }
 
-        // The slow one first: its second layer's blob comes through a throttled registry (about 4 s, within one apply
+        // The slow one first: its second layer's blob comes through a throttled registry (about 2.5 s, within one apply
         // timeout), and its run holds the node's one apply slot while it waits for it. The others follow once it began.
         await using var proxy = new ThrottlingProxy(TestServers.RegistryHost, TestServers.RegistryPort, bytesPerSecond: 512 * 1024);
         var slowImage = new TestImageBuilder()
             .WithLayer(new Dictionary<string, string> { [$"slow/{Guid.NewGuid():N}"] = "base\n" })
-            .WithLayer(TestLayer.Random(2 * 1024 * 1024))
+            .WithLayer(TestLayer.Random(1280 * 1024))
             .Build();
         var slow = ServiceStack.NewRequest(await FaultImages.PushAsync(slowImage, "rel-backlog", proxy.Address), Snapshotter);
         await stack.PublishAsync(slow);
@@ -85,7 +90,7 @@ public sealed class BacklogTests(ITestOutputHelper output)
 
     /// <summary>Many small files, so that applying the layer takes a while.</summary>
     private static Dictionary<string, string> Files(int image, int layer) =>
-        Enumerable.Range(0, 2500).ToDictionary(f => $"image{image}/layer{layer}/{f:D4}.txt", f => $"{image}/{layer}/{f}\n");
+        Enumerable.Range(0, FilesPerLayer).ToDictionary(f => $"image{image}/layer{layer}/{f:D5}.txt", f => $"{image}/{layer}/{f}\n");
 
     private static async Task WaitForAsync(ServiceStack stack, Guid unpackId, Func<IReadOnlyList<object>, bool> condition)
     {
