@@ -1,3 +1,4 @@
+using Unpacker.Saga.Persistence.Outbox;
 using Unpacker.Storage.Snapshots;
 
 namespace Unpacker.Saga;
@@ -75,6 +76,9 @@ public sealed class UnpackSagaOptions
     public TimeSpan UnpackTimeout { get; set; } = TimeSpan.FromHours(2);
 
     public TimeSpan LabelTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The saga's transactional outbox and inbox (<c>Saga:Outbox</c>).</summary>
+    public SagaOutboxOptions Outbox { get; set; } = new();
 
     /// <summary>
     /// How often an unpack waiting for another unpack's extraction of a shared layer looks at the claim again, in case

@@ -14,6 +14,7 @@ using Unpacker.Saga.History.GetImageHistory;
 using Unpacker.Saga.History.GetUnpackSummary;
 using Unpacker.Saga.History.GetWorkerStatistics;
 using Unpacker.Saga.Persistence;
+using Unpacker.Saga.Persistence.Outbox;
 using Unpacker.Saga.Unpacking;
 using Unpacker.Saga.Watchdog;
 using Unpacker.Storage.Nodes;
@@ -36,6 +37,7 @@ public static class UnpackSagaRegistration
         // Read to tell a fetch lost on its way from one queued (the Fetchers' heartbeats); written by the Fetchers.
         options.Schema.For<Storage.Content.ContentServer>().Identity(server => server.Id);
         options.Schema.For<ExtractionClaim>().UseOptimisticConcurrency(true);
+        SagaOutboxRegistration.MapDocuments(options);
         options.Events.AddEventTypes([.. typeof(IUnpackEvent).Assembly.GetTypes().Where(t => t.IsClass && typeof(IUnpackEvent).IsAssignableFrom(t))]);
         options.Projections.Add<UnpackSummaryProjection>(JasperFx.Events.Projections.ProjectionLifecycle.Inline);
 
@@ -51,6 +53,7 @@ public static class UnpackSagaRegistration
         services.AddSingleton(options);
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<UnpackActivities>();
+        services.AddSagaOutbox(options.Outbox, cleanup: watchdog);
         services.AddSingleton(new SelfConfiguredEndpoint(QueueName));
         services.AddSingleton(new CommandQueue(QueueName));
         if (watchdog)
@@ -63,7 +66,7 @@ public static class UnpackSagaRegistration
     }
 
     /// <summary>
-    /// The saga on its queue: retries conflicts (and transient failures), then the in-memory outbox, then a
+    /// The saga on its queue: retries conflicts (and transient failures), then the Marten outbox and inbox, then a
     /// partitioner keyed on the unpack id so one process never races itself on one saga.
     /// </summary>
     public static void AddUnpackSaga(this IBusRegistrationConfigurator bus) =>

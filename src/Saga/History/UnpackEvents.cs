@@ -110,6 +110,12 @@ public sealed record ExtractionSnapshotReapedRecorded(int? LayerIndex, Digest? C
 
 public sealed record StepRedriven(string Step, int? LayerIndex, int Attempt, int Redrives, string Why) : IUnpackEvent;
 
+/// <summary>
+/// A Saga process consumed <see cref="Consumed"/> and committed what it sent, then stopped before it had relayed it all;
+/// another relayed the stored sends (<see cref="Sent"/>, by type) from the saga's outbox, under their message ids.
+/// </summary>
+public sealed record SendsRelayedAfterRestart(string Consumed, Guid MessageId, DateTimeOffset ConsumedAt, IReadOnlyList<string> Sent) : IUnpackEvent;
+
 public sealed record StaleReplyIgnored(string Reply, int? LayerIndex, int Attempt, int CurrentAttempt) : IUnpackEvent;
 
 public sealed record UnpackSucceeded(Digest ConfigDigest, Digest TopChainId, string Snapshotter, int LayersApplied, int LayersSkipped, TimeSpan Elapsed) : IUnpackEvent;

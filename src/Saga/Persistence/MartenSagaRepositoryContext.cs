@@ -19,14 +19,17 @@ public sealed class MartenSagaRepositoryContext<TSaga, TMessage> : ConsumeContex
     private readonly IDocumentSession _session;
     private readonly ConsumeContext<TMessage> _context;
     private readonly ILogger _logger;
+    private readonly SagaTransaction? _outbox;
 
-    public MartenSagaRepositoryContext(IDocumentStore store, IDocumentSession session, ConsumeContext<TMessage> context, ILogger logger)
+    /// <param name="outbox">The outbox's transaction when the session is its own: saves are queued, and it commits them.</param>
+    public MartenSagaRepositoryContext(IDocumentStore store, IDocumentSession session, ConsumeContext<TMessage> context, ILogger logger, SagaTransaction? outbox)
         : base(context, session)
     {
         _store = store;
         _session = session;
         _context = context;
         _logger = logger;
+        _outbox = outbox;
     }
 
     public Task<SagaConsumeContext<TSaga, T>> CreateSagaConsumeContext<T>(ConsumeContext<T> consumeContext, TSaga instance, SagaConsumeContextMode mode)
@@ -72,13 +75,13 @@ public sealed class MartenSagaRepositoryContext<TSaga, TMessage> : ConsumeContex
     public Task Save(SagaConsumeContext<TSaga> context)
     {
         _session.Insert(context.Saga);
-        return MartenConflicts.SaveAsync(() => _session.SaveChangesAsync(CancellationToken), context.Saga.CorrelationId, typeof(TSaga));
+        return CommitAsync(context.Saga);
     }
 
     public Task Update(SagaConsumeContext<TSaga> context)
     {
         _session.Update(context.Saga);
-        return MartenConflicts.SaveAsync(() => _session.SaveChangesAsync(CancellationToken), context.Saga.CorrelationId, typeof(TSaga));
+        return CommitAsync(context.Saga);
     }
 
     /// <summary>
@@ -89,10 +92,22 @@ public sealed class MartenSagaRepositoryContext<TSaga, TMessage> : ConsumeContex
     {
         _session.Update(context.Saga);
         _session.Delete(context.Saga);
-        return MartenConflicts.SaveAsync(() => _session.SaveChangesAsync(CancellationToken), context.Saga.CorrelationId, typeof(TSaga));
+        return CommitAsync(context.Saga);
     }
 
     public Task Discard(SagaConsumeContext<TSaga> context) => Task.CompletedTask;
+
+    /// <summary>Commits now, or, under the outbox, leaves the commit to it (with what the saga sent).</summary>
+    private Task CommitAsync(TSaga saga)
+    {
+        if (_outbox is not null)
+        {
+            _outbox.SagaId = saga.CorrelationId;
+            return Task.CompletedTask;
+        }
+
+        return MartenConflicts.SaveAsync(() => _session.SaveChangesAsync(CancellationToken), saga.CorrelationId, typeof(TSaga));
+    }
 
     public Task Undo(SagaConsumeContext<TSaga> context)
     {

@@ -3,17 +3,17 @@ using MassTransit;
 using MassTransit.Saga;
 using Microsoft.Extensions.Logging;
 using Unpacker.Hosting.Diagnostics;
-using Unpacker.Saga.History;
 
 namespace Unpacker.Saga.Persistence;
 
 /// <summary>
-/// MassTransit's extension point for saga persistence, on Marten: one lightweight session per message, tagged
-/// with the message's correlation and causation ids, and the saga worker that records it, so every event appended in it carries them.
+/// MassTransit's extension point for saga persistence, on Marten: one lightweight session per message
+/// (<see cref="SagaSessions"/>), the outbox's when it runs the saga (<see cref="SagaTransaction"/>).
 /// </summary>
 public sealed class MartenSagaRepositoryContextFactory<TSaga>(
     IDocumentStore store,
     ILogger<MartenSagaRepositoryContextFactory<TSaga>> logger,
+    SagaTransaction? transaction = null,
     WorkerIdentity? worker = null) :
     ISagaRepositoryContextFactory<TSaga>,
     ILoadSagaRepositoryContextFactory<TSaga>,
@@ -23,18 +23,35 @@ public sealed class MartenSagaRepositoryContextFactory<TSaga>(
     public async Task Send<T>(ConsumeContext<T> context, IPipe<SagaRepositoryContext<TSaga, T>> next)
         where T : class
     {
-        await using var session = OpenSession(context);
-        var repositoryContext = new MartenSagaRepositoryContext<TSaga, T>(store, session, context, logger);
-        await next.Send(repositoryContext);
+        // Under the outbox, its session and its commit; otherwise a session (and commit) of our own.
+        if (transaction?.Session is { } shared)
+        {
+            await next.Send(new MartenSagaRepositoryContext<TSaga, T>(store, shared, context, logger, transaction));
+            return;
+        }
+
+        await using var session = SagaSessions.Open(store, context, worker);
+        await next.Send(new MartenSagaRepositoryContext<TSaga, T>(store, session, context, logger, outbox: null));
     }
 
     public async Task SendQuery<T>(ConsumeContext<T> context, ISagaQuery<TSaga> query, IPipe<SagaRepositoryQueryContext<TSaga, T>> next)
         where T : class
     {
-        await using var session = OpenSession(context);
-        var repositoryContext = new MartenSagaRepositoryContext<TSaga, T>(store, session, context, logger);
-        var instances = await session.Query<TSaga>().Where(query.FilterExpression).ToListAsync(context.CancellationToken);
-        await next.Send(new LoadedSagaRepositoryQueryContext<TSaga, T>(repositoryContext, instances));
+        if (transaction?.Session is { } shared)
+        {
+            await SendQueryAsync(shared, transaction);
+            return;
+        }
+
+        await using var session = SagaSessions.Open(store, context, worker);
+        await SendQueryAsync(session, null);
+
+        async Task SendQueryAsync(IDocumentSession session, SagaTransaction? outbox)
+        {
+            var repositoryContext = new MartenSagaRepositoryContext<TSaga, T>(store, session, context, logger, outbox);
+            var instances = await session.Query<TSaga>().Where(query.FilterExpression).ToListAsync(context.CancellationToken);
+            await next.Send(new LoadedSagaRepositoryQueryContext<TSaga, T>(repositoryContext, instances));
+        }
     }
 
     public async Task<T> Execute<T>(Func<LoadSagaRepositoryContext<TSaga>, Task<T>> asyncMethod, CancellationToken cancellationToken = default)
@@ -52,24 +69,4 @@ public sealed class MartenSagaRepositoryContextFactory<TSaga>(
     }
 
     public void Probe(ProbeContext context) => context.Add("persistence", "marten");
-
-    private IDocumentSession OpenSession(ConsumeContext context)
-    {
-        var session = store.LightweightSession();
-        session.CorrelationId = (context.CorrelationId ?? context.ConversationId)?.ToString();
-        session.CausationId = context.MessageId?.ToString();
-        if (context.ConversationId is { } conversation)
-        {
-            session.SetHeader("conversation-id", conversation.ToString());
-        }
-
-        // Events the saga records itself (a fetch sent, a retry scheduled) carry no worker stamp: the header says who recorded them.
-        if (worker is not null)
-        {
-            session.SetHeader(AuditHeaders.RecordedBy, worker.WorkerId);
-            session.SetHeader(AuditHeaders.RecordedOn, worker.Host);
-        }
-
-        return session;
-    }
 }

@@ -6,8 +6,8 @@ namespace Unpacker.Saga.Persistence;
 public static class SagaEndpointPipeline
 {
     /// <summary>
-    /// Retry (conflicts between processes, transient database failures) outside the in-memory outbox, so a
-    /// retried attempt starts with an empty outbox and only the successful attempt's messages leave.
+    /// Retry (conflicts between processes, transient database failures) outside the Marten outbox, so a retried
+    /// attempt starts in a new session and only the committed attempt's messages are stored and relayed.
     /// Anything else is a bug and faults at once.
     /// </summary>
     public static void UseMartenSagaPipeline(this IReceiveEndpointConfigurator endpoint, IRegistrationContext context)
@@ -19,6 +19,6 @@ public static class SagaEndpointPipeline
             r.Handle<TimeoutException>();
             r.Intervals(10, 25, 50, 100, 200, 400, 800, 1000, 1000, 1000, 2000, 2000);
         });
-        endpoint.UseInMemoryOutbox(context);
+        endpoint.UseConsumeFilter(typeof(Outbox.MartenOutboxFilter<>), context);
     }
 }

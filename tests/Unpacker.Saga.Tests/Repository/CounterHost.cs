@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Unpacker.Hosting.Configuration;
 using Unpacker.Hosting.Persistence;
 using Unpacker.Saga.Persistence;
+using Unpacker.Saga.Persistence.Outbox;
 
 namespace Unpacker.Saga.Tests.Repository;
 
@@ -22,6 +23,7 @@ public sealed class CounterHost : IAsyncDisposable
     public static readonly UnpackerMarten.Contribution Contribution = options =>
     {
         MartenSagaRepositoryRegistration.MapSagaDocument<CounterSaga>(options);
+        SagaOutboxRegistration.MapDocuments(options);
         options.Events.AddEventTypes([typeof(StartRecorded), typeof(IncrementRecorded), typeof(ExplosionAttempted)]);
     };
 
@@ -34,6 +36,7 @@ public sealed class CounterHost : IAsyncDisposable
 
         var builder = Host.CreateApplicationBuilder();
         builder.Services.AddUnpackerMarten(postgres, Contribution);
+        builder.Services.AddSagaOutbox(new SagaOutboxOptions());
         builder.Services.AddMassTransit(bus =>
         {
             bus.AddSagaStateMachine<CounterStateMachine, CounterSaga>(typeof(CounterSagaDefinition)).MartenRepository();

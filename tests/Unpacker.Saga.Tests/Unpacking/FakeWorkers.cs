@@ -3,6 +3,7 @@ using MassTransit;
 using Unpacker.Contracts.Applying;
 using Unpacker.Contracts.Fetching;
 using Unpacker.Contracts.Oci;
+using Unpacker.Contracts.Unpacking;
 
 namespace Unpacker.Saga.Tests.Unpacking;
 
@@ -74,6 +75,16 @@ public sealed class WorkerScript
             BlobLabels = ApplierLabelsBlobs ? new Dictionary<string, string> { [LabelContent.UncompressedLabel] = command.DiffId.ToString() } : null,
         }];
     }
+}
+
+/// <summary>Subscribes to the unpack's outcomes, as a client does, so the tests see them as delivered.</summary>
+public sealed class OutcomeSubscriber : IConsumer<UnpackCompleted>, IConsumer<UnpackFailed>, IConsumer<UnpackAborted>
+{
+    public Task Consume(ConsumeContext<UnpackCompleted> context) => Task.CompletedTask;
+
+    public Task Consume(ConsumeContext<UnpackFailed> context) => Task.CompletedTask;
+
+    public Task Consume(ConsumeContext<UnpackAborted> context) => Task.CompletedTask;
 }
 
 public sealed class FakeResolver(WorkerScript script) : IConsumer<ResolveImage>

@@ -57,6 +57,7 @@ public sealed class UnpackSagaHost : IAsyncDisposable
         services.AddMassTransitTestHarness(bus =>
         {
             bus.AddUnpackSaga();
+            bus.AddConsumer<OutcomeSubscriber>();
             bus.AddConsumer<FakeResolver>().Endpoint(e => e.Name = ResolveImage.QueueName);
             bus.AddConsumer<FakeFetcher>().Endpoint(e => e.Name = FetchBlob.QueueName);
             bus.AddConsumer<FakeLabeller>().Endpoint(e => e.Name = LabelContent.QueueName);
@@ -106,8 +107,9 @@ public sealed class UnpackSagaHost : IAsyncDisposable
     }
 
     /// <summary>
-    /// Polls for a matching published message: the harness's own wait ends at bus inactivity, which a saga busy
-    /// with PostgreSQL on a loaded machine can look like.
+    /// Polls for a matching published message, as a subscriber (<see cref="OutcomeSubscriber"/>) received it: the saga's
+    /// outbox relays what it published to the message type's exchange, which the harness counts as sent, not published.
+    /// The harness's own wait ends at bus inactivity, which a saga busy with PostgreSQL on a loaded machine can look like.
     /// </summary>
     public async Task<T> PublishedAsync<T>(Func<T, bool> match)
         where T : class
@@ -115,7 +117,7 @@ public sealed class UnpackSagaHost : IAsyncDisposable
         var deadline = DateTime.UtcNow + _patience;
         while (true)
         {
-            var found = Harness.Published.Select<T>(x => match(x.Context.Message)).LastOrDefault();
+            var found = Harness.Consumed.Select<T>(x => match(x.Context.Message)).LastOrDefault();
             if (found is not null)
             {
                 return found.Context.Message;

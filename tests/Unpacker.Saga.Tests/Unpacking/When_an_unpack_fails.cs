@@ -102,7 +102,7 @@ public sealed class When_an_unpack_fails
         await host.ConsumedAsync<ImageResolved>(x => x.UnpackId == id);
         var saga = await host.WaitForSagaAsync(id, s => s.CurrentState == "Failed");
         Assert.Empty(saga.Layers);
-        Assert.Single(await host.Harness.Published.SelectAsync<UnpackFailed>(x => x.Context.Message.UnpackId == id).ToListAsync());
+        Assert.Single(await host.Harness.Consumed.SelectAsync<UnpackFailed>(x => x.Context.Message.UnpackId == id).ToListAsync());
         Assert.Single((await host.HistoryAsync(id)).OfType<UnpackCancelled>());
     }
 

@@ -175,7 +175,8 @@ public sealed partial class UnpackFold
                 return null;
 
             // Facts for the audit listing only (AuditEntry describes them): they move nothing the readers show.
-            case SnapshotStatted or ContentLabelRecorded or ExtractionSnapshotReapedRecorded or UnpackCancelled or LayerApplyBegan or BlobFetchBegan:
+            case SnapshotStatted or ContentLabelRecorded or ExtractionSnapshotReapedRecorded or UnpackCancelled or LayerApplyBegan or BlobFetchBegan
+                or SendsRelayedAfterRestart:
                 return null;
             default:
                 return null;

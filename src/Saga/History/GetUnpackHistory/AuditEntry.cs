@@ -83,6 +83,8 @@ public sealed record AuditEntry(
             $"{r.Key} reaped: the lease of {r.LeaseOwner ?? "its worker"} ran out at {r.LeaseExpiredAt:O}", r.LayerIndex, Worker: r.Worker,
             Reason: "the worker that prepared it stopped renewing its lease (it died or hung mid-layer)"),
         StepRedriven r => new($"{r.Step} re-driven (re-drive {r.Redrives})", r.LayerIndex, r.Attempt, Reason: r.Why),
+        SendsRelayedAfterRestart r => new($"{string.Join(", ", r.Sent)} relayed from the outbox",
+            Reason: $"the Saga process that consumed {r.Consumed} {r.MessageId} at {r.ConsumedAt:O} stopped before it had relayed what it sent"),
         StaleReplyIgnored s => new($"{s.Reply} ignored", s.LayerIndex, s.Attempt,
             Reason: $"reply to attempt {s.Attempt} while attempt {s.CurrentAttempt} is current"),
         UnpackSucceeded s => new($"completed into {s.Snapshotter}: {s.LayersApplied} applied, {s.LayersSkipped} skipped, top chain {s.TopChainId}",
