@@ -1,8 +1,8 @@
 using MassTransit;
+using MassTransit.Context;
 using MassTransit.Metadata;
 using MassTransit.Middleware;
 using MassTransit.Serialization;
-using MassTransit.Context;
 
 namespace Unpacker.Saga.Persistence.Outbox;
 
