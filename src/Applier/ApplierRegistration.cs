@@ -53,6 +53,7 @@ public static class ApplierRegistration
         services.AddSingleton<MountApplier>();
         services.AddSingleton<BlobLabels>();
         services.AddSingleton<BlobArrival>();
+        services.AddSingleton<ApplyInbox>();
         foreach (var snapshotter in options.Snapshotters)
         {
             foreach (var queue in new[] { ApplyLayer.QueueName(node, snapshotter), StatSnapshot.QueueName(node, snapshotter) })

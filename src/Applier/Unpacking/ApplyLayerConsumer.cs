@@ -21,13 +21,15 @@ namespace Unpacker.Applier.Unpacking;
 /// An apply run (<see cref="ApplyLayer.Following"/>) does the same for each following layer onto the one before it,
 /// replying for each as it ends, and stops at the first layer that does not commit; at a layer whose blob was still
 /// being fetched it first waits for the blob (<see cref="BlobArrival"/>). Whoever takes the command says so first
-/// (<see cref="ApplyRunBegan"/>): the saga's deadline counts from there, not from the time it was queued.
+/// (<see cref="ApplyRunBegan"/>): the saga's deadline counts from there, not from the time it was queued. A copy of a
+/// command already taken (<see cref="ApplyInbox"/>) is dropped.
 /// </summary>
 public sealed class ApplyLayerConsumer(
     Snapshotters snapshotters,
     MountApplier differ,
     BlobLabels blobLabels,
     BlobArrival blobArrival,
+    ApplyInbox inbox,
     WorkSlots slots,
     IBus bus,
     WorkerIdentity worker,
@@ -37,6 +39,13 @@ public sealed class ApplyLayerConsumer(
     public async Task Consume(ConsumeContext<ApplyLayer> context)
     {
         using var slot = slots.Take(context.Message.Snapshotter);
+        if (!context.ReceiveContext.Redelivered && await inbox.TakeAsync(context) is { } first)
+        {
+            logger.LogWarning("ApplyLayer {MessageId} (unpack {UnpackId}, layer {LayerIndex}, attempt {Attempt}) was taken by {Worker} at {TakenAt}: a copy, dropped",
+                context.MessageId, context.Message.UnpackId, context.Message.LayerIndex, context.Message.Attempt, first.Worker, first.TakenAt);
+            return;
+        }
+
         var replies = new RunReplies(context, bus, logger);
         replies.Began(worker.Stamp(context));
         var runStarted = Stopwatch.GetTimestamp();

@@ -21,6 +21,9 @@ public static class SnapshotMetadata
         // A parent cannot vanish under a child, nor a child be created on a removed parent, even when two hosts race.
         mapping.ForeignKey<SnapshotRecord>(x => x.ParentId!);
 
+        // The Appliers' inbox of apply commands, kept for a day (see TakenApply).
+        options.Schema.For<TakenApply>().Duplicate(x => x.TakenAt);
+
         // What containerd's unpacker took from a pre-warm (see PrewarmedPrepares).
         options.Events.AddEventType<PrewarmedPrepareAnswered>();
     }
