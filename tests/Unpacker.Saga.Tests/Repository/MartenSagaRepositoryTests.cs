@@ -3,6 +3,7 @@ using MassTransit;
 using Unpacker.Hosting.Configuration;
 using Unpacker.Hosting.Persistence;
 using Unpacker.Saga.Persistence;
+using Unpacker.Saga.Persistence.Outbox;
 using Unpacker.Testing;
 
 namespace Unpacker.Saga.Tests.Repository;
@@ -35,6 +36,40 @@ public sealed class MartenSagaRepositoryTests
         Assert.Equal(increments.Order(), saga.Seen.Order());
         var recorded = (await first.EventsAsync(id)).OfType<IncrementRecorded>().Select(e => e.IncrementId).ToList();
         Assert.Equal(increments.Order(), recorded.Order());
+    }
+
+    [Fact]
+    public async Task Copies_of_one_message_to_two_hosts_are_consumed_once_by_the_inbox()
+    {
+        await TestServers.RequirePostgresAsync();
+        var postgres = TestServers.PostgresWithSchema("saga_inbox");
+        await using var vhost = await TestServers.CreateVirtualHostAsync("saga-inbox");
+        await using var first = await CounterHost.StartAsync(postgres, vhost.Options);
+        await using var second = await CounterHost.StartAsync(postgres, vhost.Options);
+        var id = Guid.NewGuid();
+        await first.Bus.Publish(new CounterStarted(id));
+        await WaitUntilAsync(async () => (await first.LoadAsync(id))?.CurrentState == "Active");
+
+        // The counter itself is not idempotent: every delivery it consumes counts. Four copies under one message id
+        // (a sender's retry, a relay repeated after a crash) go to both hosts.
+        var messageId = NewId.NextGuid();
+        var copy = new CounterIncremented(id, Guid.NewGuid());
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(i => (i % 2 == 0 ? first : second).Bus.Publish(copy, c => c.MessageId = messageId)));
+        var other = new CounterIncremented(id, Guid.NewGuid());
+        await second.Bus.Publish(other);
+
+        await WaitUntilAsync(async () => (await first.LoadAsync(id))!.Seen.Contains(other.IncrementId));
+        await using (var session = first.Store.QuerySession())
+        {
+            await WaitUntilAsync(async () => await session.LoadAsync<InboxEntry>(messageId) is { Delivered: not null });
+        }
+
+        // Time for any copy still on its way to be (wrongly) counted.
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        var saga = (await first.LoadAsync(id))!;
+        Assert.Equal(2, saga.Count);
+        Assert.Single(saga.Seen, copy.IncrementId);
+        Assert.Single((await first.EventsAsync(id)).OfType<IncrementRecorded>(), e => e.IncrementId == copy.IncrementId);
     }
 
     [Fact]

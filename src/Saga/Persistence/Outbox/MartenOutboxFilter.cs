@@ -38,7 +38,8 @@ public sealed class MartenOutboxFilter<T>(
     public async Task Send(ConsumeContext<T> context, IPipe<ConsumeContext<T>> next)
     {
         var messageId = context.MessageId ?? throw new MessageException(typeof(T), $"{typeof(T).Name} has no MessageId, which the saga's inbox keys on");
-        if (await ConsumeAsync(context, messageId, next) is not { } consumed)
+        // A copy of a message relayed before, or a consumption that sent nothing: nothing to relay.
+        if (await ConsumeAsync(context, messageId, next) is not { Entry.Delivered: null } consumed)
         {
             return;
         }
@@ -78,13 +79,17 @@ public sealed class MartenOutboxFilter<T>(
         {
             await next.Send(outbox);
             await outbox.ConsumeCompleted;
+            var now = clock.GetUtcNow();
             entry = new InboxEntry
             {
                 Id = messageId,
                 MessageType = typeof(T).Name,
                 SagaId = transaction.SagaId,
-                Consumed = clock.GetUtcNow(),
+                Consumed = now,
                 Sent = outbox.Sent.Count,
+
+                // Nothing to relay (most replies send nothing): delivered with the commit, saving the marking transaction.
+                Delivered = outbox.Sent.Count == 0 ? now : null,
             };
 
             // A second consumer of the same message (a redelivery racing the first) fails here, or on the saga's version.
