@@ -39,7 +39,13 @@ public sealed class WorkSlots
         }
         else
         {
-            lifetime.ApplicationStarted.Register(() => _consumingSince = _time.GetUtcNow());
+            lifetime.ApplicationStarted.Register(() =>
+            {
+                lock (_gate)
+                {
+                    _consumingSince = _time.GetUtcNow();
+                }
+            });
         }
     }
 

@@ -88,7 +88,8 @@ internal static class UnpackCommands
     private static async Task SendAsync<T>(BehaviorContext<UnpackState> context, string queue, T message)
         where T : class
     {
-        // Sent from the consume context: held by the in-memory outbox until the saga and its events are saved.
+        // Sent from the consume context: stored by the saga's outbox (MartenOutboxFilter) with the saga and its events,
+        // and relayed once they are committed.
         // The service's RabbitMQ settings, from the message's scope (a host without them, e.g. a test harness: classic).
         var queueType = context.TryGetPayload<IServiceProvider>(out var services) && services.GetService(typeof(RabbitMqOptions)) is RabbitMqOptions rabbit
             ? rabbit.QueueType
