@@ -77,6 +77,12 @@ public sealed partial class SagaOutboxCrashTests
             Assert.Equal(image.Layers.Count, prepared.Count);
             Assert.Equal(prepared.Count, prepared.Distinct().Count());
             Assert.Empty(await stack.ChainIdsExtractedTwiceAsync());
+
+            // Killed after the broker had the ApplyLayer: the relay sent it again under its id, and the Applier's inbox
+            // dropped that copy; before any send there is no copy to drop.
+            var copiesDropped = stack.Processes.Where(p => p.Name == "Applier").SelectMany(p => p.Output)
+                .Count(line => line.Contains("a copy, dropped", StringComparison.Ordinal));
+            Assert.Equal(point == "AfterSend" ? 1 : 0, copiesDropped);
             RootFs.AssertIdentical(await RootFs.CleanRunAsync(image, stack.Root), await stack.ExportAsync(Snapshotter, completed.TopChainId));
         }
         finally
