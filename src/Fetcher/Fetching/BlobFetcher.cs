@@ -89,16 +89,17 @@ public sealed class BlobFetcher
             return new BlobFetchResult(blob, AlreadyPresent: true, transferred.Bytes);
         }
 
-        // The writers of one blob serialize on the site's database, whichever disk they write to: a Fetcher that
-        // waited for another one's download finds it served from there, and does not download it again.
-        if (await IsServedElsewhereAsync(blob, cancellationToken))
-        {
-            await writer.DisposeAsync();
-            return new BlobFetchResult(blob, AlreadyPresent: true, transferred.Bytes);
-        }
-
+        // The writer holds the blob's lease from here: whatever ends this round gives it back (a lease left behind is
+        // renewed for the life of the process, and every later fetch of the blob would wait it out).
         await using (writer)
         {
+            // The writers of one blob serialize on the site's database, whichever disk they write to: a Fetcher that
+            // waited for another one's download finds it served from there, and does not download it again.
+            if (await IsServedElsewhereAsync(blob, cancellationToken))
+            {
+                return new BlobFetchResult(blob, AlreadyPresent: true, transferred.Bytes);
+            }
+
             using var slot = await _limiter.AcquireAsync(cancellationToken);
             var transfer = new Transfer(blob, writer, progress, transferred, _options.Timeouts.ReadIdle, _logger);
             try
