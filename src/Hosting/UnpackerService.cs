@@ -77,6 +77,8 @@ public sealed class UnpackerService
         builder.Services.AddSingleton(shell.RabbitMq);
         builder.Services.AddSingleton(shell.Storage);
         builder.Services.AddSingleton(shell.Node);
+        builder.Services.AddSingleton(builder.Configuration.Bind<CrashPointOptions>(CrashPoints.Section));
+        builder.Services.AddSingleton<CrashPoints>();
         builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres", tags: ["ready"]);
         builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(30));
         return shell;

@@ -34,7 +34,8 @@ public sealed class ApplyLayerConsumer(
     IBus bus,
     WorkerIdentity worker,
     ApplierOptions options,
-    ILogger<ApplyLayerConsumer> logger) : IConsumer<ApplyLayer>
+    ILogger<ApplyLayerConsumer> logger,
+    CrashPoints? crashes = null) : IConsumer<ApplyLayer>
 {
     public async Task Consume(ConsumeContext<ApplyLayer> context)
     {
@@ -266,6 +267,10 @@ public sealed class ApplyLayerConsumer(
             var labels = ExtractionKey.Labels(command.ChainId, command.Labels);
             var committedByUs = await SnapshotCommits.CommitAsync(layer.Snapshotter, layer.Name, key, parent: null, labels, logger, layer.CancellationToken);
             commit?.SetTag(UnpackAttributes.Outcome, committedByUs ? Outcomes.Done : Outcomes.AlreadyPresent);
+            if (committedByUs)
+            {
+                crashes?.Reached(CrashPoints.AppliedNotReplied);
+            }
         }
 
         var labelled = await blobLabels.LabelCommittedAsync(command, layer.CancellationToken);

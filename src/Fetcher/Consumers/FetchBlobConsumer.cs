@@ -27,7 +27,8 @@ public sealed class FetchBlobConsumer(
     FetcherOptions options,
     WorkerIdentity worker,
     TimeProvider time,
-    ILogger<FetchBlobConsumer> logger) : IConsumer<FetchBlob>
+    ILogger<FetchBlobConsumer> logger,
+    CrashPoints? crashes = null) : IConsumer<FetchBlob>
 {
     public async Task Consume(ConsumeContext<FetchBlob> context)
     {
@@ -105,6 +106,11 @@ public sealed class FetchBlobConsumer(
         }
 
         FetcherTelemetry.Fetched(span, result.AlreadyPresent, result.BytesTransferred, time.GetElapsedTime(started));
+        if (!result.AlreadyPresent)
+        {
+            crashes?.Reached(CrashPoints.FetchedNotReplied);
+        }
+
         return new BlobFetched(
             command.UnpackId,
             command.LayerIndex,

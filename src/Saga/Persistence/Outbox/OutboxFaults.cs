@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using Microsoft.Extensions.Logging;
+using Unpacker.Hosting.Diagnostics;
 
 namespace Unpacker.Saga.Persistence.Outbox;
 
@@ -9,7 +9,6 @@ namespace Unpacker.Saga.Persistence.Outbox;
 /// </summary>
 public sealed class OutboxFaults(SagaOutboxOptions outbox, ILogger<OutboxFaults> logger)
 {
-
     public void At(OutboxFaultPoint point, IEnumerable<OutboxMessage> relaying)
     {
         if (outbox.KillAt != point || point == OutboxFaultPoint.None)
@@ -22,24 +21,6 @@ public sealed class OutboxFaults(SagaOutboxOptions outbox, ILogger<OutboxFaults>
             return;
         }
 
-        if (outbox.KillMarker.Length == 0)
-        {
-            throw new InvalidOperationException("Saga:Outbox:KillAt needs Saga:Outbox:KillMarker, so that one process dies once");
-        }
-
-        try
-        {
-            using var marker = new FileStream(outbox.KillMarker, FileMode.CreateNew, FileAccess.Write);
-        }
-        catch (IOException) when (File.Exists(outbox.KillMarker))
-        {
-            return;
-        }
-
-        logger.LogCritical("Outbox fault point {Point} reached: killing this process (SIGKILL)", point);
-        Process.GetCurrentProcess().Kill();
-
-        // Kill signals the process; wait for it to take effect rather than carry on past the fault point.
-        Thread.Sleep(Timeout.Infinite);
+        CrashPoints.KillOnce(outbox.KillMarker, $"Saga:Outbox:KillAt={point}", logger);
     }
 }
