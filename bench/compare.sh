@@ -35,7 +35,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
 size_mb=${BENCH_SIZE_MB:-300}
 reps=${BENCH_REPS:-3}
-cases=${BENCH_CASES:-compare fleet prewarm}
+cases=${BENCH_CASES:-compare shapes fleet prewarm}
 small_layers=${BENCH_SMALL_LAYERS:-30}
 batch=${BENCH_BATCH:-10}
 work=${BENCH_WORK:-/var/tmp/unpacker-bench-$(date +%Y%m%d%H%M%S)}
@@ -52,7 +52,7 @@ services_state="${UNPACKER_STATE_DIR:-$(sed -n 's/^UNPACKER_STATE_DIR=//p' "$rep
 registry_config="$services_state/registry/config.yml"
 # Its access log (combined format, the bytes of each response): what the registry itself sent for an image's blobs.
 registry_log="$services_state/logs/registry.log"
-for c in $cases; do [[ $c == compare || $c == fleet || $c == prewarm ]] || { echo "BENCH_CASES: unknown case '$c' (compare, fleet, prewarm)" >&2; exit 2; }; done
+for c in $cases; do [[ $c == compare || $c == shapes || $c == fleet || $c == prewarm ]] || { echo "BENCH_CASES: unknown case '$c' (compare, shapes, fleet, prewarm)" >&2; exit 2; }; done
 [[ ! -e "$work" ]] || { echo "$work exists; point BENCH_WORK at a new directory" >&2; exit 2; }
 mkdir -p "$work"/{images,results,dest}
 # This host's node is named (the Appliers started without @node and the CLI agree on it): the fleet case names it.
@@ -109,7 +109,7 @@ curl -fsS -u "$rabbit_auth" -X PUT "$management/vhosts/$UNPACKER_RABBITMQ_VHOST"
 curl -fsS -u "$rabbit_auth" -X PUT -H 'content-type: application/json' -d '{"configure":".*","write":".*","read":".*"}' \
   "$management/permissions/$UNPACKER_RABBITMQ_VHOST/$UNPACKER_RABBITMQ_USER" >/dev/null
 "$repo/scripts/workers.sh" up fetcher applier saga
-if has_case compare; then
+if has_case compare || has_case shapes; then
   socket=$("$repo/scripts/containerd.sh" up)
 fi
 
@@ -126,12 +126,15 @@ zst=application/vnd.oci.image.layer.v1.tar+zstd
 push() { local name=$1; shift; python3 "$here/lib/images.py" push "$registry" "bench/$run_id/$name:latest" "$images/$name.json" "$@"; }
 
 small=()
-if has_case compare; then
-  log "building a ${small_layers}-layer image of small trees and a base of ${batch} images"
+if has_case compare || has_case shapes; then
+  log "building a ${small_layers}-layer image of small trees"
   for doc in $(ls /usr/share/doc | head -"$small_layers"); do
     python3 "$here/lib/images.py" tar "$images/s${#small[@]}.tar" 1 "usr/share/doc/$doc"
     small+=("s${#small[@]}")
   done
+fi
+if has_case compare; then
+  log "building the base of ${batch} images"
   python3 "$here/lib/images.py" tar "$images/base.tar" $((third < 60 ? third : 60)) usr/lib/python3.11 usr/include
 fi
 
@@ -274,6 +277,73 @@ if has_case compare; then
     timed unpacker-batch-concurrent sh -c 'for ref; do dotnet "$0" pull "$ref" --snapshotter native --timeout 1800 & done; wait' "$cli" \
       $(for ((b = 0; b < batch; b++)); do field "batch$b-$r" reference; done)
   done
+fi
+
+# --- shapes ---------------------------------------------------------------------------------------
+# The image shapes users pull (BENCH_CASES=shapes, issue 21): a tiny two-layer image (bench/lib/images.py tiny: files,
+# a symlink, a hard link, a device node, a whiteout; a few KB) pulled BENCH_TINY_PULLS times per snapshotter, a fresh
+# variant each time, for its latency; and the deep chain (the $small_layers-small-layer image) BENCH_REPS times per
+# snapshotter. Both with one Fetcher and one Applier, then again with two of each; containerd's pulls of the same
+# shapes beside the first. The latency is read twice: `unpacker pull` as a whole process (its .NET start included),
+# and the unpack's own, from the request's time (stamped as the CLI publishes it) to the outcome in its stream.
+tiny_pulls=${BENCH_TINY_PULLS:-20}
+
+# stream_seconds: the last unpack's "request_to_outcome started_to_outcome", in seconds, from its stream.
+stream_seconds() {
+  unpacker history "$(cat "$work/last-unpack")" --json | python3 -c '
+import json, sys
+from datetime import datetime
+marks = {}
+for line in sys.stdin:
+    if line.startswith("{"):
+        e = json.loads(line)
+        if e["event"] == "UnpackStarted":
+            marks["requested"] = datetime.fromisoformat(e["data"]["requestedAt"])
+            marks["started"] = datetime.fromisoformat(e["timestamp"])
+        if e["event"] == "UnpackSucceeded":
+            marks["ended"] = datetime.fromisoformat(e["timestamp"])
+requested = (marks["ended"] - marks["requested"]).total_seconds()
+started = (marks["ended"] - marks["started"]).total_seconds()
+print(f"{requested:.3f} {started:.3f}")'
+}
+
+if has_case shapes; then
+  python3 "$here/lib/images.py" tiny "$images/tiny-base.tar" base
+  python3 "$here/lib/images.py" tiny "$images/tiny-top.tar" top
+  log "shapes: building and pushing $((4 * tiny_pulls + 1)) tiny images and $((4 * reps)) deep chains"
+  for v in w $(for w in 1 2; do for s in native overlayfs; do for ((i = 1; i <= tiny_pulls; i++)); do echo "t$w-$s-$i"; done; done; done); do
+    variant "$v" tiny-base tiny-top
+    push "tiny-$v" $(args_of "$v" tar.gz "$gz" tiny-base tiny-top)
+  done
+  for w in 1 2; do for s in native overlayfs; do for ((r = 1; r <= reps; r++)); do
+    variant "d$w-$s-$r" "${small[@]}"
+    push "deep-d$w-$s-$r" $(args_of "d$w-$s-$r" tar.gz "$gz" "${small[@]}")
+  done; done; done
+  sync; sleep 5
+  log "shapes: warm-up (not recorded)"
+  unpacker_pull warmup native tiny-w
+  unpacker_pull warmup overlayfs tiny-w
+  ctr_pull warmup native tiny-w
+  for w in 1 2; do
+    if ((w == 2)); then
+      log "shapes: a second Fetcher and a second Applier"
+      "$repo/scripts/workers.sh" up fetcher=2 applier=2
+    fi
+    for s in native overlayfs; do
+      log "shapes: $w+$w workers, $s: $tiny_pulls tiny pulls, $reps deep chains"
+      for ((i = 1; i <= tiny_pulls; i++)); do
+        unpacker_pull "tiny-$w-$s" "$s" "tiny-t$w-$s-$i"
+        stream_seconds >>"$work/results/tiny-$w-$s-stream"
+        ((w > 1)) || ctr_pull "ctr-tiny-$s" "$s" "tiny-t$w-$s-$i"
+      done
+      for ((r = 1; r <= reps; r++)); do
+        unpacker_pull "deep-$w-$s" "$s" "deep-d$w-$s-$r"
+        ((w > 1)) || ctr_pull "ctr-deep-$s" "$s" "deep-d$w-$s-$r"
+      done
+    done
+  done
+  # The other cases run with one of each, as before.
+  for f in "$UNPACKER_STATE_DIR"/pids/{fetcher,applier}-2.pid; do [[ ! -f "$f" ]] || stop_pid "$(basename "$f" .pid)" "$f" TERM 30; done
 fi
 
 # --- fleet ----------------------------------------------------------------------------------------
@@ -470,6 +540,7 @@ open(out, "w").write(text)
 PY
 }
 
+has_case shapes || section_block "$out" shapes >"$work/shapes.md"
 has_case fleet || section_block "$out" fleet >"$work/fleet.md"
 has_case prewarm || section_block "$out" prewarm >"$work/prewarm.md"
 
@@ -668,7 +739,48 @@ config and nothing else (the layers are never in containerd's content store; \`c
 <!-- prewarm:end -->
 REPORT
 fi
-for section in fleet prewarm; do
+if has_case shapes; then
+  quantile() { awk -v c="${3:-1}" '{print $c}' "$work/results/$1" | sort -n | awk -v q="$2" '{a[NR]=$1} END {i = int(q * NR + 0.999999); if (i < 1) i = 1; print a[i]}'; }
+  tiny_kb=$(( $(bytes_of tiny-t1-native-1) / 1024 )); deep_kb=$(( $(bytes_of deep-d1-native-1) / 1024 ))
+  verdict() { awk -v a="$1" -v t="$2" 'BEGIN {print (a <= t) ? "**met**" : "not met"}'; }
+  shape_rows=$(for s in native overlayfs; do for w in 1 2; do
+    pull=$(median "tiny-$w-$s"); p90=$(quantile "tiny-$w-$s" 0.9); req=$(median "tiny-$w-$s-stream" 1); st=$(median "tiny-$w-$s-stream" 2); ctr=$(median "ctr-tiny-$s")
+    echo "| tiny | $s | $w+$w | $pull (p90 $p90) | $req | $st | $ctr | $(ratio "$pull" "$ctr")× | request → outcome ≤ 0.4: $(verdict "$req" 0.4); pull ≤ 1.0: $(verdict "$pull" 1.0) |"
+  done; done
+  for s in native overlayfs; do for w in 1 2; do
+    pull=$(median "deep-$w-$s"); ctr=$(median "ctr-deep-$s"); r_=$(ratio "$pull" "$ctr")
+    echo "| deep ($small_layers layers) | $s | $w+$w | $pull | | | $ctr | $r_× | ≤ 0.8× containerd: $(verdict "$r_" 0.8) |"
+  done; done)
+  cat >"$work/shapes.md" <<REPORT
+<!-- shapes:begin — written by bench/compare.sh (the shapes case); a run with the shapes case replaces it -->
+## Image shapes: a tiny image's latency and a deep chain, both snapshotters, 1+1 and 2+2 workers (issue 21)
+
+Written by \`bench/compare.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC') at commit \`$(git -C "$repo" rev-parse --short HEAD)\`$(git -C "$repo" diff --quiet HEAD -- src bench 2>/dev/null || echo ' (with uncommitted changes)'). Reproduce with:
+
+\`\`\`sh
+scripts/services.sh up
+BENCH_CASES=shapes BENCH_REPS=$reps BENCH_TINY_PULLS=$tiny_pulls bench/compare.sh     # writes this section
+\`\`\`
+
+- **Machine**: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores; work dir on $(stat -f -c %T "$work"); load average $load_before at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end.
+- **Images**: **tiny**, two gzip layers of $tiny_kb KB in all (\`bench/lib/images.py tiny\`: files, a directory, a symlink,
+  a hard link, a character device; the top layer rewrites a file, adds one and whites one out), a fresh variant (new
+  digests and chain IDs) for each of $tiny_pulls pulls per row; **deep**, the $small_layers-layer image of small
+  trees (one /usr/share/doc package per layer, $deep_kb KB), a fresh variant for each of $reps pulls per row.
+- **Set-up**: one Saga; one Fetcher and one Applier (1+1), then a second of each (2+2), started by
+  \`scripts/workers.sh\` (Release, published ReadyToRun). containerd: $(containerd --version | cut -d' ' -f1,3), \`ctr images pull\` onto its own snapshotter of the same name,
+  the same images from the same registry (its figures do not depend on our workers, so they are taken once).
+- **Columns**: \`unpacker pull\` is the whole CLI process (start, publish, wait for the outcome); request → outcome
+  is the unpack alone, from the request's time (stamped by the CLI as it publishes) to \`UnpackSucceeded\` in its
+  stream; started → outcome leaves out the request's way to the saga. Medians (p50).
+
+| shape | snapshotter | workers | \`unpacker pull\` (s) | request → outcome (s) | started → outcome (s) | containerd \`ctr images pull\` (s) | Unpacker / containerd | target |
+|---|---|---|---|---|---|---|---|---|
+$shape_rows
+<!-- shapes:end -->
+REPORT
+fi
+for section in shapes fleet prewarm; do
   [[ ! -s "$work/$section.md" ]] || section_splice "$out" "$section" "$work/$section.md"
 done
 log "wrote $out"

@@ -4,6 +4,9 @@
   images.py tar OUT.tar BUDGET_MB PATH...        a PAX layer of real files under PATH... (relative to /), in
                                                  sorted order, until BUDGET_MB of file data; symlinks and hardlinks kept
   images.py tag OUT.tar NAME                     a tiny layer that makes an image unique (one file naming it)
+  images.py tiny OUT.tar base|top                a layer of a few KB with every kind of entry: the base holds files,
+                                                 a directory, a symlink, a hard link and a character device; the top
+                                                 rewrites a file, adds one and deletes one (a whiteout)
   images.py push REGISTRY REPO:TAG OUT.json (TAR BLOB MEDIATYPE)...
                                                  pushes config, layers and an OCI manifest with the distribution API;
                                                  writes the digests, chain IDs and sizes (uncompressed: the tars; compressed: the layer blobs)
@@ -50,6 +53,35 @@ def tag_tar(out, name):
         info = tarfile.TarInfo(f"etc/bench-image-{name}")
         info.size, info.mtime, info.mode = len(data), 1_700_000_000, 0o644
         tar.addfile(info, io.BytesIO(data))
+
+
+def tiny_tar(out, which):
+    def entry(tar, name, kind=tarfile.REGTYPE, data=b"", mode=0o644, **fields):
+        info = tarfile.TarInfo(name)
+        info.type, info.mode, info.mtime, info.uid, info.gid = kind, mode, 1_700_000_000, 0, 0
+        for key, value in fields.items():
+            setattr(info, key, value)
+        info.size = len(data) if kind == tarfile.REGTYPE else 0
+        tar.addfile(info, io.BytesIO(data) if kind == tarfile.REGTYPE else None)
+
+    with tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as tar:
+        if which == "base":
+            entry(tar, "app", tarfile.DIRTYPE, mode=0o755)
+            entry(tar, "app/config.json", data=b'{"name": "tiny"}\n' * 64)
+            entry(tar, "app/run.sh", data=b"#!/bin/sh\nexec /app/server \"$@\"\n", mode=0o755)
+            entry(tar, "app/server", data=bytes(range(256)) * 8, mode=0o755)
+            entry(tar, "app/server.link", tarfile.LNKTYPE, linkname="app/server")
+            entry(tar, "app/current", tarfile.SYMTYPE, linkname="server", mode=0o777)
+            entry(tar, "dev", tarfile.DIRTYPE, mode=0o755)
+            entry(tar, "dev/null", tarfile.CHRTYPE, mode=0o666, devmajor=1, devminor=3)
+            entry(tar, "etc", tarfile.DIRTYPE, mode=0o755)
+            entry(tar, "etc/old.conf", data=b"old = true\n")
+        else:
+            entry(tar, "app", tarfile.DIRTYPE, mode=0o755)
+            entry(tar, "app/config.json", data=b'{"name": "tiny", "version": 2}\n' * 64)
+            entry(tar, "etc", tarfile.DIRTYPE, mode=0o755)
+            entry(tar, "etc/.wh.old.conf")
+            entry(tar, "etc/new.conf", data=b"new = true\n")
 
 
 def sha256_file(path):
@@ -122,6 +154,8 @@ if __name__ == "__main__":
         layer_tar(args[0], args[1], args[2:])
     elif command == "tag":
         tag_tar(args[0], args[1])
+    elif command == "tiny":
+        tiny_tar(args[0], args[1])
     elif command == "push":
         rest = args[3:]
         push(args[0], args[1], args[2], [tuple(rest[i:i + 3]) for i in range(0, len(rest), 3)])
