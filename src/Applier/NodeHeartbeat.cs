@@ -1,5 +1,5 @@
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Unpacker.Hosting;
 using Unpacker.Hosting.Diagnostics;
 using Unpacker.Hosting.Messaging;
 using Unpacker.Storage.Nodes;
@@ -12,9 +12,9 @@ namespace Unpacker.Applier;
 /// when its apply queues were last empty (<see cref="WorkSlots"/>, keyed by snapshotter);
 /// on a clean stop it says it stopped, so requests for a node whose Appliers all stopped fail at once.
 /// </summary>
-public sealed partial class NodeHeartbeat(
+public sealed class NodeHeartbeat(
     NodeRegistry registry, ApplierNode node, ApplierOptions options, WorkSlots slots, WorkerIdentity worker, TimeProvider time, ILogger<NodeHeartbeat> logger)
-    : BackgroundService
+    : PeriodicWork(time, logger)
 {
     private readonly DateTimeOffset _startedAt = time.GetUtcNow();
 
@@ -29,26 +29,16 @@ public sealed partial class NodeHeartbeat(
     {
         await base.StopAsync(cancellationToken);
         var member = Member();
-        member.StoppedAt = time.GetUtcNow();
+        member.StoppedAt = Clock.GetUtcNow();
         await registry.HeartbeatAsync(member, cancellationToken);
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(options.HeartbeatInterval, time);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
-        {
-            try
-            {
-                await registry.HeartbeatAsync(Member(), stoppingToken);
-            }
-            catch (Exception exception) when (exception is not OperationCanceledException)
-            {
-                // A missed beat is retried at the next tick; three in a row and the control plane takes the node for down.
-                LogFailed(exception, node.Name);
-            }
-        }
-    }
+    // A missed beat is retried at the next tick; three in a row and the control plane takes the node for down.
+    protected override TimeSpan Interval => options.HeartbeatInterval;
+
+    protected override string Name => $"Heartbeat of node {node.Name}";
+
+    protected override Task RunOnceAsync(CancellationToken cancellationToken) => registry.HeartbeatAsync(Member(), cancellationToken);
 
     private NodeMember Member()
     {
@@ -66,7 +56,4 @@ public sealed partial class NodeHeartbeat(
             ApplyQueueIdleAt = slots.QueueIdleAt(),
         };
     }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Heartbeat of node {Node} failed; retrying at the next tick")]
-    private partial void LogFailed(Exception exception, string node);
 }

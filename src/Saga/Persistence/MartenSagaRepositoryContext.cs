@@ -102,7 +102,7 @@ public sealed class MartenSagaRepositoryContext<TSaga, TMessage> : ConsumeContex
     {
         if (_outbox is not null)
         {
-            _outbox.SagaId = saga.CorrelationId;
+            _outbox.Saved(saga.CorrelationId, typeof(TSaga));
             return Task.CompletedTask;
         }
 

@@ -13,7 +13,17 @@ public sealed class SagaTransaction
     public IDocumentSession? Session { get; private set; }
 
     /// <summary>The saga the message went to, once the repository saved it.</summary>
-    public Guid? SagaId { get; set; }
+    public Guid? SagaId { get; private set; }
+
+    /// <summary>The type of that saga, for the conflict the commit may meet.</summary>
+    public Type? SagaType { get; private set; }
+
+    /// <summary>The repository queued <paramref name="sagaId"/>'s changes in <see cref="Session"/>: the outbox commits them.</summary>
+    public void Saved(Guid sagaId, Type sagaType)
+    {
+        SagaId = sagaId;
+        SagaType = sagaType;
+    }
 
     public IDisposable Begin(IDocumentSession session)
     {
@@ -24,6 +34,7 @@ public sealed class SagaTransaction
 
         Session = session;
         SagaId = null;
+        SagaType = null;
         return new End(this);
     }
 

@@ -1,8 +1,8 @@
 using Marten;
 using MassTransit;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
+using Unpacker.Hosting;
 using Unpacker.Hosting.Telemetry;
 using Unpacker.Saga.Telemetry;
 using Unpacker.Saga.Unpacking;
@@ -17,7 +17,8 @@ namespace Unpacker.Saga.Watchdog;
 /// sends the wake-ups. The saga sets its own wake time again when it handles one; the moved time only fires when a
 /// wake-up was lost (its process died between the claim and the send), and the saga is woken again then.
 /// </summary>
-public sealed class UnpackWatchdog(IDocumentStore store, IBus bus, UnpackSagaOptions options, TimeProvider clock, ILogger<UnpackWatchdog> logger) : BackgroundService
+public sealed class UnpackWatchdog(IDocumentStore store, IBus bus, UnpackSagaOptions options, TimeProvider clock, ILogger<UnpackWatchdog> logger)
+    : PeriodicWork(clock, logger)
 {
     private const int Batch = 500;
 
@@ -40,7 +41,7 @@ public sealed class UnpackWatchdog(IDocumentStore store, IBus bus, UnpackSagaOpt
     /// <summary>Claims and wakes every saga whose wake time has passed and no other watchdog claimed; returns how many.</summary>
     public async Task<int> WakeDueAsync(CancellationToken cancellationToken)
     {
-        var now = clock.GetUtcNow();
+        var now = Clock.GetUtcNow();
         var due = await ClaimDueAsync(now, cancellationToken);
         foreach (var unpack in due)
         {
@@ -73,22 +74,12 @@ public sealed class UnpackWatchdog(IDocumentStore store, IBus bus, UnpackSagaOpt
         return due;
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(options.WatchdogInterval, clock);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
-        {
-            try
-            {
-                await WakeDueAsync(stoppingToken);
-            }
-            catch (Exception exception) when (exception is not OperationCanceledException)
-            {
-                // A lost tick is retried on the next one; the watchdog must outlive a database or broker restart.
-                logger.LogWarning(exception, "Watchdog tick failed; retrying in {Interval}", options.WatchdogInterval);
-            }
-        }
-    }
+    // A lost tick is retried on the next one: the watchdog outlives a database or broker restart.
+    protected override TimeSpan Interval => options.WatchdogInterval;
+
+    protected override string Name => "Watchdog tick";
+
+    protected override Task RunOnceAsync(CancellationToken cancellationToken) => WakeDueAsync(cancellationToken);
 }
 
 /// <summary>What the watchdog reads of a due saga: whom to wake, and the trace the wake-up belongs to.</summary>

@@ -5,7 +5,6 @@ using MassTransit.Serialization;
 using Microsoft.Extensions.Logging;
 using Unpacker.Hosting.Diagnostics;
 using Unpacker.Saga.History;
-using Unpacker.Saga.Unpacking;
 
 namespace Unpacker.Saga.Persistence.Outbox;
 
@@ -94,7 +93,7 @@ public sealed class MartenOutboxFilter<T>(
 
             // A second consumer of the same message (a redelivery racing the first) fails here, or on the saga's version.
             session.Insert(entry);
-            await MartenConflicts.SaveAsync(() => session.SaveChangesAsync(cancellationToken), transaction.SagaId ?? messageId, typeof(UnpackState));
+            await MartenConflicts.SaveAsync(() => session.SaveChangesAsync(cancellationToken), transaction.SagaId ?? messageId, transaction.SagaType ?? typeof(T));
         }
 
         faults.At(OutboxFaultPoint.AfterCommit, outbox.Sent);
