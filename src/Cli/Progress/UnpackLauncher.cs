@@ -3,8 +3,10 @@ using System.Threading.Channels;
 using Marten;
 using MassTransit;
 using Unpacker.Contracts.Unpacking;
+using Unpacker.Hosting.Persistence;
 using Unpacker.Hosting.Telemetry;
 using Unpacker.Saga.History;
+using Unpacker.Saga.Persistence;
 using Unpacker.Storage.Snapshots;
 
 namespace Unpacker.Cli.Progress;
@@ -85,9 +87,9 @@ public sealed class UnpackLauncher
             // Byte counts are only worth hearing when someone watches them; the end is worth hearing at once.
             var feed = detach ? null : new ProgressFeed(unpackId, bytes: mode != OutputMode.Quiet);
 
-            // The store (Marten's model, the schema check, and for a follower the first stream read, slow in a new
-            // process) and the bus (RabbitMQ connection, the feed's queue) wait on different servers: side by side.
-            var opening = OpenStoreAsync(detach ? null : unpackId, cancellationToken);
+            // The store (Marten's model, then the schema check and the node lookup side by side) and the bus (RabbitMQ
+            // connection, the feed's queue) wait on different servers: side by side too.
+            var opening = OpenStoreAsync(snapshotter, node, cancellationToken);
             var describing = DescribeAsync(opening, describe, cancellationToken);
             var starting = StartBusAsync(feed, cancellationToken);
             try
@@ -103,19 +105,23 @@ public sealed class UnpackLauncher
 
                 if (opening.IsCompletedSuccessfully)
                 {
-                    opening.Result.Dispose();
+                    opening.Result.Store.Dispose();
                 }
 
                 throw;
             }
 
-            using var store = opening.Result;
+            using var store = opening.Result.Store;
             var source = describing.Result;
             var bus = starting.Result;
+
+            // A follower's first read of the stream is slow to compile in a new process: it is warmed while the request
+            // goes out and the unpack begins, not before the publish.
+            var warming = detach ? Task.CompletedTask : WarmAsync(store, unpackId, cancellationToken);
             try
             {
                 var requester = new Requester(Environment.UserName, Environment.MachineName, client);
-                var request = new UnpackRequested(unpackId, source, snapshotter, null, requester, DateTimeOffset.UtcNow) { Node = node ?? await LocalNodeAsync(store, snapshotter, cancellationToken) };
+                var request = new UnpackRequested(unpackId, source, snapshotter, null, requester, DateTimeOffset.UtcNow) { Node = opening.Result.Node };
 
                 // The root of the unpack's trace when OTEL_* export is configured; it ends when the CLI stops following.
                 using var span = UnpackClientTracing.StartUnpack(request);
@@ -144,6 +150,7 @@ public sealed class UnpackLauncher
                         break;
                 }
 
+                await warming;
                 var view = new UnpackView(unpackId);
                 var exitCode = await FollowAsync(store, view, FollowOptions.Renderer(mode), feed, Output.TimeoutOf(parse), cancellationToken);
                 RecordOutcome(span, view);
@@ -151,6 +158,9 @@ public sealed class UnpackLauncher
             }
             finally
             {
+                // Where the publish failed, that failure is the one reported; the warm read is waited for (not
+                // rethrown) so that the store is not disposed under it.
+                await warming.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                 await bus.StopAsync(CancellationToken.None);
             }
         });
@@ -202,24 +212,29 @@ public sealed class UnpackLauncher
     }
 
     /// <summary>
-    /// Opens the store; for a follower (<paramref name="warmFor"/>) also reads the not yet started unpack's stream and
-    /// saga once, as the follower will, so that Marten's query paths are warm before the first poll.
+    /// Opens the store, checks the schema and finds the node the unpack goes to (<paramref name="node"/> when named):
+    /// the check and the lookup are two round trips to PostgreSQL, made side by side; where both fail, the schema's
+    /// refusal is the error reported (it says why the lookup failed too).
     /// </summary>
-    private static async Task<DocumentStore> OpenStoreAsync(Guid? warmFor, CancellationToken cancellationToken)
+    private static async Task<(DocumentStore Store, string? Node)> OpenStoreAsync(string snapshotter, string? node, CancellationToken cancellationToken)
     {
         await Task.Yield(); // the store's model is built on the caller's thread otherwise, before the bus could start
-        var store = await CliSettings.OpenStoreAsync();
-        if (warmFor is not { } unpackId)
-        {
-            return store;
-        }
-
+        var store = UnpackerMarten.NewClientStore(CliSettings.Postgres, UnpackerSchema.Everything);
         try
         {
-            await using var session = store.QuerySession();
-            await session.Events.FetchStreamAsync(unpackId, token: cancellationToken);
-            await session.LoadAsync<Saga.Unpacking.UnpackState>(unpackId, cancellationToken);
-            return store;
+            var checking = SchemaMigration.RequireAsync(store, CliSettings.Postgres, cancellationToken);
+            var locating = node is null ? LocalNodeAsync(store, snapshotter, cancellationToken) : Task.FromResult<string?>(node);
+            try
+            {
+                await Task.WhenAll(checking, locating);
+            }
+            catch
+            {
+                await checking;
+                throw;
+            }
+
+            return (store, locating.Result);
         }
         catch
         {
@@ -228,8 +243,16 @@ public sealed class UnpackLauncher
         }
     }
 
-    private static async Task<ImageSource> DescribeAsync(Task<DocumentStore> opening, Func<DocumentStore, CancellationToken, Task<ImageSource>> describe, CancellationToken cancellationToken) =>
-        await describe(await opening, cancellationToken);
+    /// <summary>Reads the not yet started unpack's stream and saga once, as the follower will, so that its first poll finds Marten's query paths compiled.</summary>
+    private static async Task WarmAsync(IDocumentStore store, Guid unpackId, CancellationToken cancellationToken)
+    {
+        await using var session = store.QuerySession();
+        await session.Events.FetchStreamAsync(unpackId, token: cancellationToken);
+        await session.LoadAsync<Saga.Unpacking.UnpackState>(unpackId, cancellationToken);
+    }
+
+    private static async Task<ImageSource> DescribeAsync(Task<(DocumentStore Store, string? Node)> opening, Func<DocumentStore, CancellationToken, Task<ImageSource>> describe, CancellationToken cancellationToken) =>
+        await describe((await opening).Store, cancellationToken);
 
     // The client's unpack span says how the unpack ended as far as this command saw it (it may stop following early).
     private static void RecordOutcome(System.Diagnostics.Activity? span, UnpackView view)
