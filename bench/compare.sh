@@ -319,6 +319,10 @@ if has_case shapes; then
     variant "d$w-$s-$r" "${small[@]}"
     push "deep-d$w-$s-$r" $(args_of "d$w-$s-$r" tar.gz "$gz" "${small[@]}")
   done; done; done
+  for ((r = 1; r <= reps; r++)); do
+    variant "druns-$r" "${small[@]}"
+    push "deep-druns-$r" $(args_of "druns-$r" tar.gz "$gz" "${small[@]}")
+  done
   sync; sleep 5
   log "shapes: warm-up (not recorded)"
   unpacker_pull warmup native tiny-w
@@ -344,6 +348,15 @@ if has_case shapes; then
   done
   # The other cases run with one of each, as before.
   for f in "$UNPACKER_STATE_DIR"/pids/{fetcher,applier}-2.pid; do [[ ! -f "$f" ]] || stop_pid "$(basename "$f" .pid)" "$f" TERM 30; done
+
+  # The deep chain on overlayfs once more, 1+1, with a Saga that applies images of small layers in apply runs instead
+  # of extracting them in parallel (Saga:ParallelExtractionMinLayerSize, 4 MiB); then the Saga as it was.
+  log "shapes: 1+1 workers, overlayfs, apply runs for small layers: $reps deep chains"
+  stop_pid saga-1 "$UNPACKER_STATE_DIR/pids/saga-1.pid" TERM 30
+  Saga__ParallelExtractionMinLayerSize=4194304 "$repo/scripts/workers.sh" up saga
+  for ((r = 1; r <= reps; r++)); do unpacker_pull deep-runs-overlayfs overlayfs "deep-druns-$r"; done
+  stop_pid saga-1 "$UNPACKER_STATE_DIR/pids/saga-1.pid" TERM 30
+  "$repo/scripts/workers.sh" up saga
 fi
 
 # --- fleet ----------------------------------------------------------------------------------------
@@ -750,7 +763,9 @@ if has_case shapes; then
   for s in native overlayfs; do for w in 1 2; do
     pull=$(median "deep-$w-$s"); ctr=$(median "ctr-deep-$s"); r_=$(ratio "$pull" "$ctr")
     echo "| deep ($small_layers layers) | $s | $w+$w | $pull | | | $ctr | $r_× | ≤ 0.8× containerd: $(verdict "$r_" 0.8) |"
-  done; done)
+  done; done
+  pull=$(median deep-runs-overlayfs); ctr=$(median ctr-deep-overlayfs); r_=$(ratio "$pull" "$ctr")
+  echo "| deep ($small_layers layers), in apply runs (\`Saga:ParallelExtractionMinLayerSize\` 4 MiB) | overlayfs | 1+1 | $pull | | | $ctr | $r_× | ≤ 0.8× containerd: $(verdict "$r_" 0.8) |")
   cat >"$work/shapes.md" <<REPORT
 <!-- shapes:begin — written by bench/compare.sh (the shapes case); a run with the shapes case replaces it -->
 ## Image shapes: a tiny image's latency and a deep chain, both snapshotters, 1+1 and 2+2 workers (issue 21)

@@ -100,6 +100,15 @@ public sealed class UnpackSagaOptions
     public TimeSpan WakeRetryAfter { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>
+    /// On a snapshotter that can rebase: the median compressed size of an image's layers from which they are extracted in
+    /// parallel and committed strictly in order (containerd's parallel unpack). An image of smaller layers goes in apply
+    /// runs instead, as on a snapshotter that cannot rebase: parallel extraction costs a saga round trip per layer between
+    /// its extraction and its commit, which small layers do not repay (30 layers of a few KB on overlayfs: 5.2 s in
+    /// parallel, 1.6 s in runs; <c>docs/benchmarks.md</c>). 0, the default for now: always in parallel.
+    /// </summary>
+    public long ParallelExtractionMinLayerSize { get; set; }
+
+    /// <summary>
     /// The snapshotters an Applier pool serves, with what each can do: by default every known descriptor. Configuration
     /// binds into this dictionary, so a configured name adds a snapshotter or overrides a known one's capabilities.
     /// </summary>

@@ -13,15 +13,23 @@ namespace Unpacker.IntegrationTests;
 
 /// <summary>
 /// Layers hard-linking files of the layers below them, unpacked by the three services on overlayfs, where each layer
-/// is extracted without its parent and committed onto it in order (parallel extraction): the committed chain, mounted
-/// by the kernel, shows the tree the native snapshotter unpacks (its full copy of the parent holds every target).
+/// is extracted without its parent and committed onto it in order (parallel extraction), or applied onto its prepared
+/// parent in an apply run: either way the committed chain, mounted by the kernel, shows the tree the native snapshotter
+/// unpacks (its full copy of the parent holds every target).
 /// </summary>
 public sealed class OverlayHardlinkEndToEndTests
 {
-    [Fact]
-    public async Task An_image_hard_linking_files_of_lower_layers_unpacks_on_overlayfs_into_the_native_snapshotters_tree()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task An_image_hard_linking_files_of_lower_layers_unpacks_on_overlayfs_into_the_native_snapshotters_tree(bool inApplyRuns)
     {
-        await using var stack = await ServiceStack.StartAsync("e2e-hardlinks");
+        // In apply runs (layers below the parallel extraction size) each layer is applied onto its prepared parent,
+        // where the lower layers are known at once; in parallel, the links wait for the commit.
+        await using var stack = await ServiceStack.StartAsync("e2e-hardlinks", new ServiceStackOptions
+        {
+            Environment = new Dictionary<string, string> { ["Saga__ParallelExtractionMinLayerSize"] = inApplyRuns ? long.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture) : "0" },
+        });
         var image = LowerHardlinkImage.Build();
         var source = await PushAsync(image, "e2e-hardlinks");
         var started = DateTimeOffset.UtcNow;
@@ -32,7 +40,8 @@ public sealed class OverlayHardlinkEndToEndTests
         await using (var session = stack.Store.QuerySession())
         {
             var history = (await session.Events.FetchStreamAsync(completed.UnpackId)).Select(e => e.Data).ToList();
-            Assert.Equal(3, history.OfType<LayerExtractedRecorded>().Count());
+            Assert.Equal(inApplyRuns ? 0 : 3, history.OfType<LayerExtractedRecorded>().Count());
+            Assert.Equal(3, history.OfType<LayerCommitted>().Count(c => !c.AlreadyPresent));
         }
 
         var native = Snapshotters.Create("native", stack.Root, stack.Store, stack.Node);

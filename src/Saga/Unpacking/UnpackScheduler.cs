@@ -29,7 +29,7 @@ internal sealed class UnpackScheduler(UnpackSagaOptions options, ExtractionClaim
             await UnpackCommands.FetchAsync(context, started);
         }
 
-        if (CanRebase(saga))
+        if (ExtractsInParallel(saga))
         {
             await ExtractInParallelAsync(context);
         }
@@ -52,7 +52,7 @@ internal sealed class UnpackScheduler(UnpackSagaOptions options, ExtractionClaim
     public async Task ReapplyAsync(BehaviorContext<UnpackState> context, LayerProgress layer)
     {
         var saga = context.Saga;
-        if (CanRebase(saga))
+        if (ExtractsInParallel(saga))
         {
             if (await ClaimAsync(context, layer))
             {
@@ -76,7 +76,7 @@ internal sealed class UnpackScheduler(UnpackSagaOptions options, ExtractionClaim
     public void StopRun(BehaviorContext<UnpackState> context, LayerProgress stopped, string why)
     {
         var saga = context.Saga;
-        if (CanRebase(saga))
+        if (ExtractsInParallel(saga))
         {
             return;
         }
@@ -94,7 +94,7 @@ internal sealed class UnpackScheduler(UnpackSagaOptions options, ExtractionClaim
     public async Task ContinueRunAsync(BehaviorContext<UnpackState> context, LayerProgress committed)
     {
         var saga = context.Saga;
-        if (CanRebase(saga) || committed.Index + 1 >= saga.Layers.Count || saga.Layers[committed.Index + 1] is not { Snapshot: SnapshotPhase.Applying } following)
+        if (ExtractsInParallel(saga) || committed.Index + 1 >= saga.Layers.Count || saga.Layers[committed.Index + 1] is not { Snapshot: SnapshotPhase.Applying } following)
         {
             return;
         }
@@ -105,7 +105,7 @@ internal sealed class UnpackScheduler(UnpackSagaOptions options, ExtractionClaim
 
     /// <summary>The lifecycle's view of one layer of this saga, now.</summary>
     public LayerContext ContextFor(UnpackState saga, LayerProgress layer) =>
-        new(Now, options, saga.Snapshotter, saga.Source.ToString(), CanRebase(saga))
+        new(Now, options, saga.Snapshotter, saga.Source.ToString(), ExtractsInParallel(saga))
         {
             UnpackFailed = saga.Failure is not null,
             IsFirstUnsettled = saga.Layers.FirstOrDefault(l => !l.IsSettled)?.Index == layer.Index,
@@ -114,7 +114,25 @@ internal sealed class UnpackScheduler(UnpackSagaOptions options, ExtractionClaim
             SnapshotQueue = saga.SnapshotQueue(),
         };
 
-    public bool CanRebase(UnpackState saga) => options.Snapshotters.TryGetValue(saga.Snapshotter, out var capabilities) && capabilities.CanRebase;
+    /// <summary>
+    /// Rebase mode for this unpack: its snapshotter can rebase and its layers are large enough to repay a commit round
+    /// trip each (<see cref="UnpackSagaOptions.ParallelExtractionMinLayerSize"/>). A function of the resolved image, so it
+    /// never changes in the middle of an unpack.
+    /// </summary>
+    public bool ExtractsInParallel(UnpackState saga) =>
+        options.Snapshotters.TryGetValue(saga.Snapshotter, out var capabilities) && capabilities.CanRebase
+        && (options.ParallelExtractionMinLayerSize <= 0 || MedianLayerSize(saga) >= options.ParallelExtractionMinLayerSize);
+
+    private static long MedianLayerSize(UnpackState saga)
+    {
+        if (saga.Layers.Count == 0)
+        {
+            return 0;
+        }
+
+        var sizes = saga.Layers.Select(l => l.Blob.Size).Order().ToList();
+        return sizes[sizes.Count / 2];
+    }
 
     /// <summary>
     /// Rebase mode (containerd's parallel unpack): extract up to the bound at once, each without a parent, and

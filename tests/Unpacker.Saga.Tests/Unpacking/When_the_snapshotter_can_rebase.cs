@@ -34,6 +34,38 @@ public sealed class When_the_snapshotter_can_rebase
     }
 
     [Fact]
+    public async Task Should_apply_an_image_of_layers_smaller_than_the_parallel_extraction_size_in_runs()
+    {
+        await using var host = await UnpackSagaHost.StartAsync(options => options.ParallelExtractionMinLayerSize = long.MaxValue);
+        var image = TestImage.Create(layers: 3);
+        var id = Guid.NewGuid();
+
+        await host.RequestAsync(id, image, snapshotter: "overlayfs");
+        var completed = await host.CompletedAsync(id);
+
+        Assert.Equal(3, completed.LayersApplied);
+        var applies = host.Workers.Sent<ApplyLayer>().ToList();
+        Assert.NotEmpty(applies);
+        Assert.All(applies, a => Assert.False(a.Rebase));
+        Assert.Equal([0, 1, 2], applies.SelectMany(a => a.Layers()).Select(l => l.LayerIndex).Order());
+        Assert.Empty(host.Workers.Sent<CommitSnapshot>());
+    }
+
+    [Fact]
+    public async Task Should_extract_an_image_of_layers_as_large_as_the_parallel_extraction_size_in_parallel()
+    {
+        var image = TestImage.Create(layers: 3);
+        await using var host = await UnpackSagaHost.StartAsync(options => options.ParallelExtractionMinLayerSize = image.Layers.Min(l => l.Size));
+        var id = Guid.NewGuid();
+
+        await host.RequestAsync(id, image, snapshotter: "overlayfs");
+        await host.CompletedAsync(id);
+
+        Assert.All(host.Workers.Sent<ApplyLayer>(), a => Assert.True(a.Rebase));
+        Assert.Equal([0, 1, 2], host.Workers.Sent<CommitSnapshot>().Select(c => c.LayerIndex));
+    }
+
+    [Fact]
     public async Task Should_commit_nothing_above_a_layer_whose_commit_failed()
     {
         await using var host = await UnpackSagaHost.StartAsync();
