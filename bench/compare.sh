@@ -535,6 +535,18 @@ peak_kb() { awk '{print $2}' "$work/results/$1" | sort -n | tail -1; }
 mbps() { awk -v b="$1" -v s="$2" 'BEGIN {printf "%.1f", b / 1048576 / s}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 
+# The first line of a case's section: when, at which commit (and whether src or bench had uncommitted changes).
+written_by() {
+  printf 'Written by `bench/compare.sh` on %s at commit `%s`' "$(date -u '+%Y-%m-%d %H:%M UTC')" "$(git -C "$repo" rev-parse --short HEAD)"
+  git -C "$repo" diff --quiet HEAD -- src bench 2>/dev/null || printf ' (with uncommitted changes)'
+}
+
+# The machine a case ran on: CPU, cores, the work dir's file system, the load average at the start and the end.
+machine_line() {
+  printf '%s, %s cores; work dir on %s; load average %s at the start, %s at the end' \
+    "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')" "$(nproc)" "$(stat -f -c %T "$work")" "$load_before" "$(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
 # A case's section of the report (fleet, prewarm), between its markers: a run without the case keeps the one $out had.
 section_block() { # OUT NAME: prints the section between the markers, markers included
   [[ -f "$1" ]] && awk -v n="$2" 'index($0, "<!-- " n ":begin") == 1 {on = 1} on {print} $0 == "<!-- " n ":end -->" {on = 0}' "$1" || true
@@ -670,7 +682,7 @@ if has_case fleet; then
 <!-- fleet:begin — written by bench/compare.sh (the fleet case); a run with the fleet case replaces it -->
 ## Fleet: one image onto 1, 2 and 4 nodes, no shared disk (issue 18)
 
-Written by \`bench/compare.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC') at commit \`$(git -C "$repo" rev-parse --short HEAD)\`$(git -C "$repo" diff --quiet HEAD -- src bench 2>/dev/null || echo ' (with uncommitted changes)'). Reproduce with:
+$(written_by). Reproduce with:
 
 \`\`\`sh
 scripts/services.sh up
@@ -723,14 +735,14 @@ if has_case prewarm; then
 <!-- prewarm:begin — written by bench/compare.sh (the pre-warm case); a run with the pre-warm case replaces it -->
 ## containerd pulls an image Unpacker pre-warmed (issue 19)
 
-Written by \`bench/compare.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC') at commit \`$(git -C "$repo" rev-parse --short HEAD)\`$(git -C "$repo" diff --quiet HEAD -- src bench 2>/dev/null || echo ' (with uncommitted changes)'). Reproduce with:
+$(written_by). Reproduce with:
 
 \`\`\`sh
 scripts/services.sh up
 BENCH_CASES=prewarm BENCH_SIZE_MB=$size_mb BENCH_REPS=$reps bench/compare.sh     # writes this section
 \`\`\`
 
-- **Machine**: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores; work dir on $(stat -f -c %T "$work"); load average $load_before at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end.
+- **Machine**: $(machine_line).
 - **Set-up**: $(containerd --version | cut -d' ' -f1,3) with the proxy plugins \`unpacker containerd config\` prints and its
   CRI plugin pulling onto \`unpacker-$prewarm_snapshotter\`; the node's Applier (\`scripts/workers.sh up applier@prewarm\`,
   Release, ReadyToRun) serves the socket. Each repetition: a fresh variant of the large image (three gzip layers,
@@ -770,14 +782,14 @@ if has_case shapes; then
 <!-- shapes:begin — written by bench/compare.sh (the shapes case); a run with the shapes case replaces it -->
 ## Image shapes: a tiny image's latency and a deep chain, both snapshotters, 1+1 and 2+2 workers (issue 21)
 
-Written by \`bench/compare.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC') at commit \`$(git -C "$repo" rev-parse --short HEAD)\`$(git -C "$repo" diff --quiet HEAD -- src bench 2>/dev/null || echo ' (with uncommitted changes)'). Reproduce with:
+$(written_by). Reproduce with:
 
 \`\`\`sh
 scripts/services.sh up
 BENCH_CASES=shapes BENCH_REPS=$reps BENCH_TINY_PULLS=$tiny_pulls bench/compare.sh     # writes this section
 \`\`\`
 
-- **Machine**: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores; work dir on $(stat -f -c %T "$work"); load average $load_before at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end.
+- **Machine**: $(machine_line).
 - **Images**: **tiny**, two gzip layers of $tiny_kb KB in all (\`bench/lib/images.py tiny\`: files, a directory, a symlink,
   a hard link, a character device; the top layer rewrites a file, adds one and whites one out), a fresh variant (new
   digests and chain IDs) for each of $tiny_pulls pulls per row; **deep**, the $small_layers-layer image of small
