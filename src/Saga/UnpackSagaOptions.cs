@@ -104,9 +104,10 @@ public sealed class UnpackSagaOptions
     /// parallel and committed strictly in order (containerd's parallel unpack). An image of smaller layers goes in apply
     /// runs instead, as on a snapshotter that cannot rebase: parallel extraction costs a saga round trip per layer between
     /// its extraction and its commit, which small layers do not repay (30 layers of a few KB on overlayfs: 5.2 s in
-    /// parallel, 1.6 s in runs; <c>docs/benchmarks.md</c>). 0, the default for now: always in parallel.
+    /// parallel, 1.6 s in runs; <c>docs/benchmarks.md</c>). 4 MiB by default: a layer that size takes long enough to extract
+    /// that its commit's round trip hides behind the next layers' extraction. 0 or less: always in parallel.
     /// </summary>
-    public long ParallelExtractionMinLayerSize { get; set; }
+    public long ParallelExtractionMinLayerSize { get; set; } = 4 * 1024 * 1024;
 
     /// <summary>
     /// The snapshotters an Applier pool serves, with what each can do: by default every known descriptor. Configuration

@@ -28,7 +28,7 @@ public sealed class OverlayHardlinkEndToEndTests
         // where the lower layers are known at once; in parallel, the links wait for the commit.
         await using var stack = await ServiceStack.StartAsync("e2e-hardlinks", new ServiceStackOptions
         {
-            Environment = new Dictionary<string, string> { ["Saga__ParallelExtractionMinLayerSize"] = inApplyRuns ? long.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture) : "0" },
+            Environment = new Dictionary<string, string>([ServiceStackOptions.ExtractInParallel(always: !inApplyRuns)]),
         });
         var image = LowerHardlinkImage.Build();
         var source = await PushAsync(image, "e2e-hardlinks");

@@ -158,11 +158,12 @@ public sealed class UnpackEndToEndTests
     }
 
     [Theory]
-    [InlineData("native")]
-    [InlineData("overlayfs")]
-    public async Task Ten_concurrent_unpacks_of_images_sharing_a_base_extract_the_base_once(string snapshotter)
+    [InlineData("native", false)]
+    [InlineData("overlayfs", false)]
+    [InlineData("overlayfs", true)]
+    public async Task Ten_concurrent_unpacks_of_images_sharing_a_base_extract_the_base_once(string snapshotter, bool inParallel)
     {
-        await using var stack = await ServiceStack.StartAsync("e2e-ten");
+        await using var stack = await ServiceStack.StartAsync("e2e-ten", environment: new Dictionary<string, string>([ServiceStackOptions.ExtractInParallel(inParallel)]));
         var baseLayer = TestLayer.FromFiles(new Dictionary<string, string> { ["base/os-release"] = "shared base\n", ["base/lib.so"] = new string('x', 100_000) });
         var images = Enumerable.Range(0, 10)
             .Select(i => new TestImageBuilder().WithLayer(baseLayer).WithLayer(new Dictionary<string, string> { [$"app/{i}.txt"] = $"app {i}\n" }).Build())
@@ -183,10 +184,11 @@ public sealed class UnpackEndToEndTests
         var baseChainId = baseLayer.DiffId;
         await using var session = stack.Store.QuerySession();
         var commits = await session.Events.QueryRawEventDataOnly<LayerCommitted>().ToListAsync();
-        var extractions = snapshotter == "native"
-            ? commits.Count(c => c.ChainId == baseChainId && !c.AlreadyPresent)
-            : (await session.Events.QueryRawEventDataOnly<LayerExtractedRecorded>().ToListAsync()).Count(e => e.ChainId == baseChainId);
-        Assert.Equal(1, extractions);
+        // Applied in a run, a layer's commit reports its entries; extracted in parallel (large layers on overlayfs), its
+        // extraction does and the commit that follows reports none.
+        var applied = commits.Count(c => c.ChainId == baseChainId && !c.AlreadyPresent && c.Entries > 0);
+        var extracted = (await session.Events.QueryRawEventDataOnly<LayerExtractedRecorded>().ToListAsync()).Count(e => e.ChainId == baseChainId);
+        Assert.Equal(1, applied + extracted);
         Assert.Equal(11, (await stack.CommittedAsync(snapshotter)).Count);
     }
 

@@ -342,6 +342,13 @@ public sealed class ServiceStackOptions
     /// <summary>Extra environment for every service (e.g. <c>Applier__LeaseDuration</c>); the stack's own settings win.</summary>
     public IReadOnlyDictionary<string, string>? Environment { get; init; }
 
+    /// <summary>
+    /// The Saga's setting that sends every image on a rebasing snapshotter (overlayfs) to parallel extraction, or every
+    /// image to apply runs: test images are far smaller than the default size from which layers are extracted in parallel.
+    /// </summary>
+    public static KeyValuePair<string, string> ExtractInParallel(bool always) =>
+        new("Saga__ParallelExtractionMinLayerSize", always ? "0" : long.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
     /// <summary>A PostgreSQL of the test's own (its port must then be in <see cref="Environment"/> too); the shared one when null.</summary>
     public PostgresOptions? Postgres { get; init; }
 

@@ -34,10 +34,11 @@ public sealed class When_the_snapshotter_can_rebase
     }
 
     [Fact]
-    public async Task Should_apply_an_image_of_layers_smaller_than_the_parallel_extraction_size_in_runs()
+    public async Task Should_apply_an_image_of_small_layers_in_runs_by_default()
     {
-        await using var host = await UnpackSagaHost.StartAsync(options => options.ParallelExtractionMinLayerSize = long.MaxValue);
+        await using var host = await UnpackSagaHost.StartAsync(options => options.ParallelExtractionMinLayerSize = new UnpackSagaOptions().ParallelExtractionMinLayerSize);
         var image = TestImage.Create(layers: 3);
+        Assert.All(image.Layers, l => Assert.True(l.Size < host.Options.ParallelExtractionMinLayerSize));
         var id = Guid.NewGuid();
 
         await host.RequestAsync(id, image, snapshotter: "overlayfs");
