@@ -20,6 +20,21 @@ internal static class CliSettings
 
     public static PostgresOptions Postgres => _configuration.Bind<PostgresOptions>(PostgresOptions.Section);
 
+    /// <summary>
+    /// PostgreSQL for a command that only reads documents and events (<c>pull</c> and the others that follow an unpack):
+    /// without reading the database's types, the largest fixed cost of a short command. Not for reading the catalog
+    /// (<c>db migrate</c> compares tables by their constraints' <c>"char"</c> columns, which need the loaded types).
+    /// </summary>
+    public static PostgresOptions DocumentsOnlyPostgres
+    {
+        get
+        {
+            var postgres = new PostgresOptions { LoadDatabaseTypes = false };
+            _configuration.GetSection(PostgresOptions.Section).Bind(postgres);
+            return postgres;
+        }
+    }
+
     public static RabbitMqOptions RabbitMq => _configuration.Bind<RabbitMqOptions>(RabbitMqOptions.Section);
 
     public static StorageOptions Storage => _configuration.Bind<StorageOptions>(StorageOptions.Section);

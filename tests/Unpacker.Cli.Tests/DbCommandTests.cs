@@ -32,6 +32,28 @@ public sealed class DbCommandTests
         Directory.Delete(root, recursive: true);
     }
 
+    [Theory]
+    [InlineData]
+    [InlineData("--node", "some-node")]
+    public async Task Pull_on_a_schema_never_migrated_says_what_to_run_and_publishes_nothing(params string[] node)
+    {
+        // pull does not fingerprint the schema before it reads (most of a short pull's start): its first reads find the
+        // schema missing, and only then is the schema checked, to say so, before anything is published.
+        await TestServers.RequirePostgresAsync();
+        var postgres = TestServers.PostgresWithSchema("db_pull");
+        await using var vhost = await TestServers.CreateVirtualHostAsync("db-pull");
+        var environment = new Dictionary<string, string>(vhost.Environment) { ["UNPACKER_POSTGRES_SCHEMA"] = postgres.Schema };
+
+        await using var pull = await CliProcess.RunAsync(environment, ["pull", $"{TestServers.Registry}/never/pulled:v1", .. node]);
+
+        Assert.True(pull.ExitCode == 1, pull.Describe());
+        var refusal = Assert.Single(pull.Stderr);
+        Assert.StartsWith($"unpacker: PostgreSQL schema '{postgres.Schema}' is older than unpacker needs", refusal, StringComparison.Ordinal);
+        Assert.Contains("Run 'unpacker db migrate'", refusal, StringComparison.Ordinal);
+        Assert.DoesNotContain(await vhost.ExchangesAsync(), e => e.Contains("UnpackRequested", StringComparison.Ordinal));
+        Assert.Equal(0L, await TablesAsync(postgres));
+    }
+
     [Fact]
     public async Task Db_migrate_brings_a_new_schema_to_this_version_once_and_then_commands_and_every_service_start_on_it()
     {

@@ -95,6 +95,14 @@ public sealed class IsolatedVirtualHost(RabbitMqOptions options, HttpClient mana
         return queues.ToDictionary(q => q.GetProperty("name").GetString()!, q => q.GetProperty("type").GetString()!);
     }
 
+    /// <summary>The names of the virtual host's exchanges (MassTransit declares a message type's exchange on its first publish).</summary>
+    public async Task<IReadOnlyList<string>> ExchangesAsync()
+    {
+        var exchanges = await System.Net.Http.Json.HttpClientJsonExtensions.GetFromJsonAsync<List<System.Text.Json.JsonElement>>(
+            management, $"exchanges/{Uri.EscapeDataString(Options.VirtualHost)}?columns=name") ?? [];
+        return [.. exchanges.Select(e => e.GetProperty("name").GetString()!)];
+    }
+
     public async ValueTask DisposeAsync()
     {
         using (management)

@@ -87,9 +87,9 @@ public sealed class UnpackLauncher
             // Byte counts are only worth hearing when someone watches them; the end is worth hearing at once.
             var feed = detach ? null : new ProgressFeed(unpackId, bytes: mode != OutputMode.Quiet);
 
-            // The store (Marten's model, then the schema check and the node lookup side by side) and the bus (RabbitMQ
-            // connection, the feed's queue) wait on different servers: side by side too.
-            var opening = OpenStoreAsync(snapshotter, node, cancellationToken);
+            // The store (Marten's model, then the node lookup and the follower's first reads side by side) and the bus
+            // (RabbitMQ connection, the feed's queue) wait on different servers: side by side too.
+            var opening = OpenStoreAsync(snapshotter, node, unpackId, cancellationToken);
             var describing = DescribeAsync(opening, describe, cancellationToken);
             var starting = StartBusAsync(feed, cancellationToken);
             try
@@ -115,9 +115,6 @@ public sealed class UnpackLauncher
             var source = describing.Result;
             var bus = starting.Result;
 
-            // A follower's first read of the stream is slow to compile in a new process: it is warmed while the request
-            // goes out and the unpack begins, not before the publish.
-            var warming = detach ? Task.CompletedTask : WarmAsync(store, unpackId, cancellationToken);
             try
             {
                 var requester = new Requester(Environment.UserName, Environment.MachineName, client);
@@ -150,7 +147,6 @@ public sealed class UnpackLauncher
                         break;
                 }
 
-                await warming;
                 var view = new UnpackView(unpackId);
                 var exitCode = await FollowAsync(store, view, FollowOptions.Renderer(mode), feed, Output.TimeoutOf(parse), cancellationToken);
                 RecordOutcome(span, view);
@@ -158,9 +154,6 @@ public sealed class UnpackLauncher
             }
             finally
             {
-                // Where the publish failed, that failure is the one reported; the warm read is waited for (not
-                // rethrown) so that the store is not disposed under it.
-                await warming.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                 await bus.StopAsync(CancellationToken.None);
             }
         });
@@ -212,29 +205,26 @@ public sealed class UnpackLauncher
     }
 
     /// <summary>
-    /// Opens the store, checks the schema and finds the node the unpack goes to (<paramref name="node"/> when named):
-    /// the check and the lookup are two round trips to PostgreSQL, made side by side; where both fail, the schema's
-    /// refusal is the error reported (it says why the lookup failed too).
+    /// Opens the store and finds the node the unpack goes to (<paramref name="node"/> when named) while the follower's
+    /// first reads of the unpack (its stream and saga, empty yet) run beside the lookup: they find Marten's query paths
+    /// compiled when the follow begins, and they are this command's schema check. The store's schema is not fingerprinted
+    /// first, a third of a short pull; a schema too old for these reads fails them, and is then explained
+    /// (<see cref="SchemaMigration.ReadOrExplainAsync"/>), before anything is published.
     /// </summary>
-    private static async Task<(DocumentStore Store, string? Node)> OpenStoreAsync(string snapshotter, string? node, CancellationToken cancellationToken)
+    private static async Task<(DocumentStore Store, string? Node)> OpenStoreAsync(string snapshotter, string? node, Guid unpackId, CancellationToken cancellationToken)
     {
         await Task.Yield(); // the store's model is built on the caller's thread otherwise, before the bus could start
-        var store = UnpackerMarten.NewClientStore(CliSettings.Postgres, UnpackerSchema.Everything);
+        var postgres = CliSettings.DocumentsOnlyPostgres;
+        var store = UnpackerMarten.NewClientStore(postgres, UnpackerSchema.Everything);
         try
         {
-            var checking = SchemaMigration.RequireAsync(store, CliSettings.Postgres, cancellationToken);
-            var locating = node is null ? LocalNodeAsync(store, snapshotter, cancellationToken) : Task.FromResult<string?>(node);
-            try
+            var located = await SchemaMigration.ReadOrExplainAsync(store, postgres, async () =>
             {
-                await Task.WhenAll(checking, locating);
-            }
-            catch
-            {
-                await checking;
-                throw;
-            }
-
-            return (store, locating.Result);
+                var locating = node is null ? LocalNodeAsync(store, snapshotter, cancellationToken) : Task.FromResult<string?>(node);
+                await Task.WhenAll(locating, FirstReadsAsync(store, unpackId, cancellationToken));
+                return await locating;
+            }, cancellationToken);
+            return (store, located);
         }
         catch
         {
@@ -243,8 +233,7 @@ public sealed class UnpackLauncher
         }
     }
 
-    /// <summary>Reads the not yet started unpack's stream and saga once, as the follower will, so that its first poll finds Marten's query paths compiled.</summary>
-    private static async Task WarmAsync(IDocumentStore store, Guid unpackId, CancellationToken cancellationToken)
+    private static async Task FirstReadsAsync(IDocumentStore store, Guid unpackId, CancellationToken cancellationToken)
     {
         await using var session = store.QuerySession();
         await session.Events.FetchStreamAsync(unpackId, token: cancellationToken);

@@ -56,16 +56,11 @@ public static class SchemaMigration
     }
 
     /// <summary>
-    /// Checks that every schema object <paramref name="store"/> uses was migrated, and turns Marten's own schema
-    /// changes off for the store; throws <see cref="SchemaNotMigratedException"/> otherwise. Changes nothing.
+    /// Checks that every schema object <paramref name="store"/> uses was migrated; throws
+    /// <see cref="SchemaNotMigratedException"/> otherwise. Changes nothing.
     /// </summary>
     public static async Task RequireAsync(IDocumentStore store, PostgresOptions postgres, CancellationToken cancellationToken)
     {
-        if (store is DocumentStore { Options: StoreOptions options })
-        {
-            options.AutoCreateSchemaObjects = AutoCreate.None;
-        }
-
         var objects = Objects(store);
         // From the store's own pool: a process has one pool, its whole budget (Postgres:MaxPoolSize).
         await using var connection = store.Storage.Database.CreateConnection();
@@ -76,6 +71,42 @@ public static class SchemaMigration
         {
             throw new SchemaNotMigratedException(postgres.Schema, ProcessName(), objects.Count, missing);
         }
+    }
+
+    /// <summary>
+    /// Runs a command's first reads without checking the schema before them. The check fingerprints every schema object
+    /// of the store, most of a short command's start; the reads themselves find a schema too old for them, as PostgreSQL's
+    /// undefined table, column or function, and only then is the check run, to say what is missing and what to run.
+    /// </summary>
+    public static async Task<T> ReadOrExplainAsync<T>(IDocumentStore store, PostgresOptions postgres, Func<Task<T>> reads, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await reads();
+        }
+        catch (Exception exception) when (IsMissingObject(exception))
+        {
+            await RequireAsync(store, postgres, cancellationToken);
+            throw;
+        }
+    }
+
+    /// <summary>True when PostgreSQL refused a statement for a schema object it does not have (Marten wraps its errors).</summary>
+    public static bool IsMissingObject(Exception exception)
+    {
+        for (var current = exception; current is not null; current = current.InnerException)
+        {
+            if (current is PostgresException
+                {
+                    SqlState: PostgresErrorCodes.UndefinedTable or PostgresErrorCodes.UndefinedColumn or PostgresErrorCodes.UndefinedFunction
+                        or PostgresErrorCodes.UndefinedObject or PostgresErrorCodes.InvalidSchemaName,
+                })
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Every schema object of the store, in dependency order, named and fingerprinted without the database.</summary>

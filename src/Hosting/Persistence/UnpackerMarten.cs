@@ -3,6 +3,7 @@ using JasperFx.Events.Daemon;
 using Marten;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Npgsql;
 using Unpacker.Hosting.Configuration;
 using Unpacker.Hosting.Diagnostics;
 
@@ -19,9 +20,21 @@ public static class UnpackerMarten
 
     public static void Configure(StoreOptions options, PostgresOptions postgres, params Contribution[] contributions)
     {
-        options.Connection(postgres.ConnectionString);
+        if (postgres.LoadDatabaseTypes)
+        {
+            options.Connection(postgres.ConnectionString);
+        }
+        else
+        {
+            var dataSource = new NpgsqlDataSourceBuilder(postgres.ConnectionString);
+            dataSource.ConfigureTypeLoading(types => types.EnableTypeLoading(false));
+            options.Connection(dataSource.Build());
+        }
         options.DatabaseSchemaName = postgres.Schema;
-        options.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
+        // Marten never changes the schema, nor compares it with the database on a document type's first use (with
+        // CreateOrUpdate every process's first read of each type costs catalog queries): `unpacker db migrate` is the one
+        // step that does (SchemaMigration), and every process checks its result instead.
+        options.AutoCreateSchemaObjects = AutoCreate.None;
 
         // Auditors ask who caused what: keep MassTransit's correlation and causation ids and our headers.
         options.Events.MetadataConfig.CorrelationIdEnabled = true;

@@ -22,7 +22,7 @@ public sealed class ContentRegistrationTests
         await using var provider = services.BuildServiceProvider();
         try
         {
-            await provider.GetRequiredService<IDocumentStore>().Storage.ApplyAllConfiguredChangesToDatabaseAsync();
+            await provider.GetRequiredService<IDocumentStore>().Storage.ApplyAllConfiguredChangesToDatabaseAsync(JasperFx.AutoCreate.CreateOrUpdate);
             var store = provider.GetRequiredService<IContentStore>();
             var (bytes, descriptor) = ContentStoreFixture.NewBlob();
 
