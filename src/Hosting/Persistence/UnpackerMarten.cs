@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql;
 using Unpacker.Hosting.Configuration;
 using Unpacker.Hosting.Diagnostics;
+using Weasel.Postgresql.Connections;
 
 namespace Unpacker.Hosting.Persistence;
 
@@ -26,9 +27,13 @@ public static class UnpackerMarten
         }
         else
         {
-            var dataSource = new NpgsqlDataSourceBuilder(postgres.ConnectionString);
-            dataSource.ConfigureTypeLoading(types => types.EnableTypeLoading(false));
-            options.Connection(dataSource.Build());
+            // Through a factory, not a data source built here: Marten disposes (closes the pool of) what its factory builds.
+            options.DataSourceFactory(new DefaultNpgsqlDataSourceFactory(connectionString =>
+            {
+                var dataSource = new NpgsqlDataSourceBuilder(connectionString);
+                dataSource.ConfigureTypeLoading(types => types.EnableTypeLoading(false));
+                return dataSource;
+            }), postgres.ConnectionString);
         }
         options.DatabaseSchemaName = postgres.Schema;
         // Marten never changes the schema, nor compares it with the database on a document type's first use (with
