@@ -21,9 +21,9 @@ need zstd zstd
 [ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
 
 # Published ReadyToRun, as the Dockerfiles ship it: each run is a new process, and JIT would otherwise add ~0.2 s.
-echo "publishing unpacker (Release, ReadyToRun)..." >&2
-dotnet publish -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true "$repo/src/Cli/Unpacker.Cli.csproj" -o "$work/cli" -v quiet -nologo >/dev/null
-unpacker="$work/cli/unpacker.dll"
+echo "publishing unpacker (Release, self-contained composite ReadyToRun, as its Dockerfile does)..." >&2
+dotnet publish -c Release -r linux-x64 --self-contained true -p:PublishReadyToRun=true -p:PublishReadyToRunComposite=true "$repo/src/Cli/Unpacker.Cli.csproj" -o "$work/cli" -v quiet -nologo >/dev/null
+unpacker="$work/cli/unpacker"
 
 echo "making layers from: $sources" >&2
 rel=$(for s in $sources; do printf '%s ' "${s#/}"; done)
@@ -66,13 +66,13 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", b / a}'; }
 
 for r in $(seq 1 "$runs"); do
   echo "run $r/$runs..." >&2
-  run unpacker_gzip dotnet "$unpacker" layer apply "$work/layer.tar.gz" "$work/dest"
+  run unpacker_gzip "$unpacker" layer apply "$work/layer.tar.gz" "$work/dest"
   [ "$(tail -1 "$work/out")" = "sha256:$expected" ] || { echo "diffID mismatch: $(tail -1 "$work/out") != sha256:$expected" >&2; exit 1; }
   run tar_gzip tar -xzf "$work/layer.tar.gz" -C "$work/dest"
   run pigz_tar sh -c "pigz -dc '$work/layer.tar.gz' | tar -x -C '$work/dest'"
-  run unpacker_zstd dotnet "$unpacker" layer apply "$work/layer.tar.zst" "$work/dest"
+  run unpacker_zstd "$unpacker" layer apply "$work/layer.tar.zst" "$work/dest"
   run tar_zstd tar --zstd -xf "$work/layer.tar.zst" -C "$work/dest"
-  run unpacker_small dotnet "$unpacker" layer apply "$work/small.tar.gz" "$work/dest"
+  run unpacker_small "$unpacker" layer apply "$work/small.tar.gz" "$work/dest"
 done
 
 ug=$(seconds unpacker_gzip); tg=$(seconds tar_gzip); pg=$(seconds pigz_tar)
