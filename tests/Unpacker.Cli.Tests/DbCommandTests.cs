@@ -37,8 +37,8 @@ public sealed class DbCommandTests
     [InlineData("--node", "some-node")]
     public async Task Pull_on_a_schema_never_migrated_says_what_to_run_and_publishes_nothing(params string[] node)
     {
-        // pull does not fingerprint the schema before it reads (most of a short pull's start): its first reads find the
-        // schema missing, and only then is the schema checked, to say so, before anything is published.
+        // pull does not check the schema before its first reads: they find the schema missing, and only then is the
+        // schema checked, to say so, before anything is published.
         await TestServers.RequirePostgresAsync();
         var postgres = TestServers.PostgresWithSchema("db_pull");
         await using var vhost = await TestServers.CreateVirtualHostAsync("db-pull");

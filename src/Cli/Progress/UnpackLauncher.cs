@@ -207,9 +207,9 @@ public sealed class UnpackLauncher
     /// <summary>
     /// Opens the store and finds the node the unpack goes to (<paramref name="node"/> when named) while the follower's
     /// first reads of the unpack (its stream and saga, empty yet) run beside the lookup: they find Marten's query paths
-    /// compiled when the follow begins, and they are this command's schema check. The store's schema is not fingerprinted
-    /// first, a third of a short pull; a schema too old for these reads fails them, and is then explained
-    /// (<see cref="SchemaMigration.ReadOrExplainAsync"/>), before anything is published.
+    /// compiled when the follow begins, and they are this command's schema check: the schema's objects are not
+    /// fingerprinted first, nothing before the publish does more than the reads need; a schema too old for these reads
+    /// fails them, and is then explained (<see cref="SchemaMigration.ReadOrExplainAsync"/>), before anything is published.
     /// </summary>
     private static async Task<(DocumentStore Store, string? Node)> OpenStoreAsync(string snapshotter, string? node, Guid unpackId, CancellationToken cancellationToken)
     {
@@ -233,6 +233,7 @@ public sealed class UnpackLauncher
         }
     }
 
+    /// <summary>The follower's reads of the unpack not yet requested: its stream and its saga, both empty.</summary>
     private static async Task FirstReadsAsync(IDocumentStore store, Guid unpackId, CancellationToken cancellationToken)
     {
         await using var session = store.QuerySession();

@@ -74,9 +74,9 @@ public static class SchemaMigration
     }
 
     /// <summary>
-    /// Runs a command's first reads without checking the schema before them. The check fingerprints every schema object
-    /// of the store, most of a short command's start; the reads themselves find a schema too old for them, as PostgreSQL's
-    /// undefined table, column or function, and only then is the check run, to say what is missing and what to run.
+    /// Runs a command's first reads without checking the schema before them (the check writes out every schema object of
+    /// the store to fingerprint it): the reads themselves find a schema too old for them, as PostgreSQL's undefined table,
+    /// column or function, and only then is the check run, to say what is missing and what to run.
     /// </summary>
     public static async Task<T> ReadOrExplainAsync<T>(IDocumentStore store, PostgresOptions postgres, Func<Task<T>> reads, CancellationToken cancellationToken)
     {
