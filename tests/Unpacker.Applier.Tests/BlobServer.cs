@@ -73,7 +73,9 @@ internal sealed class BlobServer : IAsyncDisposable
 
     private async Task ServeAsync()
     {
-        while (_listener.IsListening)
+        // Not only while listening: a stalled response released by DisposeAsync could otherwise come back here before the
+        // listener stops, and wait for a request on a listener stopped under it.
+        while (_listener.IsListening && !_stopping.Task.IsCompleted)
         {
             var context = await _listener.GetContextAsync();
             var body = Corrupt ?? _blob;
