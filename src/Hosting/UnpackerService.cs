@@ -49,7 +49,10 @@ public sealed class UnpackerService
     /// <param name="onNode">The service's work belongs to this node (an Applier): its worker says so on every result.</param>
     public static UnpackerService Create(string service, string[] args, bool onNode = false)
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args });
+        // The content root is the service's own directory, never the working directory: the host watches its content
+        // root, subdirectories and all, for configuration changes, and a service started where its storage root lives
+        // (or at / under systemd) would put an inotify watch on every snapshot directory it creates and re-read them all.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 
         // UNPACKER_* variables override appsettings; explicit command-line arguments override both.
         builder.Configuration.AddUnpackerEnvironment();

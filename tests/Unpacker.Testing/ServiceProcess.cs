@@ -39,9 +39,11 @@ public sealed partial class ServiceProcess : IAsyncDisposable
     /// <summary>
     /// Starts <c>src/&lt;project&gt;</c>'s built assembly and waits until it logs that it started. With
     /// <paramref name="privateRoot"/>, the process runs in a mount namespace of its own with an empty tmpfs mounted
-    /// there: a simulated host whose disk no other process (nor the test) can see.
+    /// there: a simulated host whose disk no other process (nor the test) can see. It runs in
+    /// <paramref name="workingDirectory"/>, by default its assembly's directory.
     /// </summary>
-    public static async Task<ServiceProcess> StartAsync(string project, IReadOnlyDictionary<string, string>? environment = null, TimeSpan? timeout = null, string? privateRoot = null)
+    public static async Task<ServiceProcess> StartAsync(
+        string project, IReadOnlyDictionary<string, string>? environment = null, TimeSpan? timeout = null, string? privateRoot = null, string? workingDirectory = null)
     {
         var assembly = RepositoryPaths.ProjectOutput(project, $"Unpacker.{project}.dll");
         if (privateRoot is not null)
@@ -58,7 +60,7 @@ public sealed partial class ServiceProcess : IAsyncDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
-            WorkingDirectory = Path.GetDirectoryName(assembly)!,
+            WorkingDirectory = workingDirectory ?? Path.GetDirectoryName(assembly)!,
         };
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
         {

@@ -146,6 +146,48 @@ public sealed class FetcherProcessesTests(FetcherFixture fixture) : IClassFixtur
         Assert.Contains("no-such-tag", unresolved.Reason, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_fetcher_started_in_its_storage_root_puts_no_file_watch_on_that_tree()
+    {
+        // A service's host watches its content root for configuration changes, subdirectories and all: were that the
+        // working directory, every snapshot directory made under it would be watched (and walked) by every service.
+        var tree = new[] { _root, Path.Combine(_root, "content"), Path.Combine(_root, "snapshotters", "native", "snapshots", "1", "fs", "usr") };
+        foreach (var directory in tree)
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        await using var vhost = await TestServers.CreateVirtualHostAsync("fetcher-cwd");
+        await using var fetcher = await ServiceProcess.StartAsync("Fetcher", Environment(vhost), workingDirectory: _root);
+
+        var watched = WatchedInodes(fetcher.ProcessId);
+        var inodes = tree.Select(d => Unpacker.Storage.Snapshots.FileSystem.Posix.Lstat(d).Inode).ToList();
+        Assert.NotEmpty(watched);
+        Assert.DoesNotContain(watched, inodes.Contains);
+        Assert.Equal(0, await fetcher.StopAsync());
+    }
+
+    /// <summary>The inodes a process's inotify instances watch, from <c>/proc/&lt;pid&gt;/fdinfo</c> (<c>inotify wd:1 ino:2a0c …</c>).</summary>
+    private static List<ulong> WatchedInodes(int processId) =>
+        [.. Directory.EnumerateFiles($"/proc/{processId}/fdinfo")
+            .SelectMany(ReadLinesOrNone)
+            .Where(line => line.StartsWith("inotify ", StringComparison.Ordinal))
+            .Select(line => line.Split(' ').Single(field => field.StartsWith("ino:", StringComparison.Ordinal))[4..])
+            .Select(hex => Convert.ToUInt64(hex, 16))];
+
+    // A descriptor closed between the listing and the read is simply gone.
+    private static IEnumerable<string> ReadLinesOrNone(string path)
+    {
+        try
+        {
+            return File.ReadAllLines(path);
+        }
+        catch (FileNotFoundException)
+        {
+            return [];
+        }
+    }
+
     public void Dispose() => Directory.Delete(_root, recursive: true);
 
     /// <summary>Pushes <paramref name="image"/> as <c>v1</c> of a repository of its own and returns the repository.</summary>
