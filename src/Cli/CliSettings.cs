@@ -21,11 +21,11 @@ internal static class CliSettings
     public static PostgresOptions Postgres => _configuration.Bind<PostgresOptions>(PostgresOptions.Section);
 
     /// <summary>
-    /// PostgreSQL for a command that only reads documents and events (<c>pull</c> and the others that follow an unpack):
-    /// without reading the database's types, the largest fixed cost of a short command. Not for reading the catalog
-    /// (<c>db migrate</c> compares tables by their constraints' <c>"char"</c> columns, which need the loaded types).
+    /// PostgreSQL for a command that only reads documents and events: without reading the database's types, the largest
+    /// fixed cost of a short command. Not for reading the catalog (<c>db migrate</c> compares tables by their
+    /// constraints' <c>"char"</c> columns, which need the loaded types).
     /// </summary>
-    public static PostgresOptions DocumentsOnlyPostgres
+    private static PostgresOptions ReaderPostgres
     {
         get
         {
@@ -44,7 +44,18 @@ internal static class CliSettings
 
     /// <summary>
     /// A store that knows every document and event type of the system (content, snapshots, nodes, unpack history), on a
-    /// schema <c>unpacker db migrate</c> brought to this version; a command never changes the schema.
+    /// schema <c>unpacker db migrate</c> brought to this version, checked before it is returned: for the commands that
+    /// write (labels, snapshots, read models), which must not write to a schema of another version. A command never
+    /// changes the schema.
     /// </summary>
     public static Task<DocumentStore> OpenStoreAsync() => UnpackerMarten.OpenStoreAsync(Postgres, UnpackerSchema.Everything);
+
+    /// <summary>
+    /// The same store for the commands that only read, and for <c>pull</c>, <c>unpack</c> and <c>import</c>, which read
+    /// before they publish (the services they publish to checked the schema when they started): not checked first,
+    /// nor does it load the database's types, so a short command pays for its reads alone. A schema too old for the
+    /// reads fails them with PostgreSQL's undefined table, column or function, and <see cref="Progress.CliFailures"/>
+    /// then runs the check to say what is missing and what to run.
+    /// </summary>
+    public static DocumentStore OpenReader() => UnpackerMarten.NewClientStore(ReaderPostgres, UnpackerSchema.Everything);
 }

@@ -54,6 +54,29 @@ public sealed class DbCommandTests
         Assert.Equal(0L, await TablesAsync(postgres));
     }
 
+    [Theory]
+    [InlineData("ls")]
+    [InlineData("status", "5d6f3e56-0a8e-4f5c-9d55-0c2a4b0f4a11")]
+    [InlineData("wait", "5d6f3e56-0a8e-4f5c-9d55-0c2a4b0f4a11")]
+    [InlineData("history", "5d6f3e56-0a8e-4f5c-9d55-0c2a4b0f4a11")]
+    [InlineData("nodes")]
+    public async Task A_reading_command_on_a_schema_never_migrated_says_what_to_run_and_creates_nothing(params string[] command)
+    {
+        // The commands that only read skip the check before their reads (CliSettings.OpenReader); the reads find the
+        // schema missing, and the check then says what to run.
+        await TestServers.RequirePostgresAsync();
+        var postgres = TestServers.PostgresWithSchema("db_read");
+        var environment = new Dictionary<string, string> { ["UNPACKER_POSTGRES_SCHEMA"] = postgres.Schema };
+
+        await using var read = await CliProcess.RunAsync(environment, command);
+
+        Assert.True(read.ExitCode == 1, read.Describe());
+        var refusal = Assert.Single(read.Stderr);
+        Assert.StartsWith($"unpacker: PostgreSQL schema '{postgres.Schema}' is older than unpacker needs", refusal, StringComparison.Ordinal);
+        Assert.Contains("Run 'unpacker db migrate'", refusal, StringComparison.Ordinal);
+        Assert.Equal(0L, await TablesAsync(postgres));
+    }
+
     [Fact]
     public async Task Db_migrate_brings_a_new_schema_to_this_version_once_and_then_commands_and_every_service_start_on_it()
     {

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Marten;
+using Unpacker.Cli.Progress;
 using Unpacker.Saga.History.GetUnpackHistory;
 using Unpacker.Saga.History.GetUnpackSummary;
 
@@ -22,7 +23,7 @@ public static class HistoryCommand
         {
             target, at, json,
         };
-        command.SetAction((parse, cancellationToken) => RunAsync(parse.GetValue(target)!, parse.GetValue(at), parse.GetValue(json), cancellationToken));
+        command.SetAction((parse, cancellationToken) => CliFailures.RunAsync(() => RunAsync(parse.GetValue(target)!, parse.GetValue(at), parse.GetValue(json), cancellationToken)));
         return command;
     }
 
@@ -35,7 +36,7 @@ public static class HistoryCommand
             return ExitCodes.Usage;
         }
 
-        using var store = await CliSettings.OpenStoreAsync();
+        using var store = CliSettings.OpenReader();
         await using var session = store.QuerySession();
         var unpacks = await HistoryTargets.ResolveAsync(session, target, cancellationToken);
         if (unpacks.Count == 0)

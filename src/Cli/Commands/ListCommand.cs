@@ -22,7 +22,7 @@ public static class ListCommand
         });
         command.SetAction((parse, cancellationToken) => CliFailures.RunAsync(async () =>
         {
-            using var store = await CliSettings.OpenStoreAsync();
+            using var store = CliSettings.OpenReader();
             await using var session = store.QuerySession();
             var summaries = await session.Query<UnpackSummary>()
                 .OrderByDescending(s => s.RequestedAt)

@@ -19,7 +19,7 @@ public static class NodesCommand
 
     private static async Task<int> RunAsync(bool json, CancellationToken cancellationToken)
     {
-        using var store = await CliSettings.OpenStoreAsync();
+        using var store = CliSettings.OpenReader();
         var nodes = await new NodeRegistry(store).ListAsync(cancellationToken);
         var inFlight = await InFlightAsync(store, cancellationToken);
         var rows = nodes.Select(n => new

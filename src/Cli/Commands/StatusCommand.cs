@@ -17,7 +17,7 @@ public static class StatusCommand
         command.SetAction((parse, cancellationToken) => CliFailures.RunAsync(async () =>
         {
             var id = parse.GetValue(unpackId);
-            using var store = await CliSettings.OpenStoreAsync();
+            using var store = CliSettings.OpenReader();
             var view = await UnpackLookup.LoadAsync(store, id, TimeSpan.Zero, cancellationToken);
             await using var session = store.QuerySession();
             var summary = await session.LoadAsync<UnpackSummary>(id, cancellationToken);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Unpacker.Cli.Progress;
 using Unpacker.Saga.History.GetUnpackTimeline;
 
 namespace Unpacker.Cli.Commands;
@@ -14,13 +15,13 @@ public static class TimelineCommand
         {
             unpackId, output,
         };
-        command.SetAction((parse, cancellationToken) => RunAsync(parse.GetValue(unpackId), parse.GetValue(output)!, cancellationToken));
+        command.SetAction((parse, cancellationToken) => CliFailures.RunAsync(() => RunAsync(parse.GetValue(unpackId), parse.GetValue(output)!, cancellationToken)));
         return command;
     }
 
     private static async Task<int> RunAsync(Guid unpackId, FileInfo output, CancellationToken cancellationToken)
     {
-        using var store = await CliSettings.OpenStoreAsync();
+        using var store = CliSettings.OpenReader();
         await using var session = store.QuerySession();
         var events = await session.Events.FetchStreamAsync(unpackId, token: cancellationToken);
         if (events.Count == 0)

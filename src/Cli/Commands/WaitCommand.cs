@@ -16,7 +16,7 @@ public static class WaitCommand
         {
             var id = parse.GetValue(unpackId);
             var mode = output.Mode(parse);
-            using var store = await CliSettings.OpenStoreAsync();
+            using var store = CliSettings.OpenReader();
 
             // The stream so far first: an unknown id is an error, and an ended unpack needs no broker at all.
             var view = await UnpackLookup.LoadAsync(store, id, TimeSpan.FromSeconds(5), cancellationToken);

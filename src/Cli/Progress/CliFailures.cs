@@ -24,12 +24,37 @@ public static class CliFailures
             Console.Error.WriteLine($"unpacker: {exception.Message}");
             return ExitCodes.Failed;
         }
+        catch (Exception exception) when (SchemaMigration.IsMissingObject(exception))
+        {
+            // A reader's store is not checked before its reads (CliSettings.OpenReader): the check runs now, to say
+            // which objects a migration of this version would add; a schema it finds complete leaves the failure as it was.
+            if (await StaleSchemaAsync() is not { } stale)
+            {
+                throw;
+            }
+
+            Console.Error.WriteLine($"unpacker: {stale.Message}");
+            return ExitCodes.Failed;
+        }
         catch (Exception exception) when (FindPostgresFailure(exception) is { } cause)
         {
             var postgres = CliSettings.Postgres;
             Console.Error.WriteLine(
                 $"unpacker: cannot use PostgreSQL at {postgres.Host}:{postgres.Port} (database {postgres.Database}, schema {postgres.Schema}): {OneLine(cause.Message)}; start it with 'scripts/services.sh up' or point UNPACKER_POSTGRES_* at it");
             return ExitCodes.Failed;
+        }
+    }
+
+    private static async Task<SchemaNotMigratedException?> StaleSchemaAsync()
+    {
+        try
+        {
+            using var checkedStore = await CliSettings.OpenStoreAsync();
+            return null;
+        }
+        catch (SchemaNotMigratedException stale)
+        {
+            return stale;
         }
     }
 

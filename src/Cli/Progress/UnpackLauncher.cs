@@ -207,24 +207,18 @@ public sealed class UnpackLauncher
     /// <summary>
     /// Opens the store and finds the node the unpack goes to (<paramref name="node"/> when named) while the follower's
     /// first reads of the unpack (its stream and saga, empty yet) run beside the lookup: they find Marten's query paths
-    /// compiled when the follow begins, and they are this command's schema check: the schema's objects are not
-    /// fingerprinted first, nothing before the publish does more than the reads need; a schema too old for these reads
-    /// fails them, and is then explained (<see cref="SchemaMigration.ReadOrExplainAsync"/>), before anything is published.
+    /// compiled when the follow begins, and they are this command's schema check (<see cref="CliSettings.OpenReader"/>):
+    /// a schema too old for them fails them before anything is published.
     /// </summary>
     private static async Task<(DocumentStore Store, string? Node)> OpenStoreAsync(string snapshotter, string? node, Guid unpackId, CancellationToken cancellationToken)
     {
         await Task.Yield(); // the store's model is built on the caller's thread otherwise, before the bus could start
-        var postgres = CliSettings.DocumentsOnlyPostgres;
-        var store = UnpackerMarten.NewClientStore(postgres, UnpackerSchema.Everything);
+        var store = CliSettings.OpenReader();
         try
         {
-            var located = await SchemaMigration.ReadOrExplainAsync(store, postgres, async () =>
-            {
-                var locating = node is null ? LocalNodeAsync(store, snapshotter, cancellationToken) : Task.FromResult<string?>(node);
-                await Task.WhenAll(locating, FirstReadsAsync(store, unpackId, cancellationToken));
-                return await locating;
-            }, cancellationToken);
-            return (store, located);
+            var locating = node is null ? LocalNodeAsync(store, snapshotter, cancellationToken) : Task.FromResult<string?>(node);
+            await Task.WhenAll(locating, FirstReadsAsync(store, unpackId, cancellationToken));
+            return (store, await locating);
         }
         catch
         {

@@ -74,24 +74,9 @@ public static class SchemaMigration
     }
 
     /// <summary>
-    /// Runs a command's first reads without checking the schema before them (the check writes out every schema object of
-    /// the store to fingerprint it): the reads themselves find a schema too old for them, as PostgreSQL's undefined table,
-    /// column or function, and only then is the check run, to say what is missing and what to run.
+    /// True when PostgreSQL refused a statement for a schema object it does not have (Marten wraps its errors): what a
+    /// reader that skipped <see cref="RequireAsync"/> meets on a schema too old for it, and runs the check then.
     /// </summary>
-    public static async Task<T> ReadOrExplainAsync<T>(IDocumentStore store, PostgresOptions postgres, Func<Task<T>> reads, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await reads();
-        }
-        catch (Exception exception) when (IsMissingObject(exception))
-        {
-            await RequireAsync(store, postgres, cancellationToken);
-            throw;
-        }
-    }
-
-    /// <summary>True when PostgreSQL refused a statement for a schema object it does not have (Marten wraps its errors).</summary>
     public static bool IsMissingObject(Exception exception)
     {
         for (var current = exception; current is not null; current = current.InnerException)
