@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Unpacker.Archive.Compression;
 using Unpacker.Contracts.Oci;
 using Unpacker.Storage;
 using Unpacker.Storage.Content;
@@ -35,7 +36,7 @@ public sealed class BlobSource(
         var copy = keeper?.CreateCopy(blob);
         try
         {
-            return new KeptRemoteBlob(await RemoteBlobStream.OpenAsync(http, replicas, blob, sources, options, logger, cancellationToken, copy), copy, keeper, blob);
+            return new KeptRemoteBlob(await RemoteBlobStream.OpenAsync(http, replicas, blob, sources, options, logger, cancellationToken), copy, keeper, blob);
         }
         catch
         {
@@ -67,46 +68,47 @@ public sealed class BlobSource(
     }
 }
 
-/// <summary>A streamed blob and, with a keeper, the file its bytes are copied into; the copy is kept only once the stream verified.</summary>
-internal sealed class KeptRemoteBlob(RemoteBlobStream remote, FileStream? copy, BlobKeeper? keeper, Descriptor blob) : Stream
+/// <summary>
+/// A streamed blob and, with a keeper, the file every byte read is copied into, in order; the copy is kept only once the
+/// stream verified.
+/// </summary>
+internal sealed class KeptRemoteBlob(RemoteBlobStream remote, FileStream? copy, BlobKeeper? keeper, Descriptor blob) : ForwardReadStream
 {
     private bool _verified;
 
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
     public override long Length => remote.Length;
 
-    public override long Position
-    {
-        get => remote.Position;
-        set => throw new NotSupportedException();
-    }
+    public override long Position => remote.Position;
 
     public async Task VerifyAsync(CancellationToken cancellationToken)
     {
+        // What the apply left unread (a compressed stream's trailer) is read through here, so the copy has every byte.
+        var rest = new byte[81920];
+        while (await ReadAsync(rest, cancellationToken) > 0)
+        {
+        }
+
         await remote.VerifyAsync(cancellationToken);
         _verified = true;
     }
 
-    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => remote.ReadAsync(buffer, cancellationToken);
-
-    public override int Read(byte[] buffer, int offset, int count) => remote.Read(buffer, offset, count);
-
-    public override int Read(Span<byte> buffer) => remote.Read(buffer);
-
-    public override void Flush()
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
+        var read = await remote.ReadAsync(buffer, cancellationToken);
+        if (copy is not null)
+        {
+            await copy.WriteAsync(buffer[..read], cancellationToken);
+        }
+
+        return read;
     }
 
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    public override int Read(Span<byte> buffer)
+    {
+        var read = remote.Read(buffer);
+        copy?.Write(buffer[..read]);
+        return read;
+    }
 
     public override async ValueTask DisposeAsync()
     {

@@ -1,26 +1,18 @@
+using Unpacker.Archive.Compression;
+
 namespace Unpacker.Applier.Diff;
 
 /// <summary>Passes reads through and counts the bytes, so an apply can report how much of the blob it has consumed.</summary>
-public sealed class CountingReadStream(Stream inner) : Stream
+public sealed class CountingReadStream(Stream inner) : ForwardReadStream
 {
     private long _read;
 
     /// <summary>Bytes read so far; safe to read from another thread (the apply reads on a thread of its own).</summary>
     public long BytesRead => Interlocked.Read(ref _read);
 
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
     public override long Length => inner.Length;
 
-    public override long Position
-    {
-        get => BytesRead;
-        set => throw new NotSupportedException();
-    }
+    public override long Position => BytesRead;
 
     public override int Read(byte[] buffer, int offset, int count) => Count(inner.Read(buffer, offset, count));
 
@@ -31,16 +23,6 @@ public sealed class CountingReadStream(Stream inner) : Stream
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

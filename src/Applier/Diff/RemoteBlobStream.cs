@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
+using Unpacker.Archive.Compression;
 using Unpacker.Contracts.Oci;
 using Unpacker.Storage;
 using Unpacker.Storage.Content;
@@ -17,7 +18,7 @@ namespace Unpacker.Applier.Diff;
 /// synchronously too (a stall is cut by a timer that closes the body), never blocking on a continuation that needs a
 /// pool thread — on a small node, the pool's threads are busy extracting other layers.
 /// </summary>
-public sealed partial class RemoteBlobStream : Stream
+public sealed partial class RemoteBlobStream : ForwardReadStream
 {
     private readonly HttpClient _http;
     private readonly ContentReplicas _replicas;
@@ -26,7 +27,6 @@ public sealed partial class RemoteBlobStream : Stream
     private readonly ILogger _logger;
     private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private readonly List<Uri> _sources;
-    private readonly Stream? _copy;
     private readonly Timer _idle;
     private volatile bool _stalled;
     private HttpResponseMessage? _response;
@@ -35,9 +35,8 @@ public sealed partial class RemoteBlobStream : Stream
     private int _reconnects;
     private long _position;
 
-    private RemoteBlobStream(HttpClient http, ContentReplicas replicas, Descriptor blob, IReadOnlyList<Uri> sources, RemoteBlobOptions options, ILogger logger, Stream? copy)
+    private RemoteBlobStream(HttpClient http, ContentReplicas replicas, Descriptor blob, IReadOnlyList<Uri> sources, RemoteBlobOptions options, ILogger logger)
     {
-        _copy = copy;
         _idle = new Timer(static state => ((RemoteBlobStream)state!).CutStalledRead(), this, Timeout.Infinite, Timeout.Infinite);
         _http = http;
         _replicas = replicas;
@@ -53,33 +52,20 @@ public sealed partial class RemoteBlobStream : Stream
     /// <summary>How often the read was resumed after a dropped or stalled connection.</summary>
     public int Reconnects => _reconnects;
 
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
     public override long Length => _blob.Size;
 
-    public override long Position
-    {
-        get => _position;
-        set => throw new NotSupportedException();
-    }
+    public override long Position => _position;
 
-    /// <summary>
-    /// Opens <paramref name="blob"/> from the first of <paramref name="sources"/> that answers; every byte read is also
-    /// written, in order, to <paramref name="copy"/> when one is given (a node-local copy, kept once verified).
-    /// </summary>
+    /// <summary>Opens <paramref name="blob"/> from the first of <paramref name="sources"/> that answers.</summary>
     public static async Task<RemoteBlobStream> OpenAsync(
-        HttpClient http, ContentReplicas replicas, Descriptor blob, IReadOnlyList<Uri> sources, RemoteBlobOptions options, ILogger logger, CancellationToken cancellationToken, Stream? copy = null)
+        HttpClient http, ContentReplicas replicas, Descriptor blob, IReadOnlyList<Uri> sources, RemoteBlobOptions options, ILogger logger, CancellationToken cancellationToken)
     {
         if (blob.Digest.Algorithm != Digest.Sha256)
         {
             throw new InvalidArgumentException($"blob {blob.Digest}: only sha256 blobs are read from content servers");
         }
 
-        var stream = new RemoteBlobStream(http, replicas, blob, sources, options, logger, copy);
+        var stream = new RemoteBlobStream(http, replicas, blob, sources, options, logger);
         try
         {
             await stream.ConnectAsync(cancellationToken);
@@ -123,11 +109,6 @@ public sealed partial class RemoteBlobStream : Stream
             }
 
             _hash.AppendData(wanted.Span[..read]);
-            if (_copy is not null)
-            {
-                await _copy.WriteAsync(wanted[..read], cancellationToken);
-            }
-
             _position += read;
             return read;
         }
@@ -167,13 +148,10 @@ public sealed partial class RemoteBlobStream : Stream
             }
 
             _hash.AppendData(wanted[..read]);
-            _copy?.Write(wanted[..read]);
             _position += read;
             return read;
         }
     }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     /// <summary>
     /// Reads what the apply did not (a compressed stream's trailer), then checks the bytes against the blob's size and
@@ -193,16 +171,6 @@ public sealed partial class RemoteBlobStream : Stream
                 $"blob {_blob.Digest} read from {_current} has digest {actual}: the content server sent other bytes; nothing was committed");
         }
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

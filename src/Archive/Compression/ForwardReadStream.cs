@@ -1,7 +1,11 @@
 namespace Unpacker.Archive.Compression;
 
-/// <summary>The shape every stream of the decompression pipeline shares: read-only, forward-only, no length.</summary>
-internal abstract class ForwardReadStream : Stream
+/// <summary>
+/// The shape every read-only, forward-only stream shares: the decompression pipeline's, and the Applier's wrappers
+/// around a blob being read. No length and no position unless a stream knows them (it overrides the getters); no seek,
+/// no write.
+/// </summary>
+public abstract class ForwardReadStream : Stream
 {
     public override bool CanRead => true;
 
@@ -11,6 +15,7 @@ internal abstract class ForwardReadStream : Stream
 
     public override long Length => throw new NotSupportedException();
 
+    /// <summary>Bytes read so far, where a stream counts them (it overrides the getter); never settable.</summary>
     public override long Position
     {
         get => throw new NotSupportedException();
