@@ -103,7 +103,7 @@ public sealed partial class ServiceProcess : IAsyncDisposable
     public void KillHard() => _process.Kill(entireProcessTree: true);
 
     /// <summary>SIGSTOP: the process makes no progress until <see cref="Thaw"/>, so a test can look at a step while it is under way.</summary>
-    public void Freeze() => ProcessSignals.Send(_process, ProcessSignals.Sigstop);
+    public void Freeze() => ProcessSignals.Stop(_process);
 
     /// <summary>SIGCONT after <see cref="Freeze"/>.</summary>
     public void Thaw() => ProcessSignals.Send(_process, ProcessSignals.Sigcont);

@@ -52,7 +52,7 @@ internal sealed class CliProcess : IDisposable
     public void KillHard() => _process.Kill(entireProcessTree: true);
 
     /// <summary>SIGSTOP: no progress until <see cref="Thaw"/>, so a test can look at what the process is doing.</summary>
-    public void Freeze() => ProcessSignals.Send(_process, ProcessSignals.Sigstop);
+    public void Freeze() => ProcessSignals.Stop(_process);
 
     /// <summary>SIGCONT after <see cref="Freeze"/>.</summary>
     public void Thaw() => ProcessSignals.Send(_process, ProcessSignals.Sigcont);

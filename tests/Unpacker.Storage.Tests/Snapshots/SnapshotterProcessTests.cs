@@ -75,25 +75,16 @@ public sealed class SnapshotterProcessTests : SnapshotterTestBase
 
         using (var victim = CliProcess.Start(Context, "snapshots", "prepare", "native", "victim", "big"))
         {
-            // Caught mid-copy however fast the copy is: the victim runs in slices and is frozen while the test looks,
-            // so the half-made directory cannot be finished (renamed) between the look and the kill.
-            var deadline = DateTime.UtcNow.AddMinutes(1);
-            while (true)
+            // Caught mid-copy however fast the copy is: the victim runs in slices and is stopped (every thread) while
+            // the test looks, so the half-made directory cannot be finished (renamed) between the look and the kill.
+            // The slices are timed on a thread of their own: a look queued behind the pool's other work would let the
+            // victim run unfrozen for the whole copy.
+            var snapshots = native.Layout.SnapshotsDirectory;
+            var caught = await Task.Factory.StartNew(() => CatchMidCopy(victim, snapshots), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            if (!caught)
             {
-                victim.Freeze();
-                if (Directory.EnumerateDirectories(native.Layout.SnapshotsDirectory, SnapshotLayout.TemporaryPrefix + "*").Any())
-                {
-                    break;
-                }
-
-                if (victim.HasExited || DateTime.UtcNow > deadline)
-                {
-                    victim.KillHard();
-                    Assert.Fail($"the prepare was not caught mid-copy (exited: {victim.HasExited}): {await victim.WaitAsync()}");
-                }
-
-                victim.Thaw();
-                await Task.Delay(5);
+                victim.KillHard();
+                Assert.Fail($"the prepare was not caught mid-copy (exited: {victim.HasExited}): {await victim.WaitAsync()}");
             }
 
             victim.KillHard();
@@ -172,6 +163,25 @@ public sealed class SnapshotterProcessTests : SnapshotterTestBase
         }
 
         await snapshotter.CommitAsync(name, $"{name}-a", null, _none);
+    }
+
+    /// <summary>Returns with <paramref name="victim"/> stopped while a <see cref="SnapshotLayout.TemporaryPrefix"/> directory exists, or false if none was seen within a minute.</summary>
+    private static bool CatchMidCopy(CliProcess victim, string snapshotsDirectory)
+    {
+        var deadline = DateTime.UtcNow.AddMinutes(1);
+        while (!victim.HasExited && DateTime.UtcNow < deadline)
+        {
+            victim.Freeze();
+            if (Directory.EnumerateDirectories(snapshotsDirectory, SnapshotLayout.TemporaryPrefix + "*").Any())
+            {
+                return true;
+            }
+
+            victim.Thaw();
+            Thread.Sleep(2);
+        }
+
+        return false;
     }
 
     private static async Task<ErrorKind?> Outcome(Task task)
