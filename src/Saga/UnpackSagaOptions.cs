@@ -45,6 +45,12 @@ public sealed class UnpackSagaOptions
     /// <summary>How often a step whose reply never came is sent again before the unpack fails.</summary>
     public int MaxRedrives { get; set; } = 3;
 
+    /// <summary>
+    /// How often one layer's blob is fetched again because the node could read it from no content server (the Fetcher
+    /// that held it stopped) before the unpack fails naming the blob. 0 fails at once.
+    /// </summary>
+    public int MaxBlobRefetches { get; set; } = 2;
+
     public TimeSpan ResolveTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
     public TimeSpan StatTimeout { get; set; } = TimeSpan.FromSeconds(30);

@@ -101,7 +101,7 @@ public sealed class RemoteBlobStreamTests : IAsyncLifetime
         await using var dying = BlobServer.Start(_blob);
         dying.CutAfter = 500_000;
 
-        var error = await Assert.ThrowsAsync<StorageException>(() => ReadAsync([dying.BlobUri(Descriptor.Digest.Encoded)]));
+        var error = await Assert.ThrowsAsync<BlobUnreachableException>(() => ReadAsync([dying.BlobUri(Descriptor.Digest.Encoded)]));
 
         Assert.Equal(ErrorKind.Unavailable, error.Kind);
         Assert.Contains($"blob {Descriptor.Digest}: the read from the content servers broke off 3 times, last at byte 500000 of {_blob.Length}", error.Message, StringComparison.Ordinal);

@@ -29,7 +29,7 @@ public sealed class BlobSource(
         var sources = await replicas.SourcesAsync(blob.Digest, local.LocationOrDefault, cancellationToken);
         if (sources.Count == 0)
         {
-            throw new StorageException(ErrorKind.Unavailable,
+            throw new BlobUnreachableException(
                 $"blob {blob.Digest} is neither in this node's content store nor on any live content server; the Fetcher that held it may have stopped");
         }
 

@@ -211,7 +211,7 @@ public sealed partial class RemoteBlobStream : ForwardReadStream
     {
         if (++_reconnects > _options.MaxReconnects)
         {
-            throw new StorageException(ErrorKind.Unavailable,
+            throw new BlobUnreachableException(
                 $"blob {_blob.Digest}: the read from the content servers broke off {_reconnects - 1} times, last at byte {_position} of {_blob.Size} from {_current} ({why}); no server could finish it");
         }
 
@@ -270,7 +270,7 @@ public sealed partial class RemoteBlobStream : ForwardReadStream
             response?.Dispose();
         }
 
-        throw new StorageException(ErrorKind.Unavailable,
+        throw new BlobUnreachableException(
             $"blob {_blob.Digest}: no content server could send it from byte {_position} ({(failures.Count == 0 ? "none holds it" : string.Join("; ", failures))})");
     }
 
@@ -283,6 +283,12 @@ public sealed partial class RemoteBlobStream : ForwardReadStream
     [LoggerMessage(Level = LogLevel.Warning, Message = "Resuming blob {Digest} at byte {Position} (was reading from {Source}): {Why}")]
     private partial void LogResuming(string digest, long position, string? source, string why);
 }
+
+/// <summary>
+/// No content server could send the blob (none lists it, or every one listed refused or broke off): the Fetcher that held
+/// it may have stopped. The saga fetches such a blob again (<c>Saga:MaxBlobRefetches</c>) instead of failing the unpack.
+/// </summary>
+public sealed class BlobUnreachableException(string message) : StorageException(ErrorKind.Unavailable, message);
 
 /// <summary>The bytes a content server sent are not the blob asked for.</summary>
 public sealed class BlobContentException(string message) : Exception(message);

@@ -286,7 +286,10 @@ public sealed class ApplyLayerConsumer(
         var failure = ApplyFailures.Classify(exception);
         ApplierTelemetry.Failed(layer.Span, failure.Kind, exception.Message, exception);
         await layer.Snapshotter.RemoveAsync(key, CancellationToken.None);
-        await layer.Replies.SendAsync(Failed(layer, failure, $"applying layer {command.LayerIndex} ({command.Layer.Digest}) failed: {exception.Message}"));
+        await layer.Replies.SendAsync(Failed(layer, failure, $"applying layer {command.LayerIndex} ({command.Layer.Digest}) failed: {exception.Message}") with
+        {
+            BlobUnreachable = ApplyFailures.IsBlobUnreachable(exception),
+        });
     }
 
     // Progress goes straight to the bus: the endpoint's outbox would hold it until the apply is over.

@@ -12,4 +12,11 @@ public sealed record LayerApplyFailed(
     FailureKind Kind,
     string Reason,
     bool Retryable,
-    WorkerStamp Worker);
+    WorkerStamp Worker)
+{
+    /// <summary>
+    /// The node could read the layer's blob from no content server (the Fetcher that held it may have stopped): the
+    /// saga may fetch it again rather than fail the unpack.
+    /// </summary>
+    public bool BlobUnreachable { get; init; }
+}

@@ -17,13 +17,20 @@ public sealed record FetchBlob(Guid UnpackId, int LayerIndex, int Attempt, Image
     /// </summary>
     public IReadOnlyList<BlobRequest>? More { get; init; }
 
+    /// <summary>
+    /// A fetch again after a node could read the blob from no content server listed for it (a Fetcher that crashed is
+    /// listed until its heartbeat is missed): the Fetcher brings it from <see cref="Source"/> unless its own store holds
+    /// it, whatever other servers are listed. Only for this command's blob, never for <see cref="More"/>.
+    /// </summary>
+    public bool Refetch { get; init; }
+
     /// <summary>The group as the Fetcher works it: this command's blob, then each further blob as a command of its own.</summary>
     public IEnumerable<FetchBlob> Blobs()
     {
         yield return this with { More = null };
         foreach (var more in More ?? [])
         {
-            yield return this with { LayerIndex = more.LayerIndex, Attempt = more.Attempt, Blob = more.Blob, More = null };
+            yield return this with { LayerIndex = more.LayerIndex, Attempt = more.Attempt, Blob = more.Blob, More = null, Refetch = false };
         }
     }
 }

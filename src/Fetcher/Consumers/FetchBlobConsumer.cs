@@ -124,7 +124,9 @@ public sealed class FetchBlobConsumer(
 
     private async Task<BlobFetchResult> FetchAsync(ConsumeContext<FetchBlob> context, FetchBlob command, CancellationToken cancellationToken)
     {
-        if (await fetcher.IsCommittedAsync(command.Blob, cancellationToken))
+        // A refetch comes because no listed server could send the blob to a node: only this Fetcher's own copy counts.
+        var replicas = command.Refetch ? ReplicaUse.Ignore : ReplicaUse.Count;
+        if (await fetcher.IsCommittedAsync(command.Blob, replicas, cancellationToken))
         {
             return new BlobFetchResult(command.Blob, AlreadyPresent: true, 0);
         }
@@ -139,7 +141,7 @@ public sealed class FetchBlobConsumer(
             (received, total, ct) => PublishProgressAsync(context, command, received, total, ct),
             options.ProgressInterval,
             time);
-        return await fetcher.FetchAsync(source, command.Blob, progress, cancellationToken);
+        return await fetcher.FetchAsync(source, command.Blob, progress, replicas, cancellationToken);
     }
 
     // Progress goes straight to the bus: the endpoint's outbox would hold it until the fetch is over.

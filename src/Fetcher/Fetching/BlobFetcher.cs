@@ -10,6 +10,16 @@ using Unpacker.Storage.Content;
 
 namespace Unpacker.Fetcher.Fetching;
 
+/// <summary>Whether a blob another Fetcher serves counts as fetched.</summary>
+public enum ReplicaUse
+{
+    /// <summary>Yes: a fetch done once serves every node.</summary>
+    Count,
+
+    /// <summary>No: a node could not read it from any of them (a refetch); only this Fetcher's own store counts.</summary>
+    Ignore,
+}
+
 /// <summary>What one fetch did: nothing when the blob was already committed, else how many bytes it moved.</summary>
 public sealed record BlobFetchResult(Descriptor Blob, bool AlreadyPresent, long BytesTransferred);
 
@@ -42,10 +52,13 @@ public sealed class BlobFetcher
     public static string IngestReference(Digest digest) => $"fetch-{digest.Algorithm}-{digest.Encoded}";
 
     /// <summary>
-    /// True when the blob is committed already, here or on another Fetcher's disk that serves it now (a fetch done once
-    /// serves every node); a committed blob of another size means the descriptor is wrong.
+    /// True when the blob is committed already, here or (<see cref="ReplicaUse.Count"/>) on another Fetcher's disk that
+    /// serves it now; a committed blob of another size means the descriptor is wrong.
     /// </summary>
-    public async Task<bool> IsCommittedAsync(Descriptor blob, CancellationToken cancellationToken)
+    public Task<bool> IsCommittedAsync(Descriptor blob, CancellationToken cancellationToken) => IsCommittedAsync(blob, ReplicaUse.Count, cancellationToken);
+
+    /// <inheritdoc cref="IsCommittedAsync(Descriptor, CancellationToken)"/>
+    public async Task<bool> IsCommittedAsync(Descriptor blob, ReplicaUse replicas, CancellationToken cancellationToken)
     {
         try
         {
@@ -56,21 +69,24 @@ public sealed class BlobFetcher
         }
         catch (NotFoundException)
         {
-            return await IsServedElsewhereAsync(blob, cancellationToken);
+            return await IsServedElsewhereAsync(blob, replicas, cancellationToken);
         }
     }
 
-    private async Task<bool> IsServedElsewhereAsync(Descriptor blob, CancellationToken cancellationToken) =>
-        (await _replicas.SourcesAsync(blob.Digest, _location, cancellationToken)).Count > 0;
+    private async Task<bool> IsServedElsewhereAsync(Descriptor blob, ReplicaUse replicas, CancellationToken cancellationToken) =>
+        replicas == ReplicaUse.Count && (await _replicas.SourcesAsync(blob.Digest, _location, cancellationToken)).Count > 0;
 
-    public async Task<BlobFetchResult> FetchAsync(IImageSource source, Descriptor blob, IFetchProgress? progress, CancellationToken cancellationToken)
+    public Task<BlobFetchResult> FetchAsync(IImageSource source, Descriptor blob, IFetchProgress? progress, CancellationToken cancellationToken) =>
+        FetchAsync(source, blob, progress, ReplicaUse.Count, cancellationToken);
+
+    public async Task<BlobFetchResult> FetchAsync(IImageSource source, Descriptor blob, IFetchProgress? progress, ReplicaUse replicas, CancellationToken cancellationToken)
     {
         var transferred = new TransferCount();
         for (var round = 0; ; round++)
         {
             try
             {
-                return await FetchRoundAsync(source, blob, progress, transferred, cancellationToken);
+                return await FetchRoundAsync(source, blob, progress, replicas, transferred, cancellationToken);
             }
             catch (FetchException exception) when (exception.Kind == FailureKind.InvalidContent && round < _options.DigestMismatchRefetches)
             {
@@ -79,7 +95,8 @@ public sealed class BlobFetcher
         }
     }
 
-    private async Task<BlobFetchResult> FetchRoundAsync(IImageSource source, Descriptor blob, IFetchProgress? progress, TransferCount transferred, CancellationToken cancellationToken)
+    private async Task<BlobFetchResult> FetchRoundAsync(
+        IImageSource source, Descriptor blob, IFetchProgress? progress, ReplicaUse replicas, TransferCount transferred, CancellationToken cancellationToken)
     {
         // Opening waits while another worker writes the same blob (the store serializes writers), then finds it
         // committed; only then is a download slot taken, so waiting for someone else's download costs none.
@@ -95,7 +112,7 @@ public sealed class BlobFetcher
         {
             // The writers of one blob serialize on the site's database, whichever disk they write to: a Fetcher that
             // waited for another one's download finds it served from there, and does not download it again.
-            if (await IsServedElsewhereAsync(blob, cancellationToken))
+            if (await IsServedElsewhereAsync(blob, replicas, cancellationToken))
             {
                 return new BlobFetchResult(blob, AlreadyPresent: true, transferred.Bytes);
             }

@@ -78,6 +78,13 @@ public sealed record LayerApplyWithdrawn(int LayerIndex, int Attempt, string Why
 }
 
 /// <summary>
+/// The Applier (<see cref="Worker"/>) could read the layer's blob from no content server (<see cref="Reason"/>): the
+/// Fetcher that held it stopped. Nothing was committed; the blob is fetched again (the <see cref="Refetch"/>-th time)
+/// and the layer applied after it.
+/// </summary>
+public sealed record BlobLostRecorded(int LayerIndex, int Attempt, Digest Digest, int Refetch, string Reason, WorkerStamp Worker) : IUnpackEvent;
+
+/// <summary>
 /// An Applier took the layer's apply off its queue (<see cref="Queued"/> after it was sent) and began it: from here the
 /// step's deadline counts. A redelivered command that another Applier took over is recorded again.
 /// </summary>

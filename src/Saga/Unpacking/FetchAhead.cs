@@ -23,7 +23,8 @@ public static class FetchAhead
                 break;
             }
 
-            if (bytesInFlight + layer.Blob.Size <= options.FetchAheadBytes)
+            // A refetch goes alone: its request tells the Fetcher to ignore the servers listed for the blob.
+            if (layer.BlobRefetches == 0 && bytesInFlight + layer.Blob.Size <= options.FetchAheadBytes)
             {
                 group.Add(layer);
             }

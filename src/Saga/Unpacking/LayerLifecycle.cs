@@ -43,6 +43,7 @@ public static class LayerLifecycle
         (SnapshotPhase.Applying, ApplyBegun begun) => Begun(layer, begun, context),
         (SnapshotPhase.Applying, LayerExtracted extracted) => Extracted(layer, extracted),
         (SnapshotPhase.Applying or SnapshotPhase.Committing, LayerApplied applied) => Committed(layer, applied, context),
+        (SnapshotPhase.Applying, LayerApplyFailed { BlobUnreachable: true } failed) when layer.BlobRefetches < context.Options.MaxBlobRefetches => BlobLost(layer, failed),
         (SnapshotPhase.Applying or SnapshotPhase.Committing, LayerApplyFailed failed) => Change(layer with { SnapshotStep = layer.SnapshotStep.Finish() })
             .Do(new LayerEffect.StopRun($"the apply run stopped at layer {layer.Index}, which failed"), new LayerEffect.ReleaseClaim())
             .Fail(
@@ -225,6 +226,22 @@ public static class LayerLifecycle
             : decision.Fail(UnpackStep.Fetch, FailureKind.Internal,
                 $"the Fetcher ({fetched.Worker.WorkerId}) reported blob {fetched.Blob.Digest} for layer {layer.Index}, which is {layer.Blob.Digest}", fetched.Worker);
     }
+
+    /// <summary>
+    /// The node could read the blob from no content server (the Fetcher that held it stopped, and no other has it): the
+    /// apply is taken back (the Applier removed what it prepared) and the blob fetched again, from the image's source
+    /// whatever servers are still listed for it; the layer is applied once it is in.
+    /// </summary>
+    private static LayerDecision BlobLost(LayerProgress layer, LayerApplyFailed failed) =>
+        Change(layer with
+        {
+            Snapshot = SnapshotPhase.Missing,
+            SnapshotStep = layer.SnapshotStep.Withdraw(),
+            Fetch = layer.Fetch.Withdraw(),
+            BlobRefetches = layer.BlobRefetches + 1,
+        })
+            .Record(new BlobLostRecorded(layer.Index, failed.Attempt, layer.Blob.Digest, layer.BlobRefetches + 1, failed.Reason, failed.Worker))
+            .Do(new LayerEffect.StopRun($"the apply run stopped at layer {layer.Index}, whose blob no content server could send; it is fetched again"));
 
     private static LayerDecision Extracted(LayerProgress layer, LayerExtracted extracted) =>
         Change(layer with { SnapshotStep = layer.SnapshotStep.Finish(), Snapshot = SnapshotPhase.Extracted, Key = extracted.Key })

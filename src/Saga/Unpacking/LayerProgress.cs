@@ -28,6 +28,9 @@ public sealed record LayerProgress
     /// <summary>Snapshot-prepare conflicts seen so far (bounded by <see cref="PrepareConflictPolicy"/>).</summary>
     public int PrepareConflicts { get; init; }
 
+    /// <summary>Times the blob was fetched again because the node could read it from no content server (bounded by <see cref="UnpackSagaOptions.MaxBlobRefetches"/>).</summary>
+    public int BlobRefetches { get; init; }
+
     /// <summary>The active snapshot holding this layer's extraction until its ordered commit (rebase mode).</summary>
     public string? Key { get; init; }
 

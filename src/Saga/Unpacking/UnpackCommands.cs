@@ -38,6 +38,7 @@ internal static class UnpackCommands
         return SendAsync(context, FetchBlob.QueueName, new FetchBlob(saga.CorrelationId, head.Index, head.Fetch.Attempt, saga.Source, head.Blob)
         {
             More = layers.Count > 1 ? [.. layers.Skip(1).Select(l => new BlobRequest(l.Index, l.Fetch.Attempt, l.Blob))] : null,
+            Refetch = head.BlobRefetches > 0,
         });
     }
 

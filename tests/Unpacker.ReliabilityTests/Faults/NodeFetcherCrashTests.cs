@@ -82,47 +82,102 @@ public sealed class NodeFetcherCrashTests
     }
 
     [Fact]
-    public async Task A_fetcher_killed_while_a_node_streams_a_blob_no_other_fetcher_holds_fails_the_unpack_naming_the_blob_and_commits_nothing_of_that_layer()
+    public async Task A_fetcher_killed_while_a_node_streams_a_blob_no_other_fetcher_holds_has_the_blob_fetched_again_and_the_node_commits_the_right_tree()
     {
-        await using var stack = await ServiceStack.StartAsync("rel-node-fetcher-only", new ServiceStackOptions { Fetchers = 0, Appliers = 0, Sagas = 1, Environment = _settings });
-        var holder = await stack.StartIsolatedFetcherAsync();
-        var other = await stack.StartIsolatedFetcherAsync();
-        var applier = await stack.StartNodeAsync(Node);
-        await using var listener = await ListenForApplyProgressAsync(stack);
+        await using var scene = await OnlyHolderKilledAsync("rel-node-fetcher-refetch", _settings);
 
-        // The big blob on the first Fetcher's disk only; the small ones on both. The other Fetcher, asked to fetch
-        // the big one, finds it served by the first and does not download it (a fetch done once serves the site).
-        var image = FaultImages.Trial(FaultImages.Base(), trial: 1, BigLayerBytes);
-        var big = image.Layers[FaultImages.BigLayerIndex];
-        await stack.IngestOnFetcherAsync(holder, big.Descriptor, big.Blob);
-        foreach (var layer in image.Layers.Where(l => l != big))
-        {
-            await stack.IngestOnFetcherAsync(holder, layer.Descriptor, layer.Blob);
-            await stack.IngestOnFetcherAsync(other, layer.Descriptor, layer.Blob);
-        }
+        var ended = await scene.Outcome;
+        var completed = ended as UnpackCompleted ?? throw new Xunit.Sdk.XunitException(
+            $"the unpack did not complete: {ended}\nnode {Node}'s Applier:\n{string.Join('\n', scene.Applier.Output.Where(l => l.Contains("Warning", StringComparison.Ordinal)).TakeLast(10))}");
+        Assert.Equal(ChainId.Compute(scene.Image.DiffIds)[^1], completed.TopChainId);
 
-        var request = ServiceStack.NewRequest(await FaultImages.PushAsync(image, "rel-node-fetcher-only"), Snapshotter) with { Node = Node };
-        var outcome = stack.UnpackAsync(request, TimeSpan.FromMinutes(3));
+        // The apply that lost its blob committed nothing; the other Fetcher downloaded the blob (the dead one still
+        // listed: its heartbeat had not been missed yet), and a later attempt of the apply committed the layer.
+        var history = (await scene.Stack.HistoryAsync(scene.Request.UnpackId)).ToList();
+        var lost = Assert.Single(history.OfType<BlobLostRecorded>());
+        Assert.Equal((FaultImages.BigLayerIndex, scene.Big.Digest, scene.Progress.Attempt, 1, Node), (lost.LayerIndex, lost.Digest, lost.Attempt, lost.Refetch, lost.Worker.Node));
+        Assert.Contains($"blob {scene.Big.Digest}", lost.Reason, StringComparison.Ordinal);
+        var downloaded = Assert.Single(history.OfType<BlobFetchFinished>(), f => f.Digest == scene.Big.Digest && !f.AlreadyPresent);
+        Assert.True(history.IndexOf(lost) < history.IndexOf(downloaded), "the blob was downloaded before it was lost");
+        var commit = Assert.Single(history.OfType<LayerCommitted>(), c => c.LayerIndex == FaultImages.BigLayerIndex);
+        Assert.True(commit.Attempt > lost.Attempt, $"the layer was committed by attempt {commit.Attempt}, not after the loss (attempt {lost.Attempt})");
+        Assert.Contains(scene.Other.Output, line => line.Contains($"Serving blob {scene.Big.Digest}", StringComparison.Ordinal));
 
-        await MidStreamAsync(stack, listener, request.UnpackId);
-        Assert.Same(holder, await ServingAsync([holder, other], big.Descriptor.Digest));
-        holder.KillHard();
+        var tree = await scene.Stack.ExportOnNodeAsync(scene.Applier, Node, Snapshotter, completed.TopChainId);
+        var clean = await RootFs.CleanRunAsync(scene.Image, scene.Stack.Root);
+        RootFs.AssertIdentical(clean, tree);
+        await scene.Stack.AssertNothingLeftBehindAsync(Snapshotter, FaultSettings.LeaseDuration * 4, node: Node);
+    }
+
+    [Fact]
+    public async Task A_blob_lost_with_its_fetcher_more_often_than_the_saga_allows_fails_the_unpack_naming_the_blob_and_commits_nothing_of_that_layer()
+    {
+        var noRefetch = new Dictionary<string, string>(_settings) { ["Saga__MaxBlobRefetches"] = "0" };
+        await using var scene = await OnlyHolderKilledAsync("rel-node-fetcher-only", noRefetch);
 
         // It fails, soon (no deadline, no retry loop), saying which blob no content server could send.
-        var failed = Assert.IsType<UnpackFailed>(await outcome);
+        var failed = Assert.IsType<UnpackFailed>(await scene.Outcome);
         Assert.Equal((FaultImages.BigLayerIndex, FailureKind.Unavailable), (failed.LayerIndex, failed.Kind));
-        Assert.Contains($"blob {big.Descriptor.Digest}", failed.Reason, StringComparison.Ordinal);
-        Assert.Contains(applier.Output, line => line.Contains($"Resuming blob {big.Descriptor.Digest}", StringComparison.Ordinal));
+        Assert.Contains($"blob {scene.Big.Digest}", failed.Reason, StringComparison.Ordinal);
+        Assert.Contains(scene.Applier.Output, line => line.Contains($"Resuming blob {scene.Big.Digest}", StringComparison.Ordinal));
 
         // Nothing of the layer (nor above it) is committed on the node, and nothing stays active once leases run out.
-        var history = await stack.HistoryAsync(request.UnpackId);
+        var history = await scene.Stack.HistoryAsync(scene.Request.UnpackId);
+        Assert.Empty(history.OfType<BlobLostRecorded>());
         Assert.DoesNotContain(history.OfType<LayerCommitted>(), c => c.LayerIndex >= FaultImages.BigLayerIndex);
-        Assert.DoesNotContain(history.OfType<BlobFetchFinished>(), f => f.Digest == big.Descriptor.Digest && !f.AlreadyPresent);
-        var chains = ChainId.Compute(image.DiffIds);
-        var committed = await stack.SnapshotterOf(Snapshotter, Node).WalkAsync([], CancellationToken.None)
+        Assert.DoesNotContain(history.OfType<BlobFetchFinished>(), f => f.Digest == scene.Big.Digest && !f.AlreadyPresent);
+        var chains = ChainId.Compute(scene.Image.DiffIds);
+        var committed = await scene.Stack.SnapshotterOf(Snapshotter, Node).WalkAsync([], CancellationToken.None)
             .Where(s => s.Kind == SnapshotKind.Committed).Select(s => s.Name).ToListAsync();
         Assert.Equal([chains[0].ToString()], committed);
-        await stack.AssertNothingLeftBehindAsync(Snapshotter, FaultSettings.LeaseDuration * 4, node: Node);
+        await scene.Stack.AssertNothingLeftBehindAsync(Snapshotter, FaultSettings.LeaseDuration * 4, node: Node);
+    }
+
+    /// <summary>
+    /// The big blob on the first Fetcher's disk only, the small ones on both; the node streams the big one from the first,
+    /// which is killed mid-stream. The other Fetcher, asked to fetch the big one before, found it served by the first and
+    /// did not download it (a fetch done once serves the site).
+    /// </summary>
+    private static async Task<HolderKilled> OnlyHolderKilledAsync(string name, IReadOnlyDictionary<string, string> settings)
+    {
+        var stack = await ServiceStack.StartAsync(name, new ServiceStackOptions { Fetchers = 0, Appliers = 0, Sagas = 1, Environment = settings });
+        try
+        {
+            var holder = await stack.StartIsolatedFetcherAsync();
+            var other = await stack.StartIsolatedFetcherAsync();
+            var applier = await stack.StartNodeAsync(Node);
+            await using var listener = await ListenForApplyProgressAsync(stack);
+
+            var image = FaultImages.Trial(FaultImages.Base(), trial: 1, BigLayerBytes);
+            var big = image.Layers[FaultImages.BigLayerIndex];
+            await stack.IngestOnFetcherAsync(holder, big.Descriptor, big.Blob);
+            foreach (var layer in image.Layers.Where(l => l != big))
+            {
+                await stack.IngestOnFetcherAsync(holder, layer.Descriptor, layer.Blob);
+                await stack.IngestOnFetcherAsync(other, layer.Descriptor, layer.Blob);
+            }
+
+            var request = ServiceStack.NewRequest(await FaultImages.PushAsync(image, name), Snapshotter) with { Node = Node };
+            var outcome = stack.UnpackAsync(request, TimeSpan.FromMinutes(3));
+
+            var progress = await MidStreamAsync(stack, listener, request.UnpackId);
+            Assert.Same(holder, await ServingAsync([holder, other], big.Descriptor.Digest));
+            holder.KillHard();
+            return new HolderKilled(stack, other, applier, image, big.Descriptor, request, progress, outcome);
+        }
+        catch
+        {
+            await stack.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>The scene after the kill: the stack, the surviving Fetcher, the node's Applier, the unpack under way.</summary>
+    private sealed record HolderKilled(
+        ServiceStack Stack, ServiceProcess Other, ServiceProcess Applier, TestImage Image, Descriptor Big, UnpackRequested Request, LayerApplyProgressed Progress, Task<object> Outcome)
+        : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync() => Stack.DisposeAsync();
     }
 
     private static Task<StackListener> ListenForApplyProgressAsync(ServiceStack stack) =>

@@ -63,6 +63,13 @@ public static class LayerLifecycleTable
     public static LayerReply ApplyFailed() =>
         new(1, 2, LayerStep.Snapshot, new LayerApplyFailed(Guid.Empty, 1, 2, "native", ChainId, FailureKind.InvalidContent, "bad tar", false, Worker));
 
+    /// <summary>The Applier could read the blob from no content server (the Fetcher that held it stopped).</summary>
+    public static LayerReply BlobUnreachable() =>
+        new(1, 2, LayerStep.Snapshot, new LayerApplyFailed(Guid.Empty, 1, 2, "native", ChainId, FailureKind.Unavailable, "no content server could send it", true, Worker)
+        {
+            BlobUnreachable = true,
+        });
+
     public static LayerReply Conflicted() =>
         new(1, 2, LayerStep.Snapshot, new SnapshotPrepareConflicted(Guid.Empty, 1, 2, "native", ChainId, "extract-1", Worker));
 

@@ -39,6 +39,9 @@ public sealed class When_a_layer_gets_a_reply_or_a_wake_up
         { "a commit of another chain fails the apply", Layer(SnapshotPhase.Applying), Applied(labelled: true, chainId: Digest.Compute("x"u8)), Context(), new(SnapshotPhase.Applying, _none, ["ReleaseClaim"], UnpackStep.Apply) },
         { "a commit reply while the layer is missing is stale", Layer(SnapshotPhase.Missing) with { SnapshotStep = new Step { Status = StepStatus.NotStarted, Attempt = 2 } }, Applied(labelled: true), Context(), new(SnapshotPhase.Missing, [typeof(StaleReplyIgnored)], []) },
         { "a failed apply stops its run, releases its claim and fails", Layer(SnapshotPhase.Applying), ApplyFailed(), Context(), new(SnapshotPhase.Applying, _none, ["StopRun", "ReleaseClaim"], UnpackStep.Apply) },
+        { "a blob no content server could send stops the run and is fetched again", Layer(SnapshotPhase.Applying), BlobUnreachable(), Context(), new(SnapshotPhase.Missing, [typeof(BlobLostRecorded)], ["StopRun"]) },
+        { "a blob lost again after the last allowed refetch fails the apply", Layer(SnapshotPhase.Applying) with { BlobRefetches = 2 }, BlobUnreachable(), Context(), new(SnapshotPhase.Applying, _none, ["StopRun", "ReleaseClaim"], UnpackStep.Apply) },
+        { "a blob lost in a parallel extraction is fetched again too", Layer(SnapshotPhase.Applying), BlobUnreachable(), Context(canRebase: true), new(SnapshotPhase.Missing, [typeof(BlobLostRecorded)], ["StopRun"]) },
         { "a prepare conflict stops the run and looks the chain ID up", Layer(SnapshotPhase.Applying), Conflicted(), Context(), new(SnapshotPhase.Statting, [typeof(SnapshotPrepareConflictRecorded)], ["StopRun", "Send Stat"]) },
         { "an Applier beginning the apply is recorded", Layer(SnapshotPhase.Applying), Begun(), Context(), new(SnapshotPhase.Applying, [typeof(LayerApplyBegan)], []) },
         { "a late acknowledgement of an older attempt changes nothing and records nothing", Layer(SnapshotPhase.Applying), Begun(attempt: 1), Context(), new(SnapshotPhase.Applying, _none, []) },
@@ -98,6 +101,20 @@ public sealed class When_a_layer_gets_a_reply_or_a_wake_up
         Assert.Equal((StepStatus.InFlight, 3, 1, Now + SagaOptions.StatTimeout), (decision.Layer.SnapshotStep.Status, decision.Layer.SnapshotStep.Attempt, decision.Layer.SnapshotStep.Redrives, decision.Layer.SnapshotStep.DueAt));
         var redriven = Assert.IsType<StepRedriven>(Assert.Single(decision.Events));
         Assert.Equal(("stat", 1, 3, 1), (redriven.Step, redriven.LayerIndex, redriven.Attempt, redriven.Redrives));
+    }
+
+    [Fact]
+    public void Should_take_back_the_apply_and_the_fetch_of_a_lost_blob_so_the_next_fetch_is_a_new_attempt()
+    {
+        var decision = LayerLifecycle.Decide(Layer(SnapshotPhase.Applying) with { Fetch = new Step { Status = StepStatus.Done, Attempt = 1 } }, BlobUnreachable(), Context());
+
+        Assert.Equal((StepStatus.NotStarted, 2), (decision.Layer.SnapshotStep.Status, decision.Layer.SnapshotStep.Attempt));
+        Assert.Equal((StepStatus.NotStarted, 1), (decision.Layer.Fetch.Status, decision.Layer.Fetch.Attempt));
+        Assert.Equal(1, decision.Layer.BlobRefetches);
+        var lost = Assert.IsType<BlobLostRecorded>(Assert.Single(decision.Events));
+        Assert.Equal((1, 2, Blob.Digest, 1, Worker), (lost.LayerIndex, lost.Attempt, lost.Digest, lost.Refetch, lost.Worker));
+        Assert.Contains("no content server could send it", lost.Reason, StringComparison.Ordinal);
+        Assert.Null(decision.Failure);
     }
 
     [Fact]

@@ -112,6 +112,11 @@ public sealed partial class UnpackFold
                 _tracks.Withdraw(w.LayerIndex);
                 _tracks.Mark(w.LayerIndex, "retry", time, $"apply withdrawn: {w.Why}");
                 return progress.Withdrawn(w);
+            case BlobLostRecorded l:
+                Set(l.LayerIndex, LayerState.Waiting, $"blob lost ({l.Reason}); fetched again");
+                _tracks.Close(l.LayerIndex, TimelineStep.Apply, time, l.Worker.WorkerId, BarOutcomes.Failed, $"blob unreachable: {l.Reason}");
+                _tracks.Mark(l.LayerIndex, "retry", time, $"blob {l.Digest} fetched again (refetch {l.Refetch})");
+                return progress.Set(l.LayerIndex, LayerState.Waiting, $"its blob could not be read from any content server; fetching it again (refetch {l.Refetch})");
             case LayerExtractedRecorded x:
                 Extracted(x);
                 _tracks.Close(x.LayerIndex, TimelineStep.Apply, time, x.Worker.WorkerId, BarOutcomes.Done, $"extracted {x.UncompressedSize:N0} bytes in {x.Duration.TotalMilliseconds:N0} ms");

@@ -1,0 +1,46 @@
+using Unpacker.Fetcher.Fetching;
+using Unpacker.Fetcher.Tests.Support;
+using Unpacker.Storage.Content;
+using Unpacker.Testing.Images;
+
+namespace Unpacker.Fetcher.Tests.Fetching;
+
+/// <summary>
+/// A blob another Fetcher serves counts as fetched: a fetch done once serves every node. A refetch comes because a node
+/// could read the blob from none of the servers listed for it (a Fetcher that crashed stays listed until its heartbeat
+/// is missed), so it brings the blob from the image's source whatever is listed.
+/// </summary>
+public sealed class RefetchTests(FetcherFixture fixture) : IClassFixture<FetcherFixture>
+{
+    [Fact]
+    public async Task A_refetch_brings_the_blob_from_the_source_though_a_crashed_fetcher_is_still_listed_for_it()
+    {
+        var image = new TestImageBuilder().WithLayer(TestLayer.Random(8_192)).Build();
+        var repository = TestRegistryPusher.UniqueRepository("refetch");
+        using (var pusher = TestRegistryPusher.ForTestRegistry())
+        {
+            await pusher.PushAsync(repository, "v1", image);
+        }
+
+        var blob = image.Layers[0].Descriptor;
+        await using var stack = fixture.NewStack();
+        var source = await stack.Sources.OpenAsync(TestSources.Registry(repository, "v1"), CancellationToken.None);
+
+        // A Fetcher that fetched the blob, then died without saying so: its last heartbeat is recent, nothing listens at its address.
+        var crashed = $"crashed-{Guid.NewGuid():N}";
+        var replicas = new ContentReplicas(fixture.Documents);
+        await replicas.HeartbeatAsync(new ContentServer { Id = crashed, Url = "http://127.0.0.1:1", WorkerId = "fetcher-crashed" }, CancellationToken.None);
+        await replicas.RegisterAsync(crashed, [(blob.Digest, blob.Size)], CancellationToken.None);
+
+        Assert.True(await stack.Fetcher.IsCommittedAsync(blob, ReplicaUse.Count, CancellationToken.None));
+        Assert.False(await stack.Fetcher.IsCommittedAsync(blob, ReplicaUse.Ignore, CancellationToken.None));
+        Assert.True((await stack.Fetcher.FetchAsync(source, blob, progress: null, ReplicaUse.Count, CancellationToken.None)).AlreadyPresent);
+
+        var refetched = await stack.Fetcher.FetchAsync(source, blob, progress: null, ReplicaUse.Ignore, CancellationToken.None);
+
+        Assert.False(refetched.AlreadyPresent);
+        Assert.Equal(blob.Size, refetched.BytesTransferred);
+        Assert.Equal(blob.Size, (await stack.Store.InfoAsync(blob.Digest, CancellationToken.None)).Size);
+        Assert.True(await stack.Fetcher.IsCommittedAsync(blob, ReplicaUse.Ignore, CancellationToken.None));
+    }
+}
