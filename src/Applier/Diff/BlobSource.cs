@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Logging;
-using Unpacker.Archive.Compression;
+using Unpacker.Archive.IO;
 using Unpacker.Contracts.Oci;
 using Unpacker.Storage;
 using Unpacker.Storage.Content;
@@ -83,11 +83,7 @@ internal sealed class KeptRemoteBlob(RemoteBlobStream remote, FileStream? copy, 
     public async Task VerifyAsync(CancellationToken cancellationToken)
     {
         // What the apply left unread (a compressed stream's trailer) is read through here, so the copy has every byte.
-        var rest = new byte[81920];
-        while (await ReadAsync(rest, cancellationToken) > 0)
-        {
-        }
-
+        await DrainAsync(cancellationToken);
         await remote.VerifyAsync(cancellationToken);
         _verified = true;
     }

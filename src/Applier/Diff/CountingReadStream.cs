@@ -1,4 +1,4 @@
-using Unpacker.Archive.Compression;
+using Unpacker.Archive.IO;
 
 namespace Unpacker.Applier.Diff;
 

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
-using Unpacker.Archive.Compression;
+using Unpacker.Archive.IO;
 using Unpacker.Contracts.Oci;
 using Unpacker.Storage;
 using Unpacker.Storage.Content;
@@ -159,11 +159,7 @@ public sealed partial class RemoteBlobStream : ForwardReadStream
     /// </summary>
     public async Task VerifyAsync(CancellationToken cancellationToken)
     {
-        var rest = new byte[81920];
-        while (await ReadAsync(rest, cancellationToken) > 0)
-        {
-        }
-
+        await DrainAsync(cancellationToken);
         var actual = Digest.FromSha256Hash(_hash.GetHashAndReset());
         if (actual != _blob.Digest)
         {

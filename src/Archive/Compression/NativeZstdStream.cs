@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Runtime.InteropServices;
+using Unpacker.Archive.IO;
 
 namespace Unpacker.Archive.Compression;
 

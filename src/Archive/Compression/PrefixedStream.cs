@@ -1,3 +1,5 @@
+using Unpacker.Archive.IO;
+
 namespace Unpacker.Archive.Compression;
 
 /// <summary>Gives back the bytes already read to sniff the magic, then the rest of the inner stream.</summary>

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Runtime.ExceptionServices;
 using System.Security.Cryptography;
+using Unpacker.Archive.IO;
 
 namespace Unpacker.Archive.Compression;
 

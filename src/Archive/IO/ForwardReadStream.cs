@@ -1,4 +1,4 @@
-namespace Unpacker.Archive.Compression;
+namespace Unpacker.Archive.IO;
 
 /// <summary>
 /// The shape every read-only, forward-only stream shares: the decompression pipeline's, and the Applier's wrappers
@@ -28,6 +28,15 @@ public abstract class ForwardReadStream : Stream
 
     public override void Flush()
     {
+    }
+
+    /// <summary>Reads what is left, through this stream, and drops it: a wrapper that counts, hashes or copies sees every byte.</summary>
+    protected async Task DrainAsync(CancellationToken cancellationToken)
+    {
+        var rest = new byte[81920];
+        while (await ReadAsync(rest, cancellationToken) > 0)
+        {
+        }
     }
 
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
