@@ -226,6 +226,10 @@ internal sealed class UnpackScheduler(UnpackSagaOptions options, ExtractionClaim
     private void Await(BehaviorContext<UnpackState> context, LayerProgress layer, ClaimResult held) =>
         context.Decide(LayerLifecycle.AwaitOwner(layer, ContextFor(context.Saga, layer), held.Owner, held.LeaseUntil));
 
+    /// <summary>
+    /// Fetched, or on its way; not a blob being fetched again after it was lost: the dead server that held it stays listed
+    /// until its heartbeat is missed, and the Applier, waiting for the blob, would take that listing for its arrival.
+    /// </summary>
     private bool MayJoinRun(LayerProgress layer) =>
-        layer.Fetch.Status == StepStatus.Done || (options.RunAheadOfFetches && layer.Fetch.Status == StepStatus.InFlight);
+        layer.Fetch.Status == StepStatus.Done || (options.RunAheadOfFetches && layer.Fetch.Status == StepStatus.InFlight && layer.BlobRefetches == 0);
 }

@@ -95,7 +95,7 @@ public sealed class UnpackSagaHost : IAsyncDisposable
     /// <summary>Polls the saga document until it satisfies <paramref name="condition"/>.</summary>
     public async Task<UnpackState> WaitForSagaAsync(Guid unpackId, Func<UnpackState, bool> condition)
     {
-        using var timeout = new CancellationTokenSource(_patience);
+        var deadline = DateTime.UtcNow + _patience;
         while (true)
         {
             var saga = await SagaAsync(unpackId);
@@ -104,9 +104,19 @@ public sealed class UnpackSagaHost : IAsyncDisposable
                 return saga;
             }
 
-            await Task.Delay(25, timeout.Token);
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"unpack {unpackId}: the saga did not reach the state waited for within {_patience}; it is {Describe(saga)}");
+            }
+
+            await Task.Delay(25);
         }
     }
+
+    private static string Describe(UnpackState? saga) => saga is null
+        ? "not stored"
+        : $"{saga.CurrentState}, wake at {saga.WakeAt:O}, layers: " + string.Join("; ", saga.Layers.Select(l =>
+            $"{l.Index} {l.Snapshot} snapshot {l.SnapshotStep.Status}#{l.SnapshotStep.Attempt} r{l.SnapshotStep.Redrives} begun {l.SnapshotStep.BegunAt:HH:mm:ss.fff} due {l.SnapshotStep.DueAt:HH:mm:ss.fff}, fetch {l.Fetch.Status}#{l.Fetch.Attempt}"));
 
     /// <summary>
     /// Polls for a matching published message, as a subscriber (<see cref="OutcomeSubscriber"/>) received it: the saga's
