@@ -4,6 +4,7 @@
 #   scripts/services.sh up [postgres|rabbitmq|registry]...   install when missing, start, wait until they answer
 #   scripts/services.sh down [name]...                       stop by recorded PID
 #   scripts/services.sh status
+#   scripts/services.sh fresh-database NAME                   drop NAME (whatever is connected) and create it empty
 # Ports, credentials and directories come from .env (override with UNPACKER_* variables).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/env.sh"
@@ -57,6 +58,16 @@ postgres_up() {
 }
 
 postgres_down() { stop_pid PostgreSQL "$pg_pidfile" INT 60; }
+
+# A database dropped and made again, empty, owned by the services' role: what a test run starts from, so no schema of an
+# earlier run (nor of the main job) is in its catalog.
+postgres_fresh_database() {
+  local db="$1"
+  [[ "$db" =~ ^[a-z_][a-z0-9_]*$ ]] || die "fresh-database: '$db' is not a plain database name"
+  log "making the database $db afresh"
+  psql_admin -c "drop database if exists \"$db\" with (force)"
+  psql_admin -c "create database \"$db\" owner \"$UNPACKER_POSTGRES_USER\""
+}
 
 # --- RabbitMQ ---------------------------------------------------------------------------------------
 rabbit_dir="$state/rabbitmq"
@@ -144,10 +155,14 @@ status() {
 }
 
 command="${1:-up}"; shift || true
+if [[ "$command" == fresh-database ]]; then
+  (($# == 1)) || die "usage: $0 fresh-database NAME"
+  postgres_fresh_database "$1"; exit 0
+fi
 names=("$@"); ((${#names[@]})) || names=(postgres rabbitmq registry)
 case "$command" in
   up) install_missing; for n in "${names[@]}"; do "${n}_up"; done ;;
   down) for ((i=${#names[@]}-1; i>=0; i--)); do "${names[i]}_down"; done ;;
   status) status ;;
-  *) die "usage: $0 up|down|status [postgres|rabbitmq|registry]..." ;;
+  *) die "usage: $0 up|down|status [postgres|rabbitmq|registry]... | fresh-database NAME" ;;
 esac

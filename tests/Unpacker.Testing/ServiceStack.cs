@@ -27,9 +27,13 @@ public sealed class ServiceStack : IAsyncDisposable
     private readonly IReadOnlyDictionary<string, string> _extraEnvironment;
     private int _started;
 
-    private ServiceStack(PostgresOptions postgres, IsolatedVirtualHost vhost, string root, DocumentStore store, IReadOnlyDictionary<string, string>? environment)
+    /// <summary>True when the stack made its schema (and drops it on dispose); a caller's own schema is the caller's.</summary>
+    private readonly bool _ownsSchema;
+
+    private ServiceStack(PostgresOptions postgres, bool ownsSchema, IsolatedVirtualHost vhost, string root, DocumentStore store, IReadOnlyDictionary<string, string>? environment)
     {
         Postgres = postgres;
+        _ownsSchema = ownsSchema;
         VirtualHost = vhost;
         Root = root;
         Store = store;
@@ -89,7 +93,7 @@ public sealed class ServiceStack : IAsyncDisposable
 
         // The schema is migrated here, as `unpacker db migrate` would: the services only check it.
         var store = await UnpackerMarten.OpenMigratedStoreAsync(postgres, UnpackerSchema.Everything);
-        var stack = new ServiceStack(postgres, vhost, root, store, options.Environment);
+        var stack = new ServiceStack(postgres, ownsSchema: options.Postgres is null, vhost, root, store, options.Environment);
         try
         {
             await stack.StartBusAsync();
@@ -250,6 +254,11 @@ public sealed class ServiceStack : IAsyncDisposable
         }
 
         Store.Dispose();
+        if (_ownsSchema)
+        {
+            await TestServers.DropSchemaAsync(Postgres);
+        }
+
         await VirtualHost.DisposeAsync();
         if (Directory.Exists(Root))
         {

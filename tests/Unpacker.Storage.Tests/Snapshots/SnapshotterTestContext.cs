@@ -63,12 +63,7 @@ public sealed class SnapshotterTestContext : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Store.Dispose();
-        await using (var connection = new NpgsqlConnection(Postgres.ConnectionString))
-        {
-            await connection.OpenAsync();
-            await using var drop = new NpgsqlCommand($"DROP SCHEMA IF EXISTS \"{Postgres.Schema}\" CASCADE", connection);
-            await drop.ExecuteNonQueryAsync();
-        }
+        await TestServers.DropSchemaAsync(Postgres);
 
         FileTree.RemoveAll(Scratch);
     }
