@@ -22,18 +22,13 @@ public sealed class DiskFullTests(FetcherFixture fixture) : IClassFixture<Fetche
     [Fact]
     public async Task A_full_disk_is_reported_as_disk_full_and_not_retried_as_a_network_error()
     {
-        var image = new TestImageBuilder().WithLayer(TestLayer.Random(600_000)).Build();
-        var repository = TestRegistryPusher.UniqueRepository("diskfull");
-        using (var pusher = TestRegistryPusher.ForTestRegistry())
-        {
-            await pusher.PushAsync(repository, "v1", image);
-        }
+        var (repository, layer) = await FetcherFixture.PushOneLayerImageAsync("diskfull", 600_000);
 
         await using var stack = fixture.NewStack(root: _mount);
-        var source = await stack.Sources.OpenAsync(TestSources.Registry(repository, "v1"), CancellationToken.None);
+        var source = await stack.OpenRegistrySourceAsync(repository);
 
-        var error = await Assert.ThrowsAnyAsync<IOException>(() => stack.Fetcher.FetchAsync(source, image.Layers[0].Descriptor, null, CancellationToken.None));
-        var failure = FetchFailures.Classify(error, $"fetching {image.Layers[0].Descriptor.Digest}");
+        var error = await Assert.ThrowsAnyAsync<IOException>(() => stack.Fetcher.FetchAsync(source, layer.Descriptor, null, CancellationToken.None));
+        var failure = FetchFailures.Classify(error, $"fetching {layer.Descriptor.Digest}");
 
         Assert.Equal(FailureKind.DiskFull, failure.Kind);
         Assert.Contains("no space left", failure.Reason, StringComparison.OrdinalIgnoreCase);

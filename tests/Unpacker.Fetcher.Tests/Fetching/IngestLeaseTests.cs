@@ -20,16 +20,11 @@ public sealed class IngestLeaseTests(FetcherFixture fixture) : IClassFixture<Fet
     [Fact]
     public async Task A_fetch_that_loses_postgresql_after_opening_its_ingest_gives_the_lease_back()
     {
-        var image = new TestImageBuilder().WithLayer(TestLayer.Random(4_096)).Build();
-        var repository = TestRegistryPusher.UniqueRepository("lease");
-        using (var pusher = TestRegistryPusher.ForTestRegistry())
-        {
-            await pusher.PushAsync(repository, "v1", image);
-        }
+        var (repository, layer) = await FetcherFixture.PushOneLayerImageAsync("lease", 4_096);
 
-        var blob = image.Layers[0].Descriptor;
+        var blob = layer.Descriptor;
         await using var stack = fixture.NewStack();
-        var source = await stack.Sources.OpenAsync(TestSources.Registry(repository, "v1"), CancellationToken.None);
+        var source = await stack.OpenRegistrySourceAsync(repository);
 
         // The replica lookup, made once the ingest is open, finds PostgreSQL out of reach (nothing listens on port 1).
         using var unreachable = DocumentStore.For(options => options.Connection("Host=127.0.0.1;Port=1;Username=unpacker;Database=unpacker;Timeout=2"));

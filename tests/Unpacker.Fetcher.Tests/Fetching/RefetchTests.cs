@@ -15,16 +15,11 @@ public sealed class RefetchTests(FetcherFixture fixture) : IClassFixture<Fetcher
     [Fact]
     public async Task A_refetch_brings_the_blob_from_the_source_though_a_crashed_fetcher_is_still_listed_for_it()
     {
-        var image = new TestImageBuilder().WithLayer(TestLayer.Random(8_192)).Build();
-        var repository = TestRegistryPusher.UniqueRepository("refetch");
-        using (var pusher = TestRegistryPusher.ForTestRegistry())
-        {
-            await pusher.PushAsync(repository, "v1", image);
-        }
+        var (repository, layer) = await FetcherFixture.PushOneLayerImageAsync("refetch", 8_192);
 
-        var blob = image.Layers[0].Descriptor;
+        var blob = layer.Descriptor;
         await using var stack = fixture.NewStack();
-        var source = await stack.Sources.OpenAsync(TestSources.Registry(repository, "v1"), CancellationToken.None);
+        var source = await stack.OpenRegistrySourceAsync(repository);
 
         // A Fetcher that fetched the blob, then died without saying so: its last heartbeat is recent, nothing listens at its address.
         var crashed = $"crashed-{Guid.NewGuid():N}";

@@ -11,6 +11,7 @@ using Unpacker.Hosting.Configuration;
 using Unpacker.Hosting.Persistence;
 using Unpacker.Storage.Content;
 using Unpacker.Testing;
+using Unpacker.Testing.Images;
 
 namespace Unpacker.Fetcher.Tests.Support;
 
@@ -71,15 +72,27 @@ public sealed class FetcherFixture : IAsyncLifetime
         return new FetcherStack(services.BuildServiceProvider(), root);
     }
 
-    public Task DisposeAsync()
+    /// <summary>
+    /// Pushes an image of one random layer of <paramref name="size"/> bytes to the test registry under a repository
+    /// of its own (tag <c>v1</c>); returns the repository and the layer.
+    /// </summary>
+    public static async Task<(string Repository, TestLayer Layer)> PushOneLayerImageAsync(string prefix, int size)
+    {
+        var image = new TestImageBuilder().WithLayer(TestLayer.Random(size)).Build();
+        var repository = TestRegistryPusher.UniqueRepository(prefix);
+        using var pusher = TestRegistryPusher.ForTestRegistry();
+        await pusher.PushAsync(repository, "v1", image);
+        return (repository, image.Layers[0]);
+    }
+
+    public async Task DisposeAsync()
     {
         Documents.Dispose();
+        await TestServers.DropSchemaAsync(Postgres);
         foreach (var root in _roots.Where(Directory.Exists))
         {
             Directory.Delete(root, recursive: true);
         }
-
-        return Task.CompletedTask;
     }
 }
 
@@ -97,6 +110,10 @@ public sealed class FetcherStack(ServiceProvider provider, string root) : IAsync
     public ImageSourceFactory Sources => provider.GetRequiredService<ImageSourceFactory>();
 
     public RegistryAuthenticator Authenticator => provider.GetRequiredService<RegistryAuthenticator>();
+
+    /// <summary>Opens the test registry's <paramref name="repository"/> at tag <c>v1</c> as an image source.</summary>
+    public Task<IImageSource> OpenRegistrySourceAsync(string repository) =>
+        Sources.OpenAsync(TestSources.Registry(repository, "v1"), CancellationToken.None);
 
     public async Task<byte[]> ReadBlobAsync(Contracts.Oci.Digest digest)
     {
