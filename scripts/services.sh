@@ -65,7 +65,7 @@ postgres_fresh_database() {
   local db="$1"
   [[ "$db" =~ ^[a-z_][a-z0-9_]*$ ]] || die "fresh-database: '$db' is not a plain database name"
   log "making the database $db afresh"
-  psql_admin -c "drop database if exists \"$db\" with (force)"
+  PGOPTIONS='--client-min-messages=warning' psql_admin -c "drop database if exists \"$db\" with (force)"
   psql_admin -c "create database \"$db\" owner \"$UNPACKER_POSTGRES_USER\""
 }
 

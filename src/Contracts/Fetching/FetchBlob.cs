@@ -24,13 +24,21 @@ public sealed record FetchBlob(Guid UnpackId, int LayerIndex, int Attempt, Image
     /// </summary>
     public bool Refetch { get; init; }
 
+    /// <summary>
+    /// The blob was fetched before, but another blob of the unpack was just lost with the server that held it, and this
+    /// one may have been on the same server: a content server listed for it counts only when it answers for the blob
+    /// now; otherwise the Fetcher brings it from <see cref="Source"/>. Only for this command's blob, never for
+    /// <see cref="More"/>.
+    /// </summary>
+    public bool CheckReplicas { get; init; }
+
     /// <summary>The group as the Fetcher works it: this command's blob, then each further blob as a command of its own.</summary>
     public IEnumerable<FetchBlob> Blobs()
     {
         yield return this with { More = null };
         foreach (var more in More ?? [])
         {
-            yield return this with { LayerIndex = more.LayerIndex, Attempt = more.Attempt, Blob = more.Blob, More = null, Refetch = false };
+            yield return this with { LayerIndex = more.LayerIndex, Attempt = more.Attempt, Blob = more.Blob, More = null, Refetch = false, CheckReplicas = false };
         }
     }
 }

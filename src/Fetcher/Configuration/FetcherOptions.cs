@@ -63,6 +63,7 @@ public sealed class FetcherOptions
         Require(CircuitBreaker.BreakDuration >= TimeSpan.FromMilliseconds(500), "CircuitBreaker:BreakDuration", "at least 500ms");
         Require(Timeouts.Request > TimeSpan.Zero, "Timeouts:Request", "positive");
         Require(Timeouts.ReadIdle > TimeSpan.Zero, "Timeouts:ReadIdle", "positive");
+        Require(Timeouts.ReplicaCheck > TimeSpan.Zero, "Timeouts:ReplicaCheck", "positive");
     }
 
     private static void Require(bool condition, string name, string rule)
@@ -109,6 +110,12 @@ public sealed class TimeoutOptions
     public TimeSpan ReadIdle { get; set; } = TimeSpan.FromSeconds(60);
 
     public TimeSpan Connect { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// How long a content server listed for a doubted blob has to answer that it serves it (<see cref="Fetching.ReplicaUse.Check"/>);
+    /// one that does not answer in time counts as not serving it.
+    /// </summary>
+    public TimeSpan ReplicaCheck { get; set; } = TimeSpan.FromSeconds(3);
 }
 
 /// <summary>How registries are reached and authenticated.</summary>

@@ -124,8 +124,9 @@ public sealed class FetchBlobConsumer(
 
     private async Task<BlobFetchResult> FetchAsync(ConsumeContext<FetchBlob> context, FetchBlob command, CancellationToken cancellationToken)
     {
-        // A refetch comes because no listed server could send the blob to a node: only this Fetcher's own copy counts.
-        var replicas = command.Refetch ? ReplicaUse.Ignore : ReplicaUse.Count;
+        // A refetch comes because no listed server could send the blob to a node: only this Fetcher's own copy counts. A
+        // check comes because another blob was lost with its server: a listed server counts once it answers for this one.
+        var replicas = command.Refetch ? ReplicaUse.Ignore : command.CheckReplicas ? ReplicaUse.Check : ReplicaUse.Count;
         if (await fetcher.IsCommittedAsync(command.Blob, replicas, cancellationToken))
         {
             return new BlobFetchResult(command.Blob, AlreadyPresent: true, 0);

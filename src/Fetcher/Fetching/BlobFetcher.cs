@@ -18,6 +18,12 @@ public enum ReplicaUse
 
     /// <summary>No: a node could not read it from any of them (a refetch); only this Fetcher's own store counts.</summary>
     Ignore,
+
+    /// <summary>
+    /// Only those that answer for it now: the blob may have been lost with a server still listed (another blob of the
+    /// unpack was), so each listed server is asked (<see cref="ReplicaCheck"/>) before it counts.
+    /// </summary>
+    Check,
 }
 
 /// <summary>What one fetch did: nothing when the blob was already committed, else how many bytes it moved.</summary>
@@ -33,15 +39,18 @@ public sealed class BlobFetcher
     private const int BufferSize = 128 * 1024;
     private readonly IContentStore _store;
     private readonly ContentReplicas _replicas;
+    private readonly ReplicaCheck _check;
     private readonly string _location;
     private readonly DownloadLimiter _limiter;
     private readonly FetcherOptions _options;
     private readonly ILogger<BlobFetcher> _logger;
 
-    public BlobFetcher(IContentStore store, ContentReplicas replicas, ContentStoreOptions content, DownloadLimiter limiter, FetcherOptions options, ILogger<BlobFetcher> logger)
+    public BlobFetcher(
+        IContentStore store, ContentReplicas replicas, ReplicaCheck check, ContentStoreOptions content, DownloadLimiter limiter, FetcherOptions options, ILogger<BlobFetcher> logger)
     {
         _store = store;
         _replicas = replicas;
+        _check = check;
         _location = content.LocationOrDefault;
         _limiter = limiter;
         _options = options;
@@ -73,8 +82,16 @@ public sealed class BlobFetcher
         }
     }
 
-    private async Task<bool> IsServedElsewhereAsync(Descriptor blob, ReplicaUse replicas, CancellationToken cancellationToken) =>
-        replicas == ReplicaUse.Count && (await _replicas.SourcesAsync(blob.Digest, _location, cancellationToken)).Count > 0;
+    private async Task<bool> IsServedElsewhereAsync(Descriptor blob, ReplicaUse replicas, CancellationToken cancellationToken)
+    {
+        if (replicas == ReplicaUse.Ignore)
+        {
+            return false;
+        }
+
+        var sources = await _replicas.SourcesAsync(blob.Digest, _location, cancellationToken);
+        return replicas == ReplicaUse.Count ? sources.Count > 0 : await _check.AnyServesAsync(sources, blob, cancellationToken);
+    }
 
     public Task<BlobFetchResult> FetchAsync(IImageSource source, Descriptor blob, IFetchProgress? progress, CancellationToken cancellationToken) =>
         FetchAsync(source, blob, progress, ReplicaUse.Count, cancellationToken);

@@ -85,6 +85,13 @@ public sealed record LayerApplyWithdrawn(int LayerIndex, int Attempt, string Why
 public sealed record BlobLostRecorded(int LayerIndex, int Attempt, Digest Digest, int Refetch, string Reason, WorkerStamp Worker) : IUnpackEvent;
 
 /// <summary>
+/// Layer <see cref="LayerIndex"/>'s blob was just lost with the server that held it, and the blobs of <see cref="Layers"/>,
+/// fetched but not applied yet, may have been on the same server: each is fetched again at once, counting a listed
+/// server only when it answers for the blob, so they are not found lost one at a time as the apply reaches them.
+/// </summary>
+public sealed record FetchedBlobsDoubted(int LayerIndex, IReadOnlyList<int> Layers) : IUnpackEvent;
+
+/// <summary>
 /// An Applier took the layer's apply off its queue (<see cref="Queued"/> after it was sent) and began it: from here the
 /// step's deadline counts. A redelivered command that another Applier took over is recorded again.
 /// </summary>

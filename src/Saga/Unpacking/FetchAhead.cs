@@ -23,8 +23,9 @@ public static class FetchAhead
                 break;
             }
 
-            // A refetch goes alone: its request tells the Fetcher to ignore the servers listed for the blob.
-            if (layer.BlobRefetches == 0 && bytesInFlight + layer.Blob.Size <= options.FetchAheadBytes)
+            // A refetch, or a check of a doubted blob, goes alone: its request tells the Fetcher how far to trust the
+            // servers listed for that one blob.
+            if (layer.BlobRefetches == 0 && !layer.BlobDoubted && bytesInFlight + layer.Blob.Size <= options.FetchAheadBytes)
             {
                 group.Add(layer);
             }

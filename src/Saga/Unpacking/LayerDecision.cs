@@ -55,4 +55,7 @@ public abstract record LayerEffect
 
     /// <summary>This layer of an apply run committed: the next one's turn starts now on the same Applier.</summary>
     public sealed record ContinueRun : LayerEffect;
+
+    /// <summary>The layer's blob was lost with its server: the blobs fetched for the layers not applied yet are checked again (<see cref="FetchedBlobDoubt"/>).</summary>
+    public sealed record DoubtFetchedBlobs : LayerEffect;
 }

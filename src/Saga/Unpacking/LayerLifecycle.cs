@@ -241,7 +241,9 @@ public static class LayerLifecycle
             BlobRefetches = layer.BlobRefetches + 1,
         })
             .Record(new BlobLostRecorded(layer.Index, failed.Attempt, layer.Blob.Digest, layer.BlobRefetches + 1, failed.Reason, failed.Worker))
-            .Do(new LayerEffect.StopRun($"the apply run stopped at layer {layer.Index}, whose blob no content server could send; it is fetched again"));
+            .Do(
+                new LayerEffect.StopRun($"the apply run stopped at layer {layer.Index}, whose blob no content server could send; it is fetched again"),
+                new LayerEffect.DoubtFetchedBlobs());
 
     private static LayerDecision Extracted(LayerProgress layer, LayerExtracted extracted) =>
         Change(layer with { SnapshotStep = layer.SnapshotStep.Finish(), Snapshot = SnapshotPhase.Extracted, Key = extracted.Key })

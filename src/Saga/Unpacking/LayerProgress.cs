@@ -31,6 +31,12 @@ public sealed record LayerProgress
     /// <summary>Times the blob was fetched again because the node could read it from no content server (bounded by <see cref="UnpackSagaOptions.MaxBlobRefetches"/>).</summary>
     public int BlobRefetches { get; init; }
 
+    /// <summary>
+    /// Its blob was fetched, then another layer's blob was lost with the server that held it (<see cref="FetchedBlobDoubt"/>):
+    /// from then on its fetches count a listed server only when it answers, and it joins no apply run ahead of its fetch.
+    /// </summary>
+    public bool BlobDoubted { get; init; }
+
     /// <summary>The active snapshot holding this layer's extraction until its ordered commit (rebase mode).</summary>
     public string? Key { get; init; }
 

@@ -327,6 +327,9 @@ public sealed class UnpackActivities
                 case LayerEffect.ContinueRun:
                     await _scheduler.ContinueRunAsync(context, layer);
                     break;
+                case LayerEffect.DoubtFetchedBlobs:
+                    FetchedBlobDoubt.Doubt(context, layer);
+                    break;
                 default:
                     throw new InvalidOperationException($"the saga cannot carry out {effect} for layer {index}");
             }

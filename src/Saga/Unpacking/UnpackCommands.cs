@@ -39,6 +39,7 @@ internal static class UnpackCommands
         {
             More = layers.Count > 1 ? [.. layers.Skip(1).Select(l => new BlobRequest(l.Index, l.Fetch.Attempt, l.Blob))] : null,
             Refetch = head.BlobRefetches > 0,
+            CheckReplicas = head.BlobDoubted,
         });
     }
 

@@ -227,9 +227,11 @@ internal sealed class UnpackScheduler(UnpackSagaOptions options, ExtractionClaim
         context.Decide(LayerLifecycle.AwaitOwner(layer, ContextFor(context.Saga, layer), held.Owner, held.LeaseUntil));
 
     /// <summary>
-    /// Fetched, or on its way; not a blob being fetched again after it was lost: the dead server that held it stays listed
-    /// until its heartbeat is missed, and the Applier, waiting for the blob, would take that listing for its arrival.
+    /// Fetched, or on its way; not a blob being fetched again after it (or another blob) was lost: the dead server that
+    /// held it stays listed until its heartbeat is missed, and the Applier, waiting for the blob, would take that listing
+    /// for its arrival.
     /// </summary>
     private bool MayJoinRun(LayerProgress layer) =>
-        layer.Fetch.Status == StepStatus.Done || (options.RunAheadOfFetches && layer.Fetch.Status == StepStatus.InFlight && layer.BlobRefetches == 0);
+        layer.Fetch.Status == StepStatus.Done
+        || (options.RunAheadOfFetches && layer.Fetch.Status == StepStatus.InFlight && layer.BlobRefetches == 0 && !layer.BlobDoubted);
 }

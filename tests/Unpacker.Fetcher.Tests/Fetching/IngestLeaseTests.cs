@@ -32,6 +32,7 @@ public sealed class IngestLeaseTests(FetcherFixture fixture) : IClassFixture<Fet
         var cutOff = new BlobFetcher(
             stack.Store,
             new ContentReplicas(unreachable),
+            stack.ReplicaCheck,
             new ContentStoreOptions { Root = stack.Root },
             new DownloadLimiter(options),
             options,

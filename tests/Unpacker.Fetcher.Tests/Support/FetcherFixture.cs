@@ -107,6 +107,8 @@ public sealed class FetcherStack(ServiceProvider provider, string root) : IAsync
 
     public BlobFetcher Fetcher => provider.GetRequiredService<BlobFetcher>();
 
+    public ReplicaCheck ReplicaCheck => provider.GetRequiredService<ReplicaCheck>();
+
     public ImageSourceFactory Sources => provider.GetRequiredService<ImageSourceFactory>();
 
     public RegistryAuthenticator Authenticator => provider.GetRequiredService<RegistryAuthenticator>();

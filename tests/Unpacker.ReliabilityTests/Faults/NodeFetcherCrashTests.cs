@@ -103,6 +103,15 @@ public sealed class NodeFetcherCrashTests
         Assert.True(commit.Attempt > lost.Attempt, $"the layer was committed by attempt {commit.Attempt}, not after the loss (attempt {lost.Attempt})");
         Assert.Contains(scene.Other.Output, line => line.Contains($"Serving blob {scene.Big.Digest}", StringComparison.Ordinal));
 
+        // The layer above it, whose blob was on the dead Fetcher only as well, was checked again as soon as the big one
+        // was lost, and downloaded: it was not found lost in its turn (there is one loss above).
+        var top = scene.Image.Layers[^1].Descriptor;
+        var doubted = Assert.Single(history.OfType<FetchedBlobsDoubted>());
+        Assert.Equal(FaultImages.BigLayerIndex, doubted.LayerIndex);
+        Assert.Equal([scene.Image.Layers.Count - 1], doubted.Layers);
+        var topDownloaded = Assert.Single(history.OfType<BlobFetchFinished>(), f => f.Digest == top.Digest && !f.AlreadyPresent);
+        Assert.True(history.IndexOf(doubted) < history.IndexOf(topDownloaded), "the top layer's blob was downloaded before it was doubted");
+
         var tree = await scene.Stack.ExportOnNodeAsync(scene.Applier, Node, Snapshotter, completed.TopChainId);
         var clean = await RootFs.CleanRunAsync(scene.Image, scene.Stack.Root);
         RootFs.AssertIdentical(clean, tree);
@@ -134,9 +143,9 @@ public sealed class NodeFetcherCrashTests
     }
 
     /// <summary>
-    /// The big blob on the first Fetcher's disk only, the small ones on both; the node streams the big one from the first,
-    /// which is killed mid-stream. The other Fetcher, asked to fetch the big one before, found it served by the first and
-    /// did not download it (a fetch done once serves the site).
+    /// The big blob and the one above it on the first Fetcher's disk only, the base layer's on both; the node streams the
+    /// big one from the first, which is killed mid-stream. The other Fetcher, asked to fetch them before, found them served
+    /// by the first and did not download them (a fetch done once serves the site).
     /// </summary>
     private static async Task<HolderKilled> OnlyHolderKilledAsync(string name, IReadOnlyDictionary<string, string> settings)
     {
@@ -150,11 +159,13 @@ public sealed class NodeFetcherCrashTests
 
             var image = FaultImages.Trial(FaultImages.Base(), trial: 1, BigLayerBytes);
             var big = image.Layers[FaultImages.BigLayerIndex];
-            await stack.IngestOnFetcherAsync(holder, big.Descriptor, big.Blob);
-            foreach (var layer in image.Layers.Where(l => l != big))
+            foreach (var (layer, index) in image.Layers.Select((l, i) => (l, i)))
             {
                 await stack.IngestOnFetcherAsync(holder, layer.Descriptor, layer.Blob);
-                await stack.IngestOnFetcherAsync(other, layer.Descriptor, layer.Blob);
+                if (index < FaultImages.BigLayerIndex)
+                {
+                    await stack.IngestOnFetcherAsync(other, layer.Descriptor, layer.Blob);
+                }
             }
 
             var request = ServiceStack.NewRequest(await FaultImages.PushAsync(image, name), Snapshotter) with { Node = Node };

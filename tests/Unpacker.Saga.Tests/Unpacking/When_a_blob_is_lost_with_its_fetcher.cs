@@ -8,7 +8,8 @@ namespace Unpacker.Saga.Tests.Unpacking;
 /// <summary>
 /// A node reads blobs from the Fetchers' content servers. When the only Fetcher holding a blob stops between the fetch
 /// and the apply, the Applier can read it from nowhere: the saga fetches it again (telling the Fetcher to ignore the
-/// servers still listed) and applies the layer once it is in, a bounded number of times.
+/// servers still listed) and applies the layer once it is in, a bounded number of times. The blobs fetched for the
+/// layers not applied yet may have been on the same server: they are checked again at once, not found lost one by one.
 /// </summary>
 public sealed class When_a_blob_is_lost_with_its_fetcher
 {
@@ -57,5 +58,33 @@ public sealed class When_a_blob_is_lost_with_its_fetcher
         Assert.Contains(image.Layers[1].Digest.ToString(), failed.Reason, StringComparison.Ordinal);
         Assert.Single(host.Workers.Sent<FetchBlob>(), f => f.Refetch);
         Assert.Single((await host.HistoryAsync(id)).OfType<BlobLostRecorded>());
+    }
+
+    [Fact]
+    public async Task Should_check_again_at_once_every_blob_fetched_for_a_layer_not_applied_yet()
+    {
+        // Runs wait for their blobs, so all four are fetched (one fetch group) before layer 1's apply finds its blob lost.
+        await using var host = await UnpackSagaHost.StartAsync(o => o.RunAheadOfFetches = false);
+        var image = TestImage.Create(layers: 4);
+        var id = Guid.NewGuid();
+        var lost = 0;
+        host.Workers.Apply = a => a.LayerIndex == 1 && Interlocked.Exchange(ref lost, 1) == 0 ? [Unreachable(a)] : null;
+
+        await host.RequestAsync(id, image);
+        var completed = await host.CompletedAsync(id);
+
+        Assert.Equal((4, 0), (completed.LayersApplied, completed.LayersSkipped));
+        Assert.Equal([2, 3], host.Workers.Sent<FetchBlob>().Where(f => f.CheckReplicas).Select(f => f.LayerIndex).Order());
+        Assert.Equal([1], host.Workers.Sent<FetchBlob>().Where(f => f.Refetch).Select(f => f.LayerIndex));
+        var history = (await host.HistoryAsync(id)).ToList();
+        var doubted = Assert.Single(history.OfType<FetchedBlobsDoubted>());
+        Assert.Equal(1, doubted.LayerIndex);
+        Assert.Equal([2, 3], doubted.Layers);
+
+        // The refetch and both checks start together, before any of them is answered: side by side, not as the apply reaches each.
+        var started = history.FindIndex(e => e is BlobFetchStarted { Attempt: 2 });
+        var firstAnswer = history.FindIndex(e => e is BlobFetchFinished { Attempt: 2 });
+        Assert.Equal([1, 2, 3], history.Skip(started).Take(firstAnswer - started).OfType<BlobFetchStarted>().Select(f => f.LayerIndex).Order());
+        Assert.All([2, 3], index => Assert.Single(history.OfType<LayerCommitted>(), c => c.LayerIndex == index));
     }
 }

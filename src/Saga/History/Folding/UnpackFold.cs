@@ -117,6 +117,14 @@ public sealed partial class UnpackFold
                 _tracks.Close(l.LayerIndex, TimelineStep.Apply, time, l.Worker.WorkerId, BarOutcomes.Failed, $"blob unreachable: {l.Reason}");
                 _tracks.Mark(l.LayerIndex, "retry", time, $"blob {l.Digest} fetched again (refetch {l.Refetch})");
                 return progress.Set(l.LayerIndex, LayerState.Waiting, $"its blob could not be read from any content server; fetching it again (refetch {l.Refetch})");
+            case FetchedBlobsDoubted d:
+                foreach (var index in d.Layers)
+                {
+                    Set(index, LayerState.Waiting, $"its blob is checked again: it may have been on the server that lost layer {d.LayerIndex}'s");
+                    _tracks.Mark(index, "retry", time, $"blob checked again after layer {d.LayerIndex}'s was lost");
+                }
+
+                return null;
             case LayerExtractedRecorded x:
                 Extracted(x);
                 _tracks.Close(x.LayerIndex, TimelineStep.Apply, time, x.Worker.WorkerId, BarOutcomes.Done, $"extracted {x.UncompressedSize:N0} bytes in {x.Duration.TotalMilliseconds:N0} ms");

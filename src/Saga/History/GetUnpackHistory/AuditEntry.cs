@@ -70,6 +70,8 @@ public sealed record AuditEntry(
         LayerApplyBegan b => new($"apply begun after {b.Queued.TotalSeconds:0.###} s queued", b.LayerIndex, b.Attempt, b.Worker),
         LayerApplyWithdrawn w => new("apply withdrawn: the layer waits for its turn again", w.LayerIndex, w.Attempt, w.Worker, Reason: w.Why),
         BlobLostRecorded l => new($"{l.Digest} could not be read from any content server: fetched again (refetch {l.Refetch})", l.LayerIndex, l.Attempt, l.Worker, Reason: l.Reason),
+        FetchedBlobsDoubted d => new($"the blobs of layers {string.Join(", ", d.Layers)} are checked again", d.LayerIndex,
+            Reason: $"they may have been on the server that lost layer {d.LayerIndex}'s blob"),
         LayerExtractedRecorded x => new($"extracted into {x.Key}: {x.UncompressedSize:N0} bytes, {x.Entries:N0} entries", x.LayerIndex, x.Attempt, x.Worker, x.Duration),
         LayerCommitStarted c => new($"commit {c.Key} as {c.ChainId} onto {c.ParentChainId?.ToString() ?? "no parent"}", c.LayerIndex, c.Attempt),
         SnapshotPrepareConflictRecorded c => new($"prepare of {c.ChainId} conflicted ({c.Conflicts} so far)", c.LayerIndex, c.Attempt, c.Worker,
