@@ -51,7 +51,7 @@ internal static class CliSettings
     public static Task<DocumentStore> OpenStoreAsync() => UnpackerMarten.OpenStoreAsync(Postgres, UnpackerSchema.Everything);
 
     /// <summary>
-    /// The same store for the commands that only read, and for <c>pull</c>, <c>unpack</c> and <c>import</c>, which read
+    /// The same store for the commands that only read, and for <c>pull</c>, <c>unpack</c>, <c>import</c> and <c>replay</c>, which read
     /// before they publish (the services they publish to checked the schema when they started): not checked first,
     /// nor does it load the database's types, so a short command pays for its reads alone. A schema too old for the
     /// reads fails them with PostgreSQL's undefined table, column or function, and <see cref="Progress.CliFailures"/>

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Unpacker.Cli;
 using Unpacker.Cli.Commands;
+using Unpacker.Cli.Progress;
 
 var root = new RootCommand("unpacker: a distributed container-image unpacker")
 {
@@ -26,6 +27,7 @@ var root = new RootCommand("unpacker: a distributed container-image unpacker")
     DbCommand.Create(),
     ErrorsCommand.Create(),
 };
+GuardedAction.GuardAll(root);
 
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)

@@ -21,6 +21,8 @@ public static class PingCommand
 
     private static async Task<int> RunAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
+        // Checked, unlike the readers' store: a ping asks whether the whole system can work, and a schema this version
+        // was not migrated to is an answer too.
         using var store = await CliSettings.OpenStoreAsync();
         var bus = await ClientBus.StartAsync(CliSettings.RabbitMq, cancellationToken);
         try

@@ -35,7 +35,8 @@ public static class ReplayCommand
 
     private static async Task<int> RunAsync(Guid original, string? snapshotter, string? node, bool detach, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        using var store = await CliSettings.OpenStoreAsync();
+        // It reads, then publishes, as pull does: the services it publishes to checked the schema when they started.
+        using var store = CliSettings.OpenReader();
         var recorded = await RecordedRequestAsync(store, original, cancellationToken);
         if (recorded is null)
         {
