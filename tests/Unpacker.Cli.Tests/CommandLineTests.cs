@@ -90,8 +90,10 @@ public sealed class CommandLineTests
         Assert.EndsWith("start it with 'scripts/services.sh up' or point UNPACKER_POSTGRES_* at it", error, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task An_unreachable_rabbitmq_gives_one_line_that_says_what_to_run()
+    [Theory]
+    [InlineData("pull 127.0.0.1:55000/a/b:c --detach")]
+    [InlineData("ping")]
+    public async Task An_unreachable_rabbitmq_gives_one_line_that_says_what_to_run(string command)
     {
         await TestServers.RequirePostgresAsync();
         var postgres = TestServers.PostgresWithSchema("cli_offline");
@@ -99,7 +101,7 @@ public sealed class CommandLineTests
 
         await using var cli = await CliProcess.RunAsync(
             new Dictionary<string, string> { ["UNPACKER_POSTGRES_SCHEMA"] = postgres.Schema, ["UNPACKER_RABBITMQ_PORT"] = "1" },
-            "pull", "127.0.0.1:55000/a/b:c", "--detach");
+            command.Split(' '));
 
         Assert.True(cli.ExitCode == 1, cli.Describe());
         var error = Assert.Single(cli.Stderr);

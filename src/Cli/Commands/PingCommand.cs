@@ -1,8 +1,8 @@
 using System.CommandLine;
 using Marten;
+using Unpacker.Cli.Progress;
 using Unpacker.Contracts.Diagnostics;
 using Unpacker.Hosting.Diagnostics;
-using Unpacker.Hosting.Messaging;
 
 namespace Unpacker.Cli.Commands;
 
@@ -24,11 +24,12 @@ public static class PingCommand
         // Checked, unlike the readers' store: a ping asks whether the whole system can work, and a schema this version
         // was not migrated to is an answer too.
         using var store = await CliSettings.OpenStoreAsync();
-        var bus = await ClientBus.StartAsync(CliSettings.RabbitMq, cancellationToken);
+        // Within the broker timeout, and a broker out of reach is said in one line (UnpackLauncher's bus, as pull's).
+        var bus = await UnpackLauncher.StartBusAsync(feed: null, cancellationToken);
         try
         {
             var pingId = Guid.NewGuid();
-            await bus.Publish(new PingRequested(pingId, Environment.UserName, DateTimeOffset.UtcNow), cancellationToken);
+            await UnpackLauncher.PublishAsync(bus, new PingRequested(pingId, Environment.UserName, DateTimeOffset.UtcNow), cancellationToken);
             var answers = await WaitForAnswersAsync(store, pingId, timeout, cancellationToken);
             foreach (var answer in answers)
             {

@@ -1,8 +1,8 @@
 using System.CommandLine;
 using Marten;
 using MassTransit;
+using Unpacker.Cli.Progress;
 using Unpacker.Contracts.Unpacking;
-using Unpacker.Hosting.Messaging;
 using Unpacker.Saga.History;
 using Unpacker.Saga.History.GetUnpackSummary;
 using Unpacker.Saga.Unpacking;
@@ -48,10 +48,11 @@ public static class ReplayCommand
         var replay = NewId.NextGuid();
         var into = snapshotter ?? originalSnapshotter;
         var requester = new Requester(Environment.UserName, Environment.MachineName, "unpacker replay");
-        var bus = await ClientBus.StartAsync(CliSettings.RabbitMq, cancellationToken);
+        // Within the broker timeout, and a broker out of reach is said in one line (UnpackLauncher's bus, as pull's).
+        var bus = await UnpackLauncher.StartBusAsync(feed: null, cancellationToken);
         try
         {
-            await bus.Publish(new UnpackRequested(replay, source, into, labels, requester, DateTimeOffset.UtcNow) { ReplayOf = original, Node = node ?? originalNode }, cancellationToken);
+            await UnpackLauncher.PublishAsync(bus, new UnpackRequested(replay, source, into, labels, requester, DateTimeOffset.UtcNow) { ReplayOf = original, Node = node ?? originalNode }, cancellationToken);
         }
         finally
         {
