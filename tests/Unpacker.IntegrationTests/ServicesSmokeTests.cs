@@ -3,7 +3,6 @@ using System.Text.RegularExpressions;
 using Marten;
 using Unpacker.Contracts.Diagnostics;
 using Unpacker.Hosting.Diagnostics;
-using Unpacker.Hosting.Messaging;
 using Unpacker.Hosting.Persistence;
 using Unpacker.Saga.Persistence;
 using Unpacker.Testing;

@@ -1,9 +1,9 @@
 using MassTransit;
 using Unpacker.Hosting.Configuration;
 
-namespace Unpacker.Hosting.Messaging;
+namespace Unpacker.Testing;
 
-/// <summary>A send-and-publish bus for clients (the CLI, tests) that host no consumers of their own.</summary>
+/// <summary>A send-and-publish bus for a test that hosts no consumers of its own (the CLI's is <c>UnpackLauncher.StartBusAsync</c>).</summary>
 public static class ClientBus
 {
     public static async Task<IBusControl> StartAsync(RabbitMqOptions rabbit, CancellationToken cancellationToken)
