@@ -2,6 +2,7 @@ using Unpacker.Contracts;
 using Unpacker.Contracts.Applying;
 using Unpacker.Contracts.Fetching;
 using Unpacker.Saga.History;
+using Unpacker.Saga.History.GetUnpackHistory;
 
 namespace Unpacker.Saga.Tests.Unpacking;
 
@@ -86,5 +87,11 @@ public sealed class When_a_blob_is_lost_with_its_fetcher
         var firstAnswer = history.FindIndex(e => e is BlobFetchFinished { Attempt: 2 });
         Assert.Equal([1, 2, 3], history.Skip(started).Take(firstAnswer - started).OfType<BlobFetchStarted>().Select(f => f.LayerIndex).Order());
         Assert.All([2, 3], index => Assert.Single(history.OfType<LayerCommitted>(), c => c.LayerIndex == index));
+
+        // An auditor reads which blobs were checked again, and why.
+        await using var session = host.Store.QuerySession();
+        var entry = AuditEntry.From((await session.Events.FetchStreamAsync(id)).Single(e => e.Data is FetchedBlobsDoubted));
+        Assert.Equal(("the blobs of layers 2, 3 are checked again", 1), (entry.Details, entry.LayerIndex));
+        Assert.Contains("the server that lost layer 1's blob", entry.Reason, StringComparison.Ordinal);
     }
 }
