@@ -22,13 +22,11 @@ public sealed class DiskFullTests(FetcherFixture fixture) : IClassFixture<Fetche
     [Fact]
     public async Task A_full_disk_is_reported_as_disk_full_and_not_retried_as_a_network_error()
     {
-        var (repository, layer) = await FetcherFixture.PushOneLayerImageAsync("diskfull", 600_000);
+        await using var scene = await fixture.OneLayerSceneAsync("diskfull", 600_000, root: _mount);
+        var (stack, source, blob) = (scene.Stack, scene.Source, scene.Blob);
 
-        await using var stack = fixture.NewStack(root: _mount);
-        var source = await stack.OpenRegistrySourceAsync(repository);
-
-        var error = await Assert.ThrowsAnyAsync<IOException>(() => stack.Fetcher.FetchAsync(source, layer.Descriptor, null, CancellationToken.None));
-        var failure = FetchFailures.Classify(error, $"fetching {layer.Descriptor.Digest}");
+        var error = await Assert.ThrowsAnyAsync<IOException>(() => stack.Fetcher.FetchAsync(source, blob, null, CancellationToken.None));
+        var failure = FetchFailures.Classify(error, $"fetching {blob.Digest}");
 
         Assert.Equal(FailureKind.DiskFull, failure.Kind);
         Assert.Contains("no space left", failure.Reason, StringComparison.OrdinalIgnoreCase);

@@ -20,11 +20,8 @@ public sealed class IngestLeaseTests(FetcherFixture fixture) : IClassFixture<Fet
     [Fact]
     public async Task A_fetch_that_loses_postgresql_after_opening_its_ingest_gives_the_lease_back()
     {
-        var (repository, layer) = await FetcherFixture.PushOneLayerImageAsync("lease", 4_096);
-
-        var blob = layer.Descriptor;
-        await using var stack = fixture.NewStack();
-        var source = await stack.OpenRegistrySourceAsync(repository);
+        await using var scene = await fixture.OneLayerSceneAsync("lease", 4_096);
+        var (stack, source, blob) = (scene.Stack, scene.Source, scene.Blob);
 
         // The replica lookup, made once the ingest is open, finds PostgreSQL out of reach (nothing listens on port 1).
         using var unreachable = DocumentStore.For(options => options.Connection("Host=127.0.0.1;Port=1;Username=unpacker;Database=unpacker;Timeout=2"));

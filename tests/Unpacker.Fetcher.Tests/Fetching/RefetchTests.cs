@@ -1,3 +1,4 @@
+using Unpacker.Contracts.Oci;
 using Unpacker.Fetcher.Fetching;
 using Unpacker.Fetcher.Tests.Support;
 using Unpacker.Storage.Content;
@@ -16,17 +17,11 @@ public sealed class RefetchTests(FetcherFixture fixture) : IClassFixture<Fetcher
     [Fact]
     public async Task A_refetch_brings_the_blob_from_the_source_though_a_crashed_fetcher_is_still_listed_for_it()
     {
-        var (repository, layer) = await FetcherFixture.PushOneLayerImageAsync("refetch", 8_192);
-
-        var blob = layer.Descriptor;
-        await using var stack = fixture.NewStack();
-        var source = await stack.OpenRegistrySourceAsync(repository);
+        await using var scene = await fixture.OneLayerSceneAsync("refetch", 8_192);
+        var (stack, source, blob) = (scene.Stack, scene.Source, scene.Blob);
 
         // A Fetcher that fetched the blob, then died without saying so: its last heartbeat is recent, nothing listens at its address.
-        var crashed = $"crashed-{Guid.NewGuid():N}";
-        var replicas = new ContentReplicas(fixture.Documents);
-        await replicas.HeartbeatAsync(new ContentServer { Id = crashed, Url = "http://127.0.0.1:1", WorkerId = "fetcher-crashed" }, CancellationToken.None);
-        await replicas.RegisterAsync(crashed, [(blob.Digest, blob.Size)], CancellationToken.None);
+        await ListAsync(blob, CrashedServer);
 
         Assert.True(await stack.Fetcher.IsCommittedAsync(blob, ReplicaUse.Count, CancellationToken.None));
         Assert.False(await stack.Fetcher.IsCommittedAsync(blob, ReplicaUse.Ignore, CancellationToken.None));
@@ -43,30 +38,35 @@ public sealed class RefetchTests(FetcherFixture fixture) : IClassFixture<Fetcher
     [Fact]
     public async Task A_check_counts_a_listed_server_only_when_it_answers_for_the_blob()
     {
-        var (repository, layer) = await FetcherFixture.PushOneLayerImageAsync("check", 8_192);
-        var blob = layer.Descriptor;
-        await using var stack = fixture.NewStack();
-        var source = await stack.OpenRegistrySourceAsync(repository);
+        await using var scene = await fixture.OneLayerSceneAsync("check", 8_192);
+        var (stack, source, blob) = (scene.Stack, scene.Source, scene.Blob);
         await using var live = await BlobServer.StartAsync();
-        var liveUrl = live.Add($"/content/blobs/{blob.Digest.Algorithm}/{blob.Digest.Encoded}", layer.Blob)[..^$"/content/blobs/{blob.Digest.Algorithm}/{blob.Digest.Encoded}".Length];
-        var replicas = new ContentReplicas(fixture.Documents);
+        live.Add(ContentReplicas.BlobUri(live.BaseUrl, blob.Digest).AbsolutePath, scene.Layer.Blob);
 
         // Listed on a server that is gone (nothing listens at its address): a check does not count it.
-        var crashed = $"crashed-{Guid.NewGuid():N}";
-        await replicas.HeartbeatAsync(new ContentServer { Id = crashed, Url = "http://127.0.0.1:1", WorkerId = "fetcher-crashed" }, CancellationToken.None);
-        await replicas.RegisterAsync(crashed, [(blob.Digest, blob.Size)], CancellationToken.None);
+        await ListAsync(blob, CrashedServer);
         Assert.True(await stack.Fetcher.IsCommittedAsync(blob, ReplicaUse.Count, CancellationToken.None));
         Assert.False(await stack.Fetcher.IsCommittedAsync(blob, ReplicaUse.Check, CancellationToken.None));
 
         // Listed on a server that answers for it too: a check counts that one, and the fetch moves no bytes.
-        var serving = $"serving-{Guid.NewGuid():N}";
-        await replicas.HeartbeatAsync(new ContentServer { Id = serving, Url = liveUrl, WorkerId = "fetcher-serving" }, CancellationToken.None);
-        await replicas.RegisterAsync(serving, [(blob.Digest, blob.Size)], CancellationToken.None);
+        await ListAsync(blob, live.BaseUrl);
         var checkedFetch = await stack.Fetcher.FetchAsync(source, blob, progress: null, ReplicaUse.Check, CancellationToken.None);
 
         Assert.True(checkedFetch.AlreadyPresent);
         Assert.Equal(0, checkedFetch.BytesTransferred);
         Assert.Contains($"/content/blobs/{blob.Digest.Algorithm}/{blob.Digest.Encoded}", live.Requests);
         await Assert.ThrowsAsync<Unpacker.Storage.NotFoundException>(() => stack.Store.InfoAsync(blob.Digest, CancellationToken.None));
+    }
+
+    /// <summary>Nothing listens on port 1.</summary>
+    private const string CrashedServer = "http://127.0.0.1:1";
+
+    /// <summary>Lists <paramref name="blob"/> on a content server of its own at <paramref name="url"/>, heard from just now.</summary>
+    private async Task ListAsync(Descriptor blob, string url)
+    {
+        var replicas = new ContentReplicas(fixture.Documents);
+        var server = $"server-{Guid.NewGuid():N}";
+        await replicas.HeartbeatAsync(new ContentServer { Id = server, Url = url, WorkerId = $"fetcher-{server}" }, CancellationToken.None);
+        await replicas.RegisterAsync(server, [(blob.Digest, blob.Size)], CancellationToken.None);
     }
 }

@@ -29,6 +29,9 @@ public sealed class BlobServer : IAsyncDisposable
         return server;
     }
 
+    /// <summary>The server's address, without a trailing slash.</summary>
+    public string BaseUrl => _app.Urls.First().TrimEnd('/');
+
     /// <summary>Serves <paramref name="bytes"/> at <paramref name="path"/> and returns its URL.</summary>
     public string Add(string path, byte[] bytes)
     {

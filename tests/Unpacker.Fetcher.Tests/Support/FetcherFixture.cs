@@ -73,16 +73,28 @@ public sealed class FetcherFixture : IAsyncLifetime
     }
 
     /// <summary>
-    /// Pushes an image of one random layer of <paramref name="size"/> bytes to the test registry under a repository
-    /// of its own (tag <c>v1</c>); returns the repository and the layer.
+    /// Pushes an image of one random layer of <paramref name="size"/> bytes to the test registry under a repository of
+    /// its own, and opens it as a source on a new stack (on <paramref name="root"/> when given).
     /// </summary>
-    public static async Task<(string Repository, TestLayer Layer)> PushOneLayerImageAsync(string prefix, int size)
+    public async Task<OneLayerScene> OneLayerSceneAsync(string prefix, int size, string? root = null)
     {
         var image = new TestImageBuilder().WithLayer(TestLayer.Random(size)).Build();
         var repository = TestRegistryPusher.UniqueRepository(prefix);
-        using var pusher = TestRegistryPusher.ForTestRegistry();
-        await pusher.PushAsync(repository, "v1", image);
-        return (repository, image.Layers[0]);
+        using (var pusher = TestRegistryPusher.ForTestRegistry())
+        {
+            await pusher.PushAsync(repository, "v1", image);
+        }
+
+        var stack = NewStack(root: root);
+        try
+        {
+            return new OneLayerScene(stack, await stack.Sources.OpenAsync(TestSources.Registry(repository, "v1"), CancellationToken.None), image.Layers[0]);
+        }
+        catch
+        {
+            await stack.DisposeAsync();
+            throw;
+        }
     }
 
     public async Task DisposeAsync()
@@ -113,10 +125,6 @@ public sealed class FetcherStack(ServiceProvider provider, string root) : IAsync
 
     public RegistryAuthenticator Authenticator => provider.GetRequiredService<RegistryAuthenticator>();
 
-    /// <summary>Opens the test registry's <paramref name="repository"/> at tag <c>v1</c> as an image source.</summary>
-    public Task<IImageSource> OpenRegistrySourceAsync(string repository) =>
-        Sources.OpenAsync(TestSources.Registry(repository, "v1"), CancellationToken.None);
-
     public async Task<byte[]> ReadBlobAsync(Contracts.Oci.Digest digest)
     {
         await using var stream = await Store.OpenReadAsync(digest, CancellationToken.None);
@@ -126,4 +134,12 @@ public sealed class FetcherStack(ServiceProvider provider, string root) : IAsync
     }
 
     public ValueTask DisposeAsync() => provider.DisposeAsync();
+}
+
+/// <summary>A stack with a one-layer image of the test registry opened as its source.</summary>
+public sealed record OneLayerScene(FetcherStack Stack, IImageSource Source, TestLayer Layer) : IAsyncDisposable
+{
+    public Contracts.Oci.Descriptor Blob => Layer.Descriptor;
+
+    public ValueTask DisposeAsync() => Stack.DisposeAsync();
 }
