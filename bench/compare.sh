@@ -366,17 +366,17 @@ if has_case shapes; then
     done
   done
   # The other cases run with one of each, as before.
-  for f in "$UNPACKER_STATE_DIR"/pids/{fetcher,applier}-2.pid; do [[ ! -f "$f" ]] || stop_pid "$(basename "$f" .pid)" "$f" TERM 30; done
+  for f in "$UNPACKER_STATE_DIR"/pids/{fetcher,applier}-2.pid; do [[ ! -f "$f" ]] || stop_pid "$(basename "$f" .pid)" "$f" Unpacker TERM 30; done
 
   # The deep chain on overlayfs once more, 1+1, with a Saga that extracts every image's layers in parallel
   # (Saga:ParallelExtractionMinLayerSize 0; by default an image of layers under 4 MiB goes in apply runs, as in the
   # rows above); then the Saga as it was.
   log "shapes: 1+1 workers, overlayfs, parallel extraction of small layers: $reps deep chains"
-  stop_pid saga-1 "$UNPACKER_STATE_DIR/pids/saga-1.pid" TERM 30
+  stop_pid saga-1 "$UNPACKER_STATE_DIR/pids/saga-1.pid" Unpacker TERM 30
   Saga__ParallelExtractionMinLayerSize=0 "$repo/scripts/workers.sh" up saga
   warm_deep parallel overlayfs
   for ((r = 1; r <= reps; r++)); do unpacker_pull deep-parallel-overlayfs overlayfs "deep-dparallel-$r"; done
-  stop_pid saga-1 "$UNPACKER_STATE_DIR/pids/saga-1.pid" TERM 30
+  stop_pid saga-1 "$UNPACKER_STATE_DIR/pids/saga-1.pid" Unpacker TERM 30
   "$repo/scripts/workers.sh" up saga
 fi
 

@@ -92,7 +92,7 @@ CONF
 
 up() {
   install_missing
-  if ! pid_alive "$pidfile"; then
+  if ! pid_alive "$pidfile" containerd; then
     write_config
     rm -f "$socket" "$socket.ttrpc"
     # From / as systemd would start it: containerd resolves a few paths against its working directory.
@@ -103,7 +103,7 @@ up() {
   echo "$socket"
 }
 
-down() { stop_pid containerd "$pidfile" TERM 30; }
+down() { stop_pid containerd "$pidfile" containerd TERM 30; }
 
 wipe() {
   down
@@ -117,6 +117,6 @@ case "${1:-up}" in
   up) up ;;
   down) down ;;
   wipe) wipe ;;
-  status) if pid_alive "$pidfile"; then echo "containerd running (pid $(cat "$pidfile")) at $socket"; else echo "containerd stopped"; fi ;;
+  status) if pid_alive "$pidfile" containerd; then echo "containerd running (pid $(cat "$pidfile")) at $socket"; else echo "containerd stopped"; fi ;;
   *) die "usage: $0 up|down|wipe|status" ;;
 esac

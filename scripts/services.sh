@@ -40,10 +40,17 @@ postgres_up() {
     mkdir -p "$pg_data"; chown postgres:postgres "$pg_data"; chmod 700 "$pg_data"
     runuser -u postgres -- "$pg_bin/initdb" -D "$pg_data" -U postgres --auth-local=trust --auth-host=scram-sha-256 -E UTF8 >"$logs/initdb.log"
   fi
-  if ! pid_alive "$pg_pidfile"; then
+  if ! pid_alive "$pg_pidfile" postgres; then
+    # A cluster stopped hard (or a machine copied while it ran) keeps its lock file, and PostgreSQL will not start while
+    # the PID in it is alive, whatever that process now is. Recovery then replays the WAL; syncfs makes its first
+    # flush one call per filesystem instead of one fsync per file of every schema.
+    if [[ -f "$pg_data/postmaster.pid" ]] && ! pid_alive "$pg_data/postmaster.pid" postgres; then
+      log "PostgreSQL was not shut down cleanly: removing its stale lock file; it will recover on start"
+      rm -f "$pg_data/postmaster.pid"
+    fi
     touch "$logs/postgres.log"; chown postgres:postgres "$logs/postgres.log"
-    runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_data" -l "$logs/postgres.log" -w -t 60 start \
-      -o "-p $UNPACKER_POSTGRES_PORT -k $pg_socket -c listen_addresses=$UNPACKER_POSTGRES_HOST -c max_connections=400" >/dev/null
+    runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_data" -l "$logs/postgres.log" -w -t 600 start \
+      -o "-p $UNPACKER_POSTGRES_PORT -k $pg_socket -c listen_addresses=$UNPACKER_POSTGRES_HOST -c max_connections=400 -c recovery_init_sync_method=syncfs" >/dev/null
     head -1 "$pg_data/postmaster.pid" > "$pg_pidfile"
   fi
   wait_until "PostgreSQL on $UNPACKER_POSTGRES_HOST:$UNPACKER_POSTGRES_PORT" 60 \
@@ -57,7 +64,7 @@ postgres_up() {
   [[ -n "$(psql_admin -c "select 1 from pg_database where datname = '$db'")" ]] || psql_admin -c "create database \"$db\" owner \"$user\""
 }
 
-postgres_down() { stop_pid PostgreSQL "$pg_pidfile" INT 60; }
+postgres_down() { stop_pid PostgreSQL "$pg_pidfile" postgres INT 60; }
 
 # A database dropped and made again, empty, owned by the services' role: what a test run starts from, so no schema of an
 # earlier run (nor of the main job) is in its catalog.
@@ -95,7 +102,7 @@ loopback_users = none
 CONF
   echo '[rabbitmq_management].' > "$rabbit_dir/enabled_plugins"
   chown -R rabbitmq:rabbitmq "$rabbit_dir"
-  if ! pid_alive "$rabbit_pidfile"; then
+  if ! pid_alive "$rabbit_pidfile" rabbit; then
     log "starting RabbitMQ node $rabbit_node"
     rabbit_env_init
     rm -f "$rabbit_dir/rabbitmq.pid"
@@ -118,7 +125,7 @@ CONF
     curl -fsS -u "$user:$UNPACKER_RABBITMQ_PASSWORD" "http://$UNPACKER_RABBITMQ_HOST:$UNPACKER_RABBITMQ_MANAGEMENT_PORT/api/overview"
 }
 
-rabbitmq_down() { stop_pid RabbitMQ "$rabbit_pidfile" TERM 60; }
+rabbitmq_down() { stop_pid RabbitMQ "$rabbit_pidfile" rabbit TERM 60; }
 
 # --- OCI registry -----------------------------------------------------------------------------------
 registry_dir="$state/registry"
@@ -138,7 +145,7 @@ storage:
 http:
   addr: $UNPACKER_REGISTRY_HOST:$UNPACKER_REGISTRY_PORT
 CONF
-  if ! pid_alive "$registry_pidfile"; then
+  if ! pid_alive "$registry_pidfile" docker-registry; then
     setsid docker-registry serve "$registry_dir/config.yml" >"$logs/registry.log" 2>&1 < /dev/null &
     echo $! > "$registry_pidfile"
   fi
@@ -146,11 +153,12 @@ CONF
     curl -fsS "http://$UNPACKER_REGISTRY_HOST:$UNPACKER_REGISTRY_PORT/v2/"
 }
 
-registry_down() { stop_pid registry "$registry_pidfile" TERM 30; }
+registry_down() { stop_pid registry "$registry_pidfile" docker-registry TERM 30; }
 
 status() {
+  local -A words=([postgres]=postgres [rabbitmq]=rabbit [registry]=docker-registry)
   for name in postgres rabbitmq registry; do
-    if pid_alive "$pids/$name.pid"; then echo "$name running (pid $(cat "$pids/$name.pid"))"; else echo "$name stopped"; fi
+    if pid_alive "$pids/$name.pid" "${words[$name]}"; then echo "$name running (pid $(cat "$pids/$name.pid"))"; else echo "$name stopped"; fi
   done
 }
 

@@ -24,7 +24,7 @@ start() {
   fi
   for ((i = 1; i <= count; i++)); do
     local name="$service-$i${node:+@$node}" pidfile="$pids/$service${node:+@$node}-$i.pid" logfile="$logs/$service${node:+@$node}-$i.log"
-    if pid_alive "$pidfile"; then log "$name already running"; continue; fi
+    if pid_alive "$pidfile" Unpacker; then log "$name already running"; continue; fi
     env "${environment[@]}" UNPACKER_WORKER_ID="$service-$i${node:+-$node}@$(hostname)" setsid dotnet "$dll" >"$logfile" 2>&1 < /dev/null &
     echo $! >"$pidfile"
     wait_until "$name" 60 grep -q 'started; health at' "$logfile"
@@ -56,7 +56,7 @@ case "$command" in
   down)
     for file in "$pids"/{fetcher,applier,saga}{,@*}-*.pid; do
       [[ -f "$file" ]] || continue
-      stop_pid "$(basename "$file" .pid)" "$file" TERM 30
+      stop_pid "$(basename "$file" .pid)" "$file" Unpacker TERM 30
     done ;;
   *) die "usage: $0 up|down [fetcher[=N]] [applier[@node][=N]] [saga[=N]]" ;;
 esac

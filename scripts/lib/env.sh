@@ -26,12 +26,21 @@ wait_until() {
   log "$what is up"
 }
 
-pid_alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# True when the PID recorded in a file is a live process whose command line holds the given word: a PID file left by a
+# machine that was copied or stopped hard may name a process that is now something else.
+pid_alive() {
+  local file="$1" word="$2" pid
+  [[ -f "$file" ]] || return 1
+  pid="$(head -1 "$file")"
+  [[ "$pid" =~ ^[0-9]+$ ]] && [[ -r "/proc/$pid/cmdline" ]] || return 1
+  tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q -- "$word"
+}
 
-# Stops a process by the PID recorded in a file: the given signal, then SIGKILL after the timeout.
+# Stops a process by the PID recorded in a file (when it is still the process named by the word): the given signal,
+# then SIGKILL after the timeout.
 stop_pid() {
-  local name="$1" file="$2" signal="${3:-TERM}" timeout="${4:-60}"
-  if ! pid_alive "$file"; then rm -f "$file"; log "$name is not running"; return 0; fi
+  local name="$1" file="$2" word="$3" signal="${4:-TERM}" timeout="${5:-60}"
+  if ! pid_alive "$file" "$word"; then rm -f "$file"; log "$name is not running"; return 0; fi
   local pid; pid="$(cat "$file")"
   kill "-$signal" "$pid"
   local deadline=$((SECONDS + timeout))
