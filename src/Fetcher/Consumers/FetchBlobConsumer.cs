@@ -126,7 +126,11 @@ public sealed class FetchBlobConsumer(
     {
         // A refetch comes because no listed server could send the blob to a node: only this Fetcher's own copy counts. A
         // check comes because another blob was lost with its server: a listed server counts once it answers for this one.
-        var replicas = command.Refetch ? ReplicaUse.Ignore : command.CheckReplicas ? ReplicaUse.Check : ReplicaUse.Count;
+        // So does a redelivery: the Fetcher that had the command may have died after committing the blob and before its
+        // reply, and stays listed for it until its heartbeat is missed.
+        var replicas = command.Refetch ? ReplicaUse.Ignore
+            : command.CheckReplicas || context.ReceiveContext.Redelivered ? ReplicaUse.Check
+            : ReplicaUse.Count;
         if (await fetcher.IsCommittedAsync(command.Blob, replicas, cancellationToken))
         {
             return new BlobFetchResult(command.Blob, AlreadyPresent: true, 0);

@@ -3,6 +3,7 @@ using Unpacker.Contracts;
 using Unpacker.Contracts.Applying;
 using Unpacker.Contracts.Oci;
 using Unpacker.Contracts.Unpacking;
+using Unpacker.Hosting.Diagnostics;
 using Unpacker.ReliabilityTests.Support;
 using Unpacker.Saga.History;
 using Unpacker.Storage.Snapshots;
@@ -17,7 +18,8 @@ namespace Unpacker.ReliabilityTests.Faults;
 /// namespace with a private tmpfs (hosts without a shared disk); the blobs are put on the Fetchers' disks beforehand
 /// with the CLI inside their namespaces, so which disk holds what is the test's choice, not the fetch pool's. Each
 /// blob response is capped (<c>Fetcher:ServeBytesPerSecond</c>) so the big layer streams for seconds and the kill
-/// lands in the middle of it.
+/// lands in the middle of it. And kill -9 of a Fetcher between its commit of a blob and its reply, on its own disk: the
+/// command redelivered to the other Fetcher must not take the dead one's listing for the blob.
 /// </summary>
 public sealed class NodeFetcherCrashTests
 {
@@ -140,6 +142,58 @@ public sealed class NodeFetcherCrashTests
             .Where(s => s.Kind == SnapshotKind.Committed).Select(s => s.Name).ToListAsync();
         Assert.Equal([chains[0].ToString()], committed);
         await scene.Stack.AssertNothingLeftBehindAsync(Snapshotter, FaultSettings.LeaseDuration * 4, node: Node);
+    }
+
+    [Fact]
+    public async Task A_fetcher_killed_after_committing_a_blob_and_before_replying_is_asked_for_it_and_the_other_fetcher_downloads_it_so_no_node_loses_it()
+    {
+        var marker = Path.Combine(Path.GetTempPath(), $"node-fetcher-reply-{Guid.NewGuid():N}");
+        try
+        {
+            await using var stack = await ServiceStack.StartAsync("rel-node-fetcher-reply", new ServiceStackOptions
+            {
+                Fetchers = 0,
+                Appliers = 0,
+                Sagas = 1,
+                Environment = FaultSettings.With(new Dictionary<string, string>
+                {
+                    ["Faults__KillAt"] = CrashPoints.FetchedNotReplied,
+                    ["Faults__KillMarker"] = marker,
+                }),
+            });
+            var fetchers = new[] { await stack.StartIsolatedFetcherAsync(), await stack.StartIsolatedFetcherAsync() };
+            var applier = await stack.StartNodeAsync(Node);
+            var image = new TestImageBuilder()
+                .WithLayer(new Dictionary<string, string> { ["a/one.txt"] = $"{Guid.NewGuid()}\n" })
+                .WithLayer(new Dictionary<string, string> { ["b/two.txt"] = $"{Guid.NewGuid()}\n" })
+                .WithLayer(new Dictionary<string, string> { ["c/three.txt"] = $"{Guid.NewGuid()}\n" })
+                .Build();
+            var request = ServiceStack.NewRequest(await FaultImages.PushAsync(image, "rel-node-fetcher-reply"), Snapshotter) with { Node = Node };
+
+            var ended = await stack.UnpackAsync(request, TimeSpan.FromMinutes(2));
+
+            // The first Fetcher to commit a blob died before replying, its copy listed on the site and its heartbeat fresh.
+            Assert.True(File.Exists(marker), $"no Fetcher reached the fault point {CrashPoints.FetchedNotReplied}");
+            var survivor = Assert.Single(fetchers, f => !f.HasExited);
+            var completed = ended as UnpackCompleted ?? throw new Xunit.Sdk.XunitException(
+                $"the unpack did not complete: {ended}\nnode {Node}'s Applier:\n{string.Join('\n', applier.Output.Where(l => l.Contains("Warning", StringComparison.Ordinal)).TakeLast(10))}");
+
+            // The other Fetcher took the redelivered fetches, asked the dead one for the blob it had listed, got no
+            // answer and downloaded it: no reply said "already present" on the dead disk's word, so no node lost a blob.
+            var history = await stack.HistoryAsync(request.UnpackId);
+            var redelivered = history.OfType<BlobFetchFinished>().Where(f => f.Worker.Redelivered).ToList();
+            Assert.NotEmpty(redelivered);
+            Assert.All(redelivered, f => Assert.False(f.AlreadyPresent, $"layer {f.LayerIndex}'s blob {f.Digest} counted as present on the killed Fetcher's word"));
+            Assert.Contains(survivor.Output, line => line.Contains("does not serve", StringComparison.Ordinal) && redelivered.Any(f => line.Contains(f.Digest.ToString(), StringComparison.Ordinal)));
+            Assert.Empty(history.OfType<BlobLostRecorded>());
+
+            var tree = await stack.ExportOnNodeAsync(applier, Node, Snapshotter, completed.TopChainId);
+            RootFs.AssertIdentical(await RootFs.CleanRunAsync(image, stack.Root), tree);
+        }
+        finally
+        {
+            File.Delete(marker);
+        }
     }
 
     /// <summary>
