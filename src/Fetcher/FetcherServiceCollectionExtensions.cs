@@ -52,7 +52,10 @@ public static class FetcherServiceCollectionExtensions
             sp.GetRequiredService<ILogger<RegistryClient>>()));
         services.AddSingleton<ImageSourceFactory>();
         services.AddSingleton(sp => new ReplicaCheck(
-            sp.GetRequiredService<RegistryHttp>().Client, options.Timeouts.ReplicaCheck, sp.GetRequiredService<ILogger<ReplicaCheck>>()));
+            sp.GetRequiredService<RegistryHttp>().Client,
+            options.Timeouts.ReplicaCheck,
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<ReplicaCheck>>()));
         services.AddSingleton<BlobFetcher>();
         services.AddSingleton<ImageResolver>();
         services.AddSingleton(sp => new WorkSlots(

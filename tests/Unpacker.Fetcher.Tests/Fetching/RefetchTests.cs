@@ -1,4 +1,9 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging.Abstractions;
 using Unpacker.Contracts.Oci;
+using Unpacker.Fetcher.Configuration;
 using Unpacker.Fetcher.Fetching;
 using Unpacker.Fetcher.Tests.Support;
 using Unpacker.Storage.Content;
@@ -58,6 +63,42 @@ public sealed class RefetchTests(FetcherFixture fixture) : IClassFixture<Fetcher
         await Assert.ThrowsAsync<Unpacker.Storage.NotFoundException>(() => stack.Store.InfoAsync(blob.Digest, CancellationToken.None));
     }
 
+    [Fact]
+    public async Task A_server_that_does_not_answer_for_a_blob_is_asked_once_by_a_fetch_and_again_only_after_a_while()
+    {
+        await using var scene = await fixture.OneLayerSceneAsync("silent", 8_192);
+        var (stack, source, blob) = (scene.Stack, scene.Source, scene.Blob);
+
+        // Partitioned, not dead: it takes connections and never answers, so each ask costs the check's whole timeout.
+        using var silent = new SilentServer();
+        await ListAsync(blob, silent.BaseUrl);
+        var clock = new Clock();
+        using var http = new HttpClient();
+        var check = new ReplicaCheck(http, TimeSpan.FromMilliseconds(300), clock, NullLogger<ReplicaCheck>.Instance);
+        var options = new FetcherOptions();
+        var fetcher = new BlobFetcher(
+            stack.Store,
+            new ContentReplicas(fixture.Documents),
+            check,
+            new ContentStoreOptions { Root = stack.Root },
+            new DownloadLimiter(options),
+            options,
+            NullLogger<BlobFetcher>.Instance);
+
+        // The consumer's look, then the fetch's own look under the ingest lease: the server is asked once in all.
+        Assert.False(await fetcher.IsCommittedAsync(blob, ReplicaUse.Check, CancellationToken.None));
+        var fetched = await fetcher.FetchAsync(source, blob, progress: null, ReplicaUse.Check, CancellationToken.None);
+
+        Assert.False(fetched.AlreadyPresent);
+        Assert.Equal(blob.Size, fetched.BytesTransferred);
+        Assert.Equal(1, silent.Connections);
+
+        // Once the verdict is old, the server is asked again.
+        clock.Now += ReplicaCheck.Remembered;
+        Assert.False(await check.AnyServesAsync([ContentReplicas.BlobUri(silent.BaseUrl, blob.Digest)], blob, CancellationToken.None));
+        Assert.Equal(2, silent.Connections);
+    }
+
     /// <summary>Nothing listens on port 1.</summary>
     private const string CrashedServer = "http://127.0.0.1:1";
 
@@ -68,5 +109,57 @@ public sealed class RefetchTests(FetcherFixture fixture) : IClassFixture<Fetcher
         var server = $"server-{Guid.NewGuid():N}";
         await replicas.HeartbeatAsync(new ContentServer { Id = server, Url = url, WorkerId = $"fetcher-{server}" }, CancellationToken.None);
         await replicas.RegisterAsync(server, [(blob.Digest, blob.Size)], CancellationToken.None);
+    }
+
+    private sealed class Clock : TimeProvider
+    {
+        public DateTimeOffset Now { get; set; } = DateTimeOffset.UtcNow;
+
+        public override DateTimeOffset GetUtcNow() => Now;
+    }
+
+    /// <summary>A content server cut off mid-conversation: it accepts connections, counts them and never says a word.</summary>
+    private sealed class SilentServer : IDisposable
+    {
+        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+        private readonly ConcurrentBag<Socket> _accepted = [];
+        private readonly CancellationTokenSource _stop = new();
+
+        public SilentServer()
+        {
+            _listener.Start();
+            _ = AcceptAsync();
+        }
+
+        public string BaseUrl => $"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}";
+
+        public int Connections => _accepted.Count;
+
+        public void Dispose()
+        {
+            _stop.Cancel();
+            _listener.Stop();
+            foreach (var socket in _accepted)
+            {
+                socket.Dispose();
+            }
+
+            _stop.Dispose();
+        }
+
+        private async Task AcceptAsync()
+        {
+            try
+            {
+                while (true)
+                {
+                    _accepted.Add(await _listener.AcceptSocketAsync(_stop.Token));
+                }
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                // Disposed.
+            }
+        }
     }
 }
