@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Unpacker.Contracts.Applying;
 using Unpacker.Contracts.Fetching;
 using Unpacker.Contracts.Unpacking;
+using Unpacker.Hosting.Configuration;
 using Unpacker.Hosting.Persistence;
 using Unpacker.Saga.Unpacking;
 using Unpacker.Saga.Watchdog;
@@ -20,10 +21,12 @@ public sealed class UnpackSagaHost : IAsyncDisposable
 {
     private static readonly TimeSpan _patience = TimeSpan.FromSeconds(30);
     private readonly ServiceProvider _provider;
+    private readonly PostgresOptions _postgres;
 
-    private UnpackSagaHost(ServiceProvider provider, DocumentStore store, UnpackSagaOptions options)
+    private UnpackSagaHost(ServiceProvider provider, PostgresOptions postgres, DocumentStore store, UnpackSagaOptions options)
     {
         _provider = provider;
+        _postgres = postgres;
         Store = store;
         Options = options;
     }
@@ -43,7 +46,8 @@ public sealed class UnpackSagaHost : IAsyncDisposable
     public static async Task<UnpackSagaHost> StartAsync(Action<UnpackSagaOptions>? configure = null)
     {
         await TestServers.RequirePostgresAsync();
-        var store = await UnpackerMarten.OpenMigratedStoreAsync(TestServers.PostgresWithSchema("saga_sm"), UnpackSagaRegistration.MartenContribution);
+        var postgres = TestServers.PostgresWithSchema("saga_sm");
+        var store = await UnpackerMarten.OpenMigratedStoreAsync(postgres, UnpackSagaRegistration.MartenContribution);
         // The fake images' layers are a few hundred bytes: by default they would always go in apply runs, so the rebase
         // tests run them as if large, and a test of the default sets it back.
         var options = new UnpackSagaOptions { ParallelExtractionMinLayerSize = 0 };
@@ -68,7 +72,7 @@ public sealed class UnpackSagaHost : IAsyncDisposable
             bus.AddConsumer<FakeSnapshots>().Endpoint(e => e.Name = StatSnapshot.QueueName(FakeNode.Name, "native"));
             bus.AddConsumer<FakeOverlaySnapshots>().Endpoint(e => e.Name = StatSnapshot.QueueName(FakeNode.Name, "overlayfs"));
         });
-        host = new UnpackSagaHost(services.BuildServiceProvider(), store, options);
+        host = new UnpackSagaHost(services.BuildServiceProvider(), postgres, store, options);
         await host.Harness.Start();
         return host;
     }
@@ -173,5 +177,6 @@ public sealed class UnpackSagaHost : IAsyncDisposable
         await Harness.Stop();
         await _provider.DisposeAsync();
         Store.Dispose();
+        await TestServers.DropSchemaAsync(_postgres);
     }
 }
