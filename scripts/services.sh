@@ -5,6 +5,7 @@
 #   scripts/services.sh down [name]...                       stop by recorded PID
 #   scripts/services.sh status
 #   scripts/services.sh fresh-database NAME                   drop NAME (whatever is connected) and create it empty
+#   scripts/services.sh prune-test-images                     drop the tests' images (test/...) from the registry
 # Ports, credentials and directories come from .env (override with UNPACKER_* variables).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/env.sh"
@@ -155,6 +156,20 @@ CONF
 
 registry_down() { stop_pid registry "$registry_pidfile" docker-registry TERM 30; }
 
+# The tests push every image they make under test/ (TestRegistryPusher), hundreds a run: a run starts by dropping those
+# repositories and the blobs no other repository references (the registry's own garbage collection, which wants the
+# registry stopped), so its storage does not grow with every run. The main job's and the benchmarks' images stay.
+registry_prune_test_images() {
+  local repositories="$registry_dir/data/docker/registry/v2/repositories"
+  [[ -d "$repositories/test" ]] || return 0
+  log "dropping the tests' images from the registry ($(find "$repositories/test" -mindepth 1 -maxdepth 1 | wc -l) repositories)"
+  registry_down
+  rm -rf "$repositories/test"
+  docker-registry garbage-collect "$registry_dir/config.yml" >"$logs/registry-gc.log" 2>&1 \
+    || die "registry garbage collection failed: see $logs/registry-gc.log"
+  registry_up
+}
+
 status() {
   local -A words=([postgres]=postgres [rabbitmq]=rabbit [registry]=docker-registry)
   for name in postgres rabbitmq registry; do
@@ -167,10 +182,13 @@ if [[ "$command" == fresh-database ]]; then
   (($# == 1)) || die "usage: $0 fresh-database NAME"
   postgres_fresh_database "$1"; exit 0
 fi
+if [[ "$command" == prune-test-images ]]; then
+  registry_prune_test_images; exit 0
+fi
 names=("$@"); ((${#names[@]})) || names=(postgres rabbitmq registry)
 case "$command" in
   up) install_missing; for n in "${names[@]}"; do "${n}_up"; done ;;
   down) for ((i=${#names[@]}-1; i>=0; i--)); do "${names[i]}_down"; done ;;
   status) status ;;
-  *) die "usage: $0 up|down|status [postgres|rabbitmq|registry]... | fresh-database NAME" ;;
+  *) die "usage: $0 up|down|status [postgres|rabbitmq|registry]... | fresh-database NAME | prune-test-images" ;;
 esac

@@ -6,13 +6,15 @@ set -euo pipefail
 # The tests get a database of their own, made afresh for every run (UNPACKER_TEST_POSTGRES_DB, default
 # unpacker_tests): every test class makes schemas in it, and Npgsql reads the whole catalog's types whenever a process
 # opens its first connection, so schemas left by earlier runs would slow every service start of this one. The main
-# job's database (UNPACKER_POSTGRES_DB) is never touched.
+# job's database (UNPACKER_POSTGRES_DB) is never touched. Likewise the images earlier runs pushed (under test/) are dropped
+# from the registry first.
 export UNPACKER_POSTGRES_DB="${UNPACKER_TEST_POSTGRES_DB:-unpacker_tests}"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/env.sh"
 cd "$UNPACKER_REPO"
 
 "$UNPACKER_REPO/scripts/services.sh" up
 "$UNPACKER_REPO/scripts/services.sh" fresh-database "$UNPACKER_POSTGRES_DB"
+"$UNPACKER_REPO/scripts/services.sh" prune-test-images
 log "building Services.sln"
 dotnet build Services.sln -nologo -clp:ErrorsOnly
 
