@@ -33,7 +33,9 @@ pid_alive() {
   [[ -f "$file" ]] || return 1
   pid="$(head -1 "$file")"
   [[ "$pid" =~ ^[0-9]+$ ]] && [[ -r "/proc/$pid/cmdline" ]] || return 1
-  tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q -- "$word"
+  local cmdline
+  cmdline="$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null)" || return 1
+  [[ "$cmdline" == *"$word"* ]]
 }
 
 # Stops a process by the PID recorded in a file (when it is still the process named by the word): the given signal,
