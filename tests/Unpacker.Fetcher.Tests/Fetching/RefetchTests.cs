@@ -91,12 +91,12 @@ public sealed class RefetchTests(FetcherFixture fixture) : IClassFixture<Fetcher
 
         Assert.False(fetched.AlreadyPresent);
         Assert.Equal(blob.Size, fetched.BytesTransferred);
-        Assert.Equal(1, silent.Connections);
+        Assert.Equal(1, await silent.ConnectionsAsync(atLeast: 1));
 
         // Once the verdict is old, the server is asked again.
         clock.Now += ReplicaCheck.Remembered;
         Assert.False(await check.AnyServesAsync([ContentReplicas.BlobUri(silent.BaseUrl, blob.Digest)], blob, CancellationToken.None));
-        Assert.Equal(2, silent.Connections);
+        Assert.Equal(2, await silent.ConnectionsAsync(atLeast: 2));
     }
 
     /// <summary>Nothing listens on port 1.</summary>
@@ -133,7 +133,19 @@ public sealed class RefetchTests(FetcherFixture fixture) : IClassFixture<Fetcher
 
         public string BaseUrl => $"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}";
 
-        public int Connections => _accepted.Count;
+        /// <summary>
+        /// The connections accepted so far, once there are <paramref name="atLeast"/> or after 5 s: the accept loop may
+        /// trail the client that connected.
+        /// </summary>
+        public async Task<int> ConnectionsAsync(int atLeast)
+        {
+            for (var waited = 0; _accepted.Count < atLeast && waited < 5_000; waited += 20)
+            {
+                await Task.Delay(20);
+            }
+
+            return _accepted.Count;
+        }
 
         public void Dispose()
         {
