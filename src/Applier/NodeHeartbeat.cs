@@ -9,7 +9,7 @@ namespace Unpacker.Applier;
 /// <summary>
 /// Registers this Applier process as a member of its node and says it is alive every
 /// <see cref="ApplierOptions.HeartbeatInterval"/>, with the snapshotters it serves, its disk's size and free space and
-/// when its apply queues were last empty (<see cref="WorkSlots"/>, keyed by snapshotter);
+/// when its apply queues were last empty (<see cref="WorkSlots"/>, keyed by snapshotter) and the applies it is at;
 /// on a clean stop it says it stopped, so requests for a node whose Appliers all stopped fail at once.
 /// </summary>
 public sealed class NodeHeartbeat(
@@ -54,6 +54,7 @@ public sealed class NodeHeartbeat(
             DiskTotal = drive.TotalSize,
             DiskFree = drive.AvailableFreeSpace,
             ApplyQueueIdleAt = slots.QueueIdleAt(),
+            Applying = slots.InProgress(),
         };
     }
 }

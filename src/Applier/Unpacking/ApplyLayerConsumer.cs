@@ -39,7 +39,7 @@ public sealed class ApplyLayerConsumer(
 {
     public async Task Consume(ConsumeContext<ApplyLayer> context)
     {
-        using var slot = slots.Take(context.Message.Snapshotter);
+        using var slot = slots.Take(context.Message.Snapshotter, [.. context.Message.Layers().Select(l => new WorkInProgress(l.UnpackId, l.LayerIndex, l.Attempt))]);
         if (!context.ReceiveContext.Redelivered && await inbox.TakeAsync(context) is { } first)
         {
             logger.LogWarning("ApplyLayer {MessageId} (unpack {UnpackId}, layer {LayerIndex}, attempt {Attempt}) was taken by {Worker} at {TakenAt}: a copy, dropped",

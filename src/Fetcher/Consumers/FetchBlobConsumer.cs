@@ -1,5 +1,6 @@
 using MassTransit;
 using Microsoft.Extensions.Logging;
+using Unpacker.Contracts;
 using Unpacker.Contracts.Applying;
 using Unpacker.Contracts.Fetching;
 using Unpacker.Contracts.Unpacking;
@@ -32,8 +33,8 @@ public sealed class FetchBlobConsumer(
 {
     public async Task Consume(ConsumeContext<FetchBlob> context)
     {
-        using var slot = slots.Take(FetchBlob.QueueName);
         var blobs = context.Message.Blobs().ToList();
+        using var slot = slots.Take(FetchBlob.QueueName, [.. blobs.Select(b => new WorkInProgress(b.UnpackId, b.LayerIndex, b.Attempt))]);
 
         // Said at once (the outbox would hold it until the fetch ends): the saga's deadline counts from here.
         var queued = context.SentTime is { } sent ? DateTime.UtcNow - sent : TimeSpan.Zero;

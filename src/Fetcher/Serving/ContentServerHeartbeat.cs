@@ -14,7 +14,8 @@ namespace Unpacker.Fetcher.Serving;
 /// <summary>
 /// Tells the site where this Fetcher serves its disk's blobs: once the web server listens, its address (or
 /// <see cref="FetcherOptions.AdvertisedUrl"/>) is registered with the replicas of the blobs already on its disk,
-/// then heartbeated, with when the site's fetch queue was last seen empty here (<see cref="WorkSlots"/>); on a clean
+/// then heartbeated, with when the site's fetch queue was last seen empty here (<see cref="WorkSlots"/>) and the fetches
+/// it is at; on a clean
 /// stop it says it stopped, so nodes stop asking it.
 /// </summary>
 public sealed partial class ContentServerHeartbeat(
@@ -73,6 +74,7 @@ public sealed partial class ContentServerHeartbeat(
         WorkerId = worker.WorkerId,
         StoppedAt = stopped ? time.GetUtcNow() : null,
         FetchQueueIdleAt = slots.QueueIdleAt().TryGetValue(FetchBlob.QueueName, out var idle) ? idle : null,
+        Fetching = slots.InProgress(),
     };
 
     /// <summary>

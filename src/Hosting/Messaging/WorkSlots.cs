@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Hosting;
+using Unpacker.Contracts;
 
 namespace Unpacker.Hosting.Messaging;
 
@@ -6,7 +7,9 @@ namespace Unpacker.Hosting.Messaging;
 /// The slots of work of this process, per queue it consumes (as many as the queue's concurrency, which its prefetch
 /// equals), and when each queue was last seen empty: a slot free for a while, with the bus consuming, means the broker
 /// had nothing to hand it. Heartbeats report it, so the saga can tell a request lost on its way (its pool went idle
-/// after it was sent, yet never began it) from one still queued behind a backlog (the pool stayed busy).
+/// after it was sent, yet never began it) from one still queued behind a backlog (the pool stayed busy). They also list the
+/// work each slot holds (<see cref="InProgress"/>), so a step past its deadline whose worker is alive and still at it is
+/// not sent again.
 /// </summary>
 public sealed class WorkSlots
 {
@@ -18,6 +21,10 @@ public sealed class WorkSlots
     private readonly int _capacity;
     private readonly TimeProvider _time;
     private DateTimeOffset? _consumingSince;
+
+    // The work of each held slot; an ended one stays listed for Settle, while its reply is on its way to the saga.
+    private readonly Dictionary<Slot, IReadOnlyList<WorkInProgress>> _work = [];
+    private readonly List<(DateTimeOffset EndedAt, IReadOnlyList<WorkInProgress> Work)> _ended = [];
 
     /// <param name="queues">The queues' keys (the Applier's: the snapshotters it serves).</param>
     /// <param name="capacity">Slots per queue.</param>
@@ -49,11 +56,31 @@ public sealed class WorkSlots
         }
     }
 
-    /// <summary>Takes a slot of <paramref name="queue"/> until the returned handle is disposed.</summary>
-    public IDisposable Take(string queue)
+    /// <summary>Takes a slot of <paramref name="queue"/> for <paramref name="work"/> until the returned handle is disposed.</summary>
+    public IDisposable Take(string queue, IReadOnlyList<WorkInProgress>? work = null)
     {
-        Change(queue, +1);
-        return new Slot(this, queue);
+        var slot = new Slot(this, queue);
+        lock (_gate)
+        {
+            Change(queue, +1);
+            _work[slot] = work ?? [];
+        }
+
+        return slot;
+    }
+
+    /// <summary>
+    /// The work the held slots are at, and what ended less than <see cref="Settle"/> ago (its reply may not have
+    /// reached the saga yet).
+    /// </summary>
+    public List<WorkInProgress> InProgress()
+    {
+        var now = _time.GetUtcNow();
+        lock (_gate)
+        {
+            _ended.RemoveAll(e => now - e.EndedAt >= Settle);
+            return [.. _work.Values.SelectMany(w => w).Concat(_ended.SelectMany(e => e.Work)).Distinct()];
+        }
     }
 
     /// <summary>Per queue, the last time it was seen empty (now, for a queue that is empty now).</summary>
@@ -75,18 +102,28 @@ public sealed class WorkSlots
         }
     }
 
-    private void Change(string key, int by)
+    private void Release(Slot slot, string queue)
     {
         lock (_gate)
         {
-            if (!_queues.TryGetValue(key, out var queue))
+            Change(queue, -1);
+            if (_work.Remove(slot, out var work) && work.Count > 0)
             {
-                _queues[key] = queue = new Queue();
+                _ended.Add((_time.GetUtcNow(), work));
             }
-
-            queue.Busy += by;
-            queue.ChangedAt = _time.GetUtcNow();
         }
+    }
+
+    // Under _gate.
+    private void Change(string key, int by)
+    {
+        if (!_queues.TryGetValue(key, out var queue))
+        {
+            _queues[key] = queue = new Queue();
+        }
+
+        queue.Busy += by;
+        queue.ChangedAt = _time.GetUtcNow();
     }
 
     private sealed class Queue
@@ -106,7 +143,7 @@ public sealed class WorkSlots
         {
             if (Interlocked.Exchange(ref _released, 1) == 0)
             {
-                slots.Change(queue, -1);
+                slots.Release(this, queue);
             }
         }
     }

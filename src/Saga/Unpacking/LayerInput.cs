@@ -1,3 +1,5 @@
+using Unpacker.Contracts;
+using Unpacker.Contracts.Applying;
 using Unpacker.Contracts.Oci;
 
 namespace Unpacker.Saga.Unpacking;
@@ -41,12 +43,12 @@ public sealed record LayerContext(DateTimeOffset Now, UnpackSagaOptions Options,
     public string SnapshotQueue { get; init; } = string.Empty;
 
     /// <summary>
-    /// On a wake-up with an apply overdue that no Applier has begun: whether the node's Appliers serve the apply queue,
-    /// and when one last saw it empty. Null when not read (nothing of the kind is overdue).
+    /// On a wake-up with an apply overdue: whether the node's Appliers serve the apply queue, when one last saw it empty,
+    /// and which applies of this unpack they are at. Null when not read (nothing of the kind is overdue).
     /// </summary>
     public WorkerPool? ApplyPool { get; init; }
 
-    /// <summary>The same for a fetch no Fetcher has begun: the site's Fetchers and their <c>fetch-blob</c> queue.</summary>
+    /// <summary>The same for an overdue fetch: the site's Fetchers and their <c>fetch-blob</c> queue.</summary>
     public WorkerPool? FetchPool { get; init; }
 
     /// <summary>The unpack has already failed: answers that would start new work are ignored.</summary>
@@ -61,10 +63,23 @@ public sealed record LayerContext(DateTimeOffset Now, UnpackSagaOptions Options,
 
 /// <summary>
 /// The workers of a queue (the node's Appliers of the unpack's snapshotter; the site's Fetchers), as their heartbeats
-/// describe them: serving at all, and when one last had the queue empty.
+/// describe them: serving at all, when one last had the queue empty, and the layer attempts of the unpack that live
+/// workers are at (<see cref="WorkInProgress"/>).
 /// </summary>
 public sealed record WorkerPool(bool Serving, DateTimeOffset? QueueIdleAt)
 {
+    public IReadOnlySet<LayerAttempt> InProgress { get; init; } = new HashSet<LayerAttempt>();
+
+    /// <summary>
+    /// A live worker said, at its last heartbeat, that it is at this attempt of the layer's step (or ended it a moment
+    /// before): past its deadline it is long, not lost, and gets another timeout.
+    /// </summary>
+    public bool IsAt(int layerIndex, Step step) => InProgress.Contains(new LayerAttempt(layerIndex, step.Attempt));
+
+    /// <summary>The pool as its heartbeats describe it, with only <paramref name="unpackId"/>'s work in progress.</summary>
+    public static WorkerPool Of(bool serving, DateTimeOffset? queueIdleAt, IEnumerable<WorkInProgress> inProgress, Guid unpackId) =>
+        new(serving, queueIdleAt) { InProgress = inProgress.Where(w => w.UnpackId == unpackId).Select(w => new LayerAttempt(w.LayerIndex, w.Attempt)).ToHashSet() };
+
     /// <summary>
     /// A request sent at <paramref name="sentAt"/> that no worker has begun is still queued behind other work: the pool
     /// serves, and has not been idle since (an idle pool would have taken it, so it was lost on its way).

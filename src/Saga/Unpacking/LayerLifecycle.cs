@@ -91,11 +91,15 @@ public static class LayerLifecycle
             SnapshotPhase.Statting when layer.SnapshotStep.IsOverdue(context.Now) =>
                 Redrives.Redrive(layer, LayerStep.Snapshot, UnpackStep.Stat, context).Then(l => StartStat(l, context).Do(new LayerEffect.Send(UnpackStep.Stat))),
 
+            // A live Applier of the node is still at it (its heartbeat lists this attempt): a long apply, not a lost one.
+            SnapshotPhase.Applying when layer.SnapshotStep.IsOverdue(context.Now) && context.ApplyPool?.IsAt(layer.Index, layer.SnapshotStep) == true =>
+                Change(layer with { SnapshotStep = layer.SnapshotStep.Extend(context.Now + context.Options.ApplyTimeout) }),
+
             // No Applier has begun it and the node's apply queue has not been empty since it was sent: it waits behind
             // other unpacks' work, which is no reason to send it again (that would only add to the backlog).
             SnapshotPhase.Applying when layer.SnapshotStep.IsOverdue(context.Now) && layer.SnapshotStep.BegunAt is null
                 && context.ApplyPool?.StillQueued(layer.SnapshotStep.StartedAt, context.Options.LostRequestGrace) == true =>
-                Change(layer with { SnapshotStep = layer.SnapshotStep.StillQueued(context.Now + context.Options.ApplyTimeout) }),
+                Change(layer with { SnapshotStep = layer.SnapshotStep.Extend(context.Now + context.Options.ApplyTimeout) }),
 
             // Rebase mode: each layer is its own extraction. Otherwise only the head of an apply run is sent again; the
             // layers behind it in the run go with it.
@@ -107,9 +111,11 @@ public static class LayerLifecycle
         })
         .Then(l => !l.Fetch.IsOverdue(context.Now) ? Unchanged(l)
 
-            // Queued behind the site's other fetches (no Fetcher began it, and none has been idle since): wait on, quietly.
-            : l.Fetch.BegunAt is null && context.FetchPool?.StillQueued(l.Fetch.StartedAt, context.Options.LostRequestGrace) == true
-                ? Change(l with { Fetch = l.Fetch.StillQueued(context.Now + context.Options.FetchTimeout) })
+            // A live Fetcher is still at it (a long download), or it is queued behind the site's other fetches (no Fetcher
+            // began it, and none has been idle since): wait on, quietly.
+            : context.FetchPool?.IsAt(l.Index, l.Fetch) == true
+                || (l.Fetch.BegunAt is null && context.FetchPool?.StillQueued(l.Fetch.StartedAt, context.Options.LostRequestGrace) == true)
+                ? Change(l with { Fetch = l.Fetch.Extend(context.Now + context.Options.FetchTimeout) })
                 : Redrives.Redrive(l, LayerStep.Fetch, UnpackStep.Fetch, context).Then(f => StartFetch(f, context).Do(new LayerEffect.Send(UnpackStep.Fetch))))
         .Then(l => l.Label.IsOverdue(context.Now)
             ? Redrives.Redrive(l, LayerStep.Label, UnpackStep.Label, context).Then(f => StartLabel(f, context).Do(new LayerEffect.Send(UnpackStep.Label)))

@@ -26,8 +26,11 @@ public sealed record Step
     /// <summary>A worker began the request: its deadline counts from now, whatever time it spent queued.</summary>
     public Step Began(DateTimeOffset now, TimeSpan timeout) => this with { BegunAt = now, DueAt = now + timeout };
 
-    /// <summary>Still queued behind other work at its deadline (no worker began it): the deadline moves on, nothing else changes.</summary>
-    public Step StillQueued(DateTimeOffset until) => this with { DueAt = until };
+    /// <summary>
+    /// At its deadline the request is still queued behind other work, or its worker is alive and still at it: the
+    /// deadline moves on, nothing else changes.
+    /// </summary>
+    public Step Extend(DateTimeOffset until) => this with { DueAt = until };
 
     public Step Wait(DateTimeOffset until) => this with { Status = StepStatus.Waiting, DueAt = until };
 

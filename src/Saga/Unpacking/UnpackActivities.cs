@@ -177,13 +177,13 @@ public sealed class UnpackActivities
     }
 
     /// <summary>
-    /// The node's apply pool as its heartbeats describe it, read only when an apply no Applier has begun is overdue: one
-    /// look at the node's members tells one still queued behind a backlog from one lost on its way.
+    /// The node's apply pool as its heartbeats describe it, read only when an apply is overdue: one look at the node's
+    /// members tells one still queued behind a backlog, or still being applied, from one lost on its way.
     /// </summary>
     private async Task<WorkerPool?> ApplyPoolAsync(BehaviorContext<UnpackState> context)
     {
         var saga = context.Saga;
-        if (!saga.Layers.Any(l => l.Snapshot == SnapshotPhase.Applying && l.SnapshotStep.IsOverdue(Now) && l.SnapshotStep.BegunAt is null))
+        if (!saga.Layers.Any(l => l.Snapshot == SnapshotPhase.Applying && l.SnapshotStep.IsOverdue(Now)))
         {
             return null;
         }
@@ -192,20 +192,20 @@ public sealed class UnpackActivities
         var node = await registry.FindAsync(context.Session(), saga.Node, context.CancellationToken);
         return node is null
             ? new WorkerPool(false, null)
-            : new WorkerPool(registry.WhyNotServed([node], saga.Node, saga.Snapshotter) is null, node.ApplyQueueIdleAt(saga.Snapshotter));
+            : WorkerPool.Of(registry.WhyNotServed([node], saga.Node, saga.Snapshotter) is null, node.ApplyQueueIdleAt(saga.Snapshotter), node.Applying, saga.CorrelationId);
     }
 
-    /// <summary>The site's Fetchers as their content servers' heartbeats describe them, read only when a fetch no Fetcher has begun is overdue.</summary>
+    /// <summary>The site's Fetchers as their content servers' heartbeats describe them, read only when a fetch is overdue.</summary>
     private async Task<WorkerPool?> FetchPoolAsync(BehaviorContext<UnpackState> context)
     {
-        if (!context.Saga.Layers.Any(l => l.Fetch.IsOverdue(Now) && l.Fetch.BegunAt is null))
+        if (!context.Saga.Layers.Any(l => l.Fetch.IsOverdue(Now)))
         {
             return null;
         }
 
         var servers = await context.Session().Query<Storage.Content.ContentServer>().ToListAsync(context.CancellationToken);
         var live = servers.Where(s => s.StoppedAt is null && Now - s.HeartbeatAt <= Storage.Content.ContentReplicas.DefaultLivenessTimeout).ToList();
-        return new WorkerPool(live.Count > 0, live.Select(s => s.FetchQueueIdleAt).Max());
+        return WorkerPool.Of(live.Count > 0, live.Select(s => s.FetchQueueIdleAt).Max(), live.SelectMany(s => s.Fetching), context.Saga.CorrelationId);
     }
 
     public void Cancel(BehaviorContext<UnpackState, CancelUnpack> context)

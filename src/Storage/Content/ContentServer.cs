@@ -22,4 +22,10 @@ public sealed class ContentServer
     /// (see <c>WorkSlots</c>). The saga reads it to tell a fetch lost on its way from one queued behind a backlog.
     /// </summary>
     public DateTimeOffset? FetchQueueIdleAt { get; set; }
+
+    /// <summary>
+    /// The fetches its Fetcher is at (every blob of each request it holds a slot for), at the last heartbeat: a fetch
+    /// past its deadline that a live server still lists is long, not lost, and is not sent again.
+    /// </summary>
+    public List<Contracts.WorkInProgress> Fetching { get; set; } = [];
 }

@@ -40,5 +40,11 @@ public sealed class NodeMember
     /// </summary>
     public Dictionary<string, DateTimeOffset> ApplyQueueIdleAt { get; set; } = [];
 
+    /// <summary>
+    /// The applies this process is at (every layer of each run it holds a slot for), at the last heartbeat: an apply
+    /// past its deadline that a live member still lists is long, not lost, and is not sent again.
+    /// </summary>
+    public List<Contracts.WorkInProgress> Applying { get; set; } = [];
+
     public static string IdOf(string node, string workerId) => $"{node}/{workerId}";
 }

@@ -100,6 +100,9 @@ public sealed class NodeRegistry(IDocumentStore store, TimeProvider? time = null
     {
         var now = _time.GetUtcNow();
         var live = members.Where(m => m.StoppedAt is null && now - m.HeartbeatAt <= LivenessTimeout).ToList();
-        return new NodeStatus(name, [.. members.OrderBy(m => m.WorkerId, StringComparer.Ordinal)], members.Max(m => m.HeartbeatAt), live.Count > 0);
+        return new NodeStatus(name, [.. members.OrderBy(m => m.WorkerId, StringComparer.Ordinal)], members.Max(m => m.HeartbeatAt), live.Count > 0)
+        {
+            Applying = [.. live.SelectMany(m => m.Applying)],
+        };
     }
 }

@@ -10,6 +10,9 @@ public sealed record NodeStatus(string Name, IReadOnlyList<NodeMember> Members, 
     /// <summary>The most recently heard-from member's view of the node's disk.</summary>
     public NodeMember Latest => Members.MaxBy(m => m.HeartbeatAt)!;
 
+    /// <summary>What the node's live members said they were applying at their last heartbeats (<see cref="NodeMember.Applying"/>).</summary>
+    public IReadOnlyList<Contracts.WorkInProgress> Applying { get; init; } = [];
+
     public bool Serves(string snapshotter) => Snapshotters.Contains(snapshotter, StringComparer.Ordinal);
 
     /// <summary>The last time a running member of the node had <paramref name="snapshotter"/>'s apply queue empty (<see cref="NodeMember.ApplyQueueIdleAt"/>); null when none said so.</summary>

@@ -76,7 +76,13 @@ public sealed class BacklogTests(ITestOutputHelper output)
         }
 
         var events = histories.SelectMany(h => h).ToList();
-        Assert.Empty(events.OfType<StepRedriven>());
+        var redriven = requests.Prepend(slow).Zip(histories).Where(h => h.Second.OfType<StepRedriven>().Any()).Select(h => h.First.UnpackId).ToList();
+        if (redriven.Count > 0)
+        {
+            var described = await Task.WhenAll(redriven.Select(stack.DescribeTimedAsync));
+            Assert.Fail($"{redriven.Count} unpacks sent a step again:\n{string.Join("\n", described)}");
+        }
+
         Assert.All(histories, history => Assert.All(history.OfType<LayerApplyStarted>().GroupBy(s => s.LayerIndex), layer => Assert.Single(layer)));
         Assert.Empty(await stack.ChainIdsExtractedTwiceAsync());
 

@@ -18,6 +18,14 @@ public static class UnpackProbe
         return (await session.Events.FetchStreamAsync(unpackId)).Select(e => e.Data).ToList();
     }
 
+    /// <summary>The unpack's history as one line per event with the time it was recorded, for failure messages.</summary>
+    public static async Task<string> DescribeTimedAsync(this ServiceStack stack, Guid unpackId)
+    {
+        await using var session = stack.Store.QuerySession();
+        var events = await session.Events.FetchStreamAsync(unpackId);
+        return string.Join("\n  ", events.Select(e => $"{e.Timestamp:HH:mm:ss.fff} {e.Data}").Prepend($"unpack {unpackId}:"));
+    }
+
     /// <summary>Polls the unpack's stream until an event matches (deterministic "mid-step": the saga recorded that it started).</summary>
     public static async Task<T> WaitForEventAsync<T>(this ServiceStack stack, Guid unpackId, Func<T, bool> predicate, TimeSpan timeout)
     {

@@ -80,11 +80,16 @@ public static class LayerLifecycleTable
     public static LayerReply Begun(int position = 0, int attempt = 2) =>
         new(1, attempt, LayerStep.Snapshot, new ApplyBegun(position, new ApplyRunBegan(Guid.Empty, "native", [new LayerAttempt(1, attempt)], TimeSpan.FromMinutes(1), Worker)));
 
-    /// <summary>The node's Appliers serve the queue and last saw it empty at <paramref name="idleAt"/> (the layer's apply was sent a minute before now).</summary>
-    public static LayerContext WithPool(DateTimeOffset? idleAt, bool serving = true) => Context() with { ApplyPool = new WorkerPool(serving, idleAt) };
+    /// <summary>
+    /// The node's Appliers serve the queue and last saw it empty at <paramref name="idleAt"/> (the layer's apply was sent
+    /// a minute before now); live ones are at the layer attempts <paramref name="at"/>.
+    /// </summary>
+    public static LayerContext WithPool(DateTimeOffset? idleAt, bool serving = true, params LayerAttempt[] at) =>
+        Context() with { ApplyPool = new WorkerPool(serving, idleAt) { InProgress = at.ToHashSet() } };
 
-    /// <summary>The site's Fetchers serve <c>fetch-blob</c> and last saw it empty at <paramref name="idleAt"/> (the layer's fetch was sent a minute before now).</summary>
-    public static LayerContext WithFetchers(DateTimeOffset? idleAt, bool serving = true) => Context() with { FetchPool = new WorkerPool(serving, idleAt) };
+    /// <summary>The site's Fetchers serve <c>fetch-blob</c> and last saw it empty at <paramref name="idleAt"/> (the layer's fetch was sent a minute before now); live ones are at <paramref name="at"/>.</summary>
+    public static LayerContext WithFetchers(DateTimeOffset? idleAt, bool serving = true, params LayerAttempt[] at) =>
+        Context() with { FetchPool = new WorkerPool(serving, idleAt) { InProgress = at.ToHashSet() } };
 
     /// <summary>A Fetcher took the request whose <paramref name="position"/>-th blob this is off its queue, after a minute queued.</summary>
     public static LayerReply FetchBegun(int position = 0, int attempt = 1) =>

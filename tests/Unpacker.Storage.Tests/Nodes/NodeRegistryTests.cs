@@ -1,3 +1,4 @@
+using Unpacker.Contracts;
 using Unpacker.Hosting.Persistence;
 using Unpacker.Storage.Nodes;
 using Unpacker.Storage.Tests.Snapshots;
@@ -68,6 +69,22 @@ public sealed class NodeRegistryTests : IAsyncLifetime
 
         Assert.Equal("node 'node-z' is unknown: no Applier ever registered for it (live nodes: node-a)", await Registry.WhyNotServedAsync("node-z", "native", _none));
         Assert.Equal("node 'node-a' does not serve snapshotter 'overlayfs' (it serves: native)", await Registry.WhyNotServedAsync("node-a", "overlayfs", _none));
+    }
+
+    [Fact]
+    public async Task A_node_lists_what_its_live_appliers_are_applying_and_not_what_a_silent_one_was()
+    {
+        var unpack = Guid.NewGuid();
+        var silent = Member("node-a", "applier-1", "native");
+        silent.Applying = [new WorkInProgress(unpack, 0, 2)];
+        await Registry.HeartbeatAsync(silent, _none);
+        _time.Advance(TimeSpan.FromSeconds(31));
+        var live = Member("node-a", "applier-2", "native");
+        live.Applying = [new WorkInProgress(unpack, 1, 3), new WorkInProgress(unpack, 2, 3)];
+        await Registry.HeartbeatAsync(live, _none);
+
+        var node = Assert.Single(await Registry.ListAsync(_none));
+        Assert.Equal([new WorkInProgress(unpack, 1, 3), new WorkInProgress(unpack, 2, 3)], node.Applying);
     }
 
     private static NodeMember Member(string node, string worker, params string[] snapshotters) =>
