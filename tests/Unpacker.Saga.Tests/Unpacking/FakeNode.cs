@@ -36,4 +36,11 @@ public static class FakeNode
         new Storage.Content.ContentReplicas(store, clock).HeartbeatAsync(
             new Storage.Content.ContentServer { Id = "fake-disk", Url = "http://127.0.0.1:1", WorkerId = "fake-fetcher", FetchQueueIdleAt = queueIdleAt, Fetching = [.. fetching ?? []] },
             CancellationToken.None);
+
+    /// <summary>The node's and the Fetcher's heartbeats at the clock's now, the Fetcher at the fetches <paramref name="fetching"/>.</summary>
+    public static async Task BothHeartbeatAsync(IDocumentStore store, TimeProvider clock, IReadOnlyList<WorkInProgress>? fetching = null)
+    {
+        await HeartbeatAsync(store, clock);
+        await FetcherHeartbeatAsync(store, clock, fetching: fetching);
+    }
 }

@@ -172,6 +172,20 @@ public sealed class UnpackSagaHost : IAsyncDisposable
         return _provider.GetRequiredService<UnpackWatchdog>().WakeDueAsync(CancellationToken.None);
     }
 
+    /// <summary>
+    /// A deadline passes quietly: moves the clock by <paramref name="by"/>, lets the workers heartbeat as
+    /// <paramref name="heartbeats"/> says, wakes the due saga and waits until it moved on the deadline of the step
+    /// <paramref name="step"/> picks.
+    /// </summary>
+    public async Task PassDeadlineWaitingOnAsync(Guid unpackId, TimeSpan by, Func<Task> heartbeats, Func<UnpackState, Step> step)
+    {
+        Clock.Advance(by);
+        await heartbeats();
+        Assert.Equal(1, await AdvanceAndWakeAsync(TimeSpan.Zero));
+        var now = Clock.GetUtcNow();
+        await WaitForSagaAsync(unpackId, s => step(s).DueAt > now);
+    }
+
     public async ValueTask DisposeAsync()
     {
         await Harness.Stop();

@@ -29,11 +29,7 @@ public sealed class When_a_worker_is_still_at_a_step_past_its_deadline
         var applying = new[] { new WorkInProgress(id, 0, run.Attempt) };
         for (var i = 1; i <= 3; i++)
         {
-            host.Clock.Advance(host.Options.ApplyTimeout + TimeSpan.FromSeconds(1));
-            await FakeNode.HeartbeatAsync(host.Store, host.Clock, applying: applying);
-            Assert.Equal(1, await host.AdvanceAndWakeAsync(TimeSpan.Zero));
-            var now = host.Clock.GetUtcNow();
-            await host.WaitForSagaAsync(id, s => s.Layers[0].SnapshotStep.DueAt > now);
+            await host.PassDeadlineWaitingOnAsync(id, host.Options.ApplyTimeout + TimeSpan.FromSeconds(1), () => FakeNode.HeartbeatAsync(host.Store, host.Clock, applying: applying), s => s.Layers[0].SnapshotStep);
         }
 
         Assert.Single(host.Workers.Runs);
@@ -73,12 +69,7 @@ public sealed class When_a_worker_is_still_at_a_step_past_its_deadline
         // Two deadlines pass while the Fetcher heartbeats that it is at this fetch (a long download): it waits on.
         for (var i = 1; i <= 2; i++)
         {
-            host.Clock.Advance(host.Options.FetchTimeout + TimeSpan.FromSeconds(1));
-            await FakeNode.HeartbeatAsync(host.Store, host.Clock);
-            await FakeNode.FetcherHeartbeatAsync(host.Store, host.Clock, fetching: [new WorkInProgress(id, 0, request.Attempt)]);
-            Assert.Equal(1, await host.AdvanceAndWakeAsync(TimeSpan.Zero));
-            var now = host.Clock.GetUtcNow();
-            await host.WaitForSagaAsync(id, s => s.Layers[0].Fetch.DueAt > now);
+            await host.PassDeadlineWaitingOnAsync(id, host.Options.FetchTimeout + TimeSpan.FromSeconds(1), () => FakeNode.BothHeartbeatAsync(host.Store, host.Clock, [new WorkInProgress(id, 0, request.Attempt)]), s => s.Layers[0].Fetch);
         }
 
         Assert.Single(host.Workers.FetchGroups);
@@ -86,8 +77,7 @@ public sealed class When_a_worker_is_still_at_a_step_past_its_deadline
 
         // The Fetcher no longer lists it (it died with the download, its message lost): sent again.
         host.Clock.Advance(host.Options.FetchTimeout + TimeSpan.FromSeconds(1));
-        await FakeNode.HeartbeatAsync(host.Store, host.Clock);
-        await FakeNode.FetcherHeartbeatAsync(host.Store, host.Clock);
+        await FakeNode.BothHeartbeatAsync(host.Store, host.Clock);
         Assert.Equal(1, await host.AdvanceAndWakeAsync(TimeSpan.Zero));
         await host.WaitForSagaAsync(id, s => s.Layers[0].Fetch.Attempt > request.Attempt);
 

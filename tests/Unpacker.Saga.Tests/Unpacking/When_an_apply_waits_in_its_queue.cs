@@ -21,9 +21,7 @@ public sealed class When_an_apply_waits_in_its_queue
         // Three deadlines pass with the node's Appliers alive and busy all along (their queue never seen empty): it waits on.
         for (var i = 1; i <= 3; i++)
         {
-            Assert.Equal(1, await AdvanceBusyAndWakeAsync(host, host.Options.ApplyTimeout + TimeSpan.FromSeconds(1)));
-            var now = host.Clock.GetUtcNow();
-            await host.WaitForSagaAsync(id, s => s.Layers[0].SnapshotStep.DueAt > now);
+            await host.PassDeadlineWaitingOnAsync(id, host.Options.ApplyTimeout + TimeSpan.FromSeconds(1), () => FakeNode.HeartbeatAsync(host.Store, host.Clock), s => s.Layers[0].SnapshotStep);
         }
 
         var run = Assert.Single(host.Workers.Runs);
@@ -85,9 +83,7 @@ public sealed class When_an_apply_waits_in_its_queue
         // Two apply deadlines (15 min each) pass queued; the unpack's own bound (40 min) wakes it before the third.
         for (var i = 1; i <= 2; i++)
         {
-            await AdvanceBusyAndWakeAsync(host, host.Options.ApplyTimeout + TimeSpan.FromSeconds(1));
-            var now = host.Clock.GetUtcNow();
-            await host.WaitForSagaAsync(id, s => s.Layers[0].SnapshotStep.DueAt > now);
+            await host.PassDeadlineWaitingOnAsync(id, host.Options.ApplyTimeout + TimeSpan.FromSeconds(1), () => FakeNode.HeartbeatAsync(host.Store, host.Clock), s => s.Layers[0].SnapshotStep);
         }
 
         var saga = await host.SagaAsync(id);
@@ -115,12 +111,7 @@ public sealed class When_an_apply_waits_in_its_queue
         // Two fetch deadlines pass, the site's Fetcher alive and busy all along: it waits on.
         for (var i = 1; i <= 2; i++)
         {
-            host.Clock.Advance(host.Options.FetchTimeout + TimeSpan.FromSeconds(1));
-            await FakeNode.HeartbeatAsync(host.Store, host.Clock);
-            await FakeNode.FetcherHeartbeatAsync(host.Store, host.Clock);
-            Assert.Equal(1, await host.AdvanceAndWakeAsync(TimeSpan.Zero));
-            var now = host.Clock.GetUtcNow();
-            await host.WaitForSagaAsync(id, s => s.Layers[0].Fetch.DueAt > now);
+            await host.PassDeadlineWaitingOnAsync(id, host.Options.FetchTimeout + TimeSpan.FromSeconds(1), () => FakeNode.BothHeartbeatAsync(host.Store, host.Clock), s => s.Layers[0].Fetch);
         }
 
         var request = Assert.Single(host.Workers.FetchGroups);
