@@ -78,7 +78,7 @@ public sealed class WorkSlots
         var now = _time.GetUtcNow();
         lock (_gate)
         {
-            _ended.RemoveAll(e => now - e.EndedAt >= Settle);
+            ForgetSettled(now);
             return [.. _work.Values.SelectMany(w => w).Concat(_ended.SelectMany(e => e.Work)).Distinct()];
         }
     }
@@ -107,12 +107,17 @@ public sealed class WorkSlots
         lock (_gate)
         {
             Change(queue, -1);
+            var now = _time.GetUtcNow();
+            ForgetSettled(now);
             if (_work.Remove(slot, out var work) && work.Count > 0)
             {
-                _ended.Add((_time.GetUtcNow(), work));
+                _ended.Add((now, work));
             }
         }
     }
+
+    // Under _gate.
+    private void ForgetSettled(DateTimeOffset now) => _ended.RemoveAll(e => now - e.EndedAt >= Settle);
 
     // Under _gate.
     private void Change(string key, int by)
