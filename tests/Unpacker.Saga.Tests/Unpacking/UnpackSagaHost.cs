@@ -173,6 +173,26 @@ public sealed class UnpackSagaHost : IAsyncDisposable
     }
 
     /// <summary>
+    /// Moves the clock by <paramref name="by"/> and wakes the due saga, looking again (boundedly) while none is woken:
+    /// the watchdog skips a saga whose row a message in progress holds locked (its <c>SKIP LOCKED</c> claim, as
+    /// production's must), so a saga still busy with a reply would otherwise miss the one wake-up the test gives it.
+    /// </summary>
+    public async Task WakeDueSagaAsync(TimeSpan by)
+    {
+        Clock.Advance(by);
+        var deadline = DateTime.UtcNow + _patience;
+        while (await AdvanceAndWakeAsync(TimeSpan.Zero) == 0)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"no saga was due, or none could be claimed, within {_patience} at {Clock.GetUtcNow():O}");
+            }
+
+            await Task.Delay(25);
+        }
+    }
+
+    /// <summary>
     /// A deadline passes quietly: moves the clock by <paramref name="by"/>, lets the workers heartbeat as
     /// <paramref name="heartbeats"/> says, wakes the due saga and waits until it moved on the deadline of the step
     /// <paramref name="step"/> picks.
@@ -181,7 +201,7 @@ public sealed class UnpackSagaHost : IAsyncDisposable
     {
         Clock.Advance(by);
         await heartbeats();
-        Assert.Equal(1, await AdvanceAndWakeAsync(TimeSpan.Zero));
+        await WakeDueSagaAsync(TimeSpan.Zero);
         var now = Clock.GetUtcNow();
         await WaitForSagaAsync(unpackId, s => step(s).DueAt > now);
     }

@@ -55,7 +55,7 @@ public sealed class When_a_snapshot_prepare_conflicts
 
         // Not due yet: the watchdog finds nothing to wake.
         Assert.Equal(0, await host.AdvanceAndWakeAsync(host.Options.PrepareBackoff / 2));
-        Assert.Equal(1, await host.AdvanceAndWakeAsync(host.Options.PrepareBackoff));
+        await host.WakeDueSagaAsync(host.Options.PrepareBackoff);
         await host.CompletedAsync(id);
 
         var applies = host.Workers.Sent<ApplyLayer>().ToList();

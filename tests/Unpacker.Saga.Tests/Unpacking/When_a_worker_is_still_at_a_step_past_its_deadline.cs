@@ -38,7 +38,7 @@ public sealed class When_a_worker_is_still_at_a_step_past_its_deadline
         // Another unpack's apply, or another attempt of this one, is not this attempt: past the deadline it is sent again.
         host.Clock.Advance(host.Options.ApplyTimeout + TimeSpan.FromSeconds(1));
         await FakeNode.HeartbeatAsync(host.Store, host.Clock, applying: [new WorkInProgress(Guid.NewGuid(), 0, run.Attempt), new WorkInProgress(id, 0, run.Attempt - 1)]);
-        Assert.Equal(1, await host.AdvanceAndWakeAsync(TimeSpan.Zero));
+        await host.WakeDueSagaAsync(TimeSpan.Zero);
         await host.WaitForSagaAsync(id, s => s.Layers[0].SnapshotStep.Attempt > run.Attempt);
 
         var redriven = Assert.Single((await host.HistoryAsync(id)).OfType<StepRedriven>());
@@ -78,7 +78,7 @@ public sealed class When_a_worker_is_still_at_a_step_past_its_deadline
         // The Fetcher no longer lists it (it died with the download, its message lost): sent again.
         host.Clock.Advance(host.Options.FetchTimeout + TimeSpan.FromSeconds(1));
         await FakeNode.BothHeartbeatAsync(host.Store, host.Clock);
-        Assert.Equal(1, await host.AdvanceAndWakeAsync(TimeSpan.Zero));
+        await host.WakeDueSagaAsync(TimeSpan.Zero);
         await host.WaitForSagaAsync(id, s => s.Layers[0].Fetch.Attempt > request.Attempt);
 
         var redriven = Assert.Single((await host.HistoryAsync(id)).OfType<StepRedriven>());

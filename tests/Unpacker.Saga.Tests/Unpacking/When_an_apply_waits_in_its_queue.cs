@@ -60,7 +60,7 @@ public sealed class When_an_apply_waits_in_its_queue
         // Past its deadline, the node's Appliers say their queue is empty: the command was lost on its way.
         host.Clock.Advance(host.Options.ApplyTimeout + TimeSpan.FromSeconds(1));
         await FakeNode.HeartbeatAsync(host.Store, host.Clock, queuesIdleAt: host.Clock.GetUtcNow());
-        Assert.Equal(1, await host.AdvanceAndWakeAsync(TimeSpan.Zero));
+        await host.WakeDueSagaAsync(TimeSpan.Zero);
         await host.CompletedAsync(id);
 
         var runs = host.Workers.Runs.ToList();
@@ -88,7 +88,9 @@ public sealed class When_an_apply_waits_in_its_queue
 
         var saga = await host.SagaAsync(id);
         Assert.Equal(saga.StartedAt + TimeSpan.FromMinutes(40), saga.WakeAt);
-        await AdvanceBusyAndWakeAsync(host, TimeSpan.FromMinutes(10));
+        host.Clock.Advance(TimeSpan.FromMinutes(10));
+        await FakeNode.HeartbeatAsync(host.Store, host.Clock);
+        await host.WakeDueSagaAsync(TimeSpan.Zero);
         var failed = await host.FailedAsync(id);
 
         Assert.Equal(("apply", 0, FailureKind.Unavailable), (failed.Step, failed.LayerIndex, failed.Kind));
@@ -144,7 +146,7 @@ public sealed class When_an_apply_waits_in_its_queue
         host.Clock.Advance(host.Options.FetchTimeout + TimeSpan.FromSeconds(1));
         await FakeNode.HeartbeatAsync(host.Store, host.Clock);
         await FakeNode.FetcherHeartbeatAsync(host.Store, host.Clock, queueIdleAt: host.Clock.GetUtcNow());
-        Assert.Equal(1, await host.AdvanceAndWakeAsync(TimeSpan.Zero));
+        await host.WakeDueSagaAsync(TimeSpan.Zero);
         await host.CompletedAsync(id);
 
         Assert.Equal(2, host.Workers.FetchGroups.Count);

@@ -139,7 +139,7 @@ public sealed class When_layers_go_as_one_apply_run
         Assert.Equal([3, 4], withdrawn.Select(w => w.LayerIndex));
         Assert.All(withdrawn, w => Assert.Contains("stopped at layer 2", w.Why, StringComparison.Ordinal));
 
-        Assert.Equal(1, await host.AdvanceAndWakeAsync(host.Options.PrepareBackoff));
+        await host.WakeDueSagaAsync(host.Options.PrepareBackoff);
         var completed = await host.CompletedAsync(id);
         Assert.Equal((5, 0), (completed.LayersApplied, completed.LayersSkipped));
 
@@ -169,7 +169,7 @@ public sealed class When_layers_go_as_one_apply_run
             && s.Layers[1].SnapshotStep.BegunAt is not null);
 
         // Layers 2 and 3 wait behind layer 1 with later deadlines: only layer 1 is overdue, and it takes them along.
-        Assert.Equal(1, await host.AdvanceAndWakeAsync(host.Options.ApplyTimeout + TimeSpan.FromSeconds(1)));
+        await host.WakeDueSagaAsync(host.Options.ApplyTimeout + TimeSpan.FromSeconds(1));
         await host.CompletedAsync(id);
 
         var history = await host.HistoryAsync(id);
