@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Unpacker.Applier.Diff;
 using Unpacker.Contracts.Oci;
+using Unpacker.Hosting.Configuration;
 using Unpacker.Hosting.Persistence;
 using Unpacker.Storage;
 using Unpacker.Storage.Content;
@@ -20,17 +21,19 @@ public sealed class RemoteBlobStreamTests : IAsyncLifetime
 
     private Descriptor Descriptor => new(MediaTypes.OciLayer, Digest.Compute(_blob), _blob.Length);
 
+    private readonly PostgresOptions _postgres = TestServers.PostgresWithSchema("remote_blob");
+
     public async Task InitializeAsync()
     {
         await TestServers.RequirePostgresAsync();
-        _store = await UnpackerMarten.OpenMigratedStoreAsync(TestServers.PostgresWithSchema("remote_blob"), ContentMetadata.Register);
+        _store = await UnpackerMarten.OpenMigratedStoreAsync(_postgres, ContentMetadata.Register);
     }
 
-    public Task DisposeAsync()
+    public async Task DisposeAsync()
     {
         _http.Dispose();
         _store?.Dispose();
-        return Task.CompletedTask;
+        await TestServers.DropSchemaAsync(_postgres);
     }
 
     [Theory]

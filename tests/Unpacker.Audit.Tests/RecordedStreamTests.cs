@@ -23,7 +23,8 @@ public sealed class RecordedStreamTests
     public async Task A_stream_recorded_before_the_fold_reads_the_same()
     {
         await TestServers.RequirePostgresAsync();
-        var postgres = TestServers.PostgresWithSchema("recorded");
+        await using var schema = TestServers.TemporarySchema("recorded");
+        var postgres = schema.Postgres;
         using var store = await UnpackerMarten.OpenMigratedStoreAsync(postgres, UnpackerSchema.Everything);
         await RecordedStreamFixture.LoadAsync(postgres.ConnectionString, postgres.Schema);
         var environment = new Dictionary<string, string> { ["UNPACKER_POSTGRES_SCHEMA"] = postgres.Schema };

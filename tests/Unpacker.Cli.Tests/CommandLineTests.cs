@@ -96,7 +96,8 @@ public sealed class CommandLineTests
     public async Task An_unreachable_rabbitmq_gives_one_line_that_says_what_to_run(string command)
     {
         await TestServers.RequirePostgresAsync();
-        var postgres = TestServers.PostgresWithSchema("cli_offline");
+        await using var schema = TestServers.TemporarySchema("cli_offline");
+        var postgres = schema.Postgres;
         using var store = await UnpackerMarten.OpenMigratedStoreAsync(postgres, UnpackerSchema.Everything);
 
         await using var cli = await CliProcess.RunAsync(

@@ -18,7 +18,8 @@ public sealed class DbCommandTests
     public async Task A_service_refuses_to_start_on_a_schema_never_migrated_saying_what_to_run_and_creates_nothing(string service)
     {
         await TestServers.RequirePostgresAsync();
-        var postgres = TestServers.PostgresWithSchema("db_refuse");
+        await using var schema = TestServers.TemporarySchema("db_refuse");
+        var postgres = schema.Postgres;
         await using var vhost = await TestServers.CreateVirtualHostAsync("db-refuse");
         var root = Directory.CreateTempSubdirectory("unpacker-db-refuse-").FullName;
         var environment = new Dictionary<string, string>(vhost.Environment) { ["UNPACKER_POSTGRES_SCHEMA"] = postgres.Schema, ["UNPACKER_ROOT"] = root };
@@ -40,7 +41,8 @@ public sealed class DbCommandTests
         // pull does not check the schema before its first reads: they find the schema missing, and only then is the
         // schema checked, to say so, before anything is published.
         await TestServers.RequirePostgresAsync();
-        var postgres = TestServers.PostgresWithSchema("db_pull");
+        await using var schema = TestServers.TemporarySchema("db_pull");
+        var postgres = schema.Postgres;
         await using var vhost = await TestServers.CreateVirtualHostAsync("db-pull");
         var environment = new Dictionary<string, string>(vhost.Environment) { ["UNPACKER_POSTGRES_SCHEMA"] = postgres.Schema };
 
@@ -65,7 +67,8 @@ public sealed class DbCommandTests
         // The commands that only read skip the check before their reads (CliSettings.OpenReader); the reads find the
         // schema missing, and the check then says what to run.
         await TestServers.RequirePostgresAsync();
-        var postgres = TestServers.PostgresWithSchema("db_read");
+        await using var schema = TestServers.TemporarySchema("db_read");
+        var postgres = schema.Postgres;
         var environment = new Dictionary<string, string> { ["UNPACKER_POSTGRES_SCHEMA"] = postgres.Schema };
 
         await using var read = await CliProcess.RunAsync(environment, command);
@@ -81,7 +84,8 @@ public sealed class DbCommandTests
     public async Task Db_migrate_brings_a_new_schema_to_this_version_once_and_then_commands_and_every_service_start_on_it()
     {
         await TestServers.RequirePostgresAsync();
-        var postgres = TestServers.PostgresWithSchema("db_migrate");
+        await using var schema = TestServers.TemporarySchema("db_migrate");
+        var postgres = schema.Postgres;
         await using var vhost = await TestServers.CreateVirtualHostAsync("db-migrate");
         var root = Directory.CreateTempSubdirectory("unpacker-db-migrate-").FullName;
         var environment = new Dictionary<string, string>(vhost.Environment) { ["UNPACKER_POSTGRES_SCHEMA"] = postgres.Schema, ["UNPACKER_ROOT"] = root };

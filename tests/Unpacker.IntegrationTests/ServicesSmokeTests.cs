@@ -18,7 +18,8 @@ public sealed partial class ServicesSmokeTests
     public async Task A_ping_published_through_RabbitMQ_is_recorded_in_Marten_by_every_service_process()
     {
         await TestServers.RequirePostgresAsync();
-        var postgres = TestServers.PostgresWithSchema("smoke");
+        await using var schema = TestServers.TemporarySchema("smoke");
+        var postgres = schema.Postgres;
         await using var vhost = await TestServers.CreateVirtualHostAsync("smoke");
         using var store = await UnpackerMarten.OpenMigratedStoreAsync(postgres, UnpackerSchema.Everything);
         var environment = new Dictionary<string, string>(vhost.Environment) { ["UNPACKER_POSTGRES_SCHEMA"] = postgres.Schema };

@@ -41,7 +41,8 @@ public sealed class UnpackMetricsListenerTests : IDisposable
     public async Task Committed_prepare_conflicts_retries_dedup_waits_and_redrives_are_counted_once_each()
     {
         await TestServers.RequirePostgresAsync();
-        using var store = await UnpackerMarten.OpenMigratedStoreAsync(TestServers.PostgresWithSchema("obs_listener"), UnpackSagaRegistration.MartenContribution, UnpackMetrics.MartenContribution);
+        await using var schema = TestServers.TemporarySchema("obs_listener");
+        using var store = await UnpackerMarten.OpenMigratedStoreAsync(schema.Postgres, UnpackSagaRegistration.MartenContribution, UnpackMetrics.MartenContribution);
         var unpackId = Guid.NewGuid();
 
         await using (var session = store.LightweightSession())
@@ -66,7 +67,8 @@ public sealed class UnpackMetricsListenerTests : IDisposable
     public async Task Events_of_a_transaction_that_failed_are_not_counted()
     {
         await TestServers.RequirePostgresAsync();
-        using var store = await UnpackerMarten.OpenMigratedStoreAsync(TestServers.PostgresWithSchema("obs_listener_failed"), UnpackSagaRegistration.MartenContribution, UnpackMetrics.MartenContribution);
+        await using var schema = TestServers.TemporarySchema("obs_listener_failed");
+        using var store = await UnpackerMarten.OpenMigratedStoreAsync(schema.Postgres, UnpackSagaRegistration.MartenContribution, UnpackMetrics.MartenContribution);
         var existing = new UnpackState { CorrelationId = Guid.NewGuid() };
         await using (var session = store.LightweightSession())
         {

@@ -43,6 +43,9 @@ public static class TestServers
         await drop.ExecuteNonQueryAsync();
     }
 
+    /// <summary>A schema of the test's own (<see cref="PostgresWithSchema"/>), dropped when the returned scope is disposed.</summary>
+    public static TemporarySchema TemporarySchema(string prefix) => new(PostgresWithSchema(prefix));
+
     public static int RabbitMqManagementPort => int.Parse(Environment.GetEnvironmentVariable("UNPACKER_RABBITMQ_MANAGEMENT_PORT") ?? "55673", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>
@@ -123,4 +126,12 @@ public sealed class IsolatedVirtualHost(RabbitMqOptions options, HttpClient mana
             (await management.DeleteAsync($"vhosts/{Uri.EscapeDataString(Options.VirtualHost)}")).EnsureSuccessStatusCode();
         }
     }
+}
+
+/// <summary>A test's schema for the length of a scope: disposing it drops the schema (<see cref="TestServers.DropSchemaAsync"/>).</summary>
+public sealed class TemporarySchema(PostgresOptions postgres) : IAsyncDisposable
+{
+    public PostgresOptions Postgres { get; } = postgres;
+
+    public async ValueTask DisposeAsync() => await TestServers.DropSchemaAsync(Postgres);
 }

@@ -15,7 +15,8 @@ public sealed class ExtractionClaimVersionTests
     public async Task A_claim_read_with_others_in_one_query_and_changed_meanwhile_by_another_unpack_is_not_overwritten()
     {
         await TestServers.RequirePostgresAsync();
-        using var store = await UnpackerMarten.OpenMigratedStoreAsync(TestServers.PostgresWithSchema("saga_claims"), UnpackSagaRegistration.MartenContribution);
+        await using var schema = TestServers.TemporarySchema("saga_claims");
+        using var store = await UnpackerMarten.OpenMigratedStoreAsync(schema.Postgres, UnpackSagaRegistration.MartenContribution);
         var ids = Enumerable.Range(0, 3).Select(i => $"native/sha256:{Guid.NewGuid():N}{i}").ToList();
         await using (var setup = store.LightweightSession())
         {

@@ -13,7 +13,8 @@ public sealed class InboxCleanupTests
     public async Task Entries_delivered_longer_ago_than_the_retention_are_removed_and_undelivered_ones_kept_whatever_their_age()
     {
         await TestServers.RequirePostgresAsync();
-        using var store = await UnpackerMarten.OpenMigratedStoreAsync(TestServers.PostgresWithSchema("saga_inbox_cleanup"), CounterHost.Contribution);
+        await using var schema = TestServers.TemporarySchema("saga_inbox_cleanup");
+        using var store = await UnpackerMarten.OpenMigratedStoreAsync(schema.Postgres, CounterHost.Contribution);
         var clock = new ManualClock();
         var now = clock.GetUtcNow();
         var options = new SagaOutboxOptions { InboxRetention = TimeSpan.FromHours(1) };

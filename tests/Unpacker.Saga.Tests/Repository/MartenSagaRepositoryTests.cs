@@ -17,7 +17,8 @@ public sealed class MartenSagaRepositoryTests
     public async Task Two_hundred_concurrent_events_to_one_saga_are_each_applied_exactly_once()
     {
         await TestServers.RequirePostgresAsync();
-        var postgres = TestServers.PostgresWithSchema("saga_repo");
+        await using var schema = TestServers.TemporarySchema("saga_repo");
+        var postgres = schema.Postgres;
         await using var vhost = await TestServers.CreateVirtualHostAsync("saga-repo");
 
         // Two hosts on one queue: the partitioner serializes within each, optimistic concurrency between them.
@@ -42,7 +43,8 @@ public sealed class MartenSagaRepositoryTests
     public async Task Copies_of_one_message_to_two_hosts_are_consumed_once_by_the_inbox()
     {
         await TestServers.RequirePostgresAsync();
-        var postgres = TestServers.PostgresWithSchema("saga_inbox");
+        await using var schema = TestServers.TemporarySchema("saga_inbox");
+        var postgres = schema.Postgres;
         await using var vhost = await TestServers.CreateVirtualHostAsync("saga-inbox");
         await using var first = await CounterHost.StartAsync(postgres, vhost.Options);
         await using var second = await CounterHost.StartAsync(postgres, vhost.Options);
@@ -76,7 +78,8 @@ public sealed class MartenSagaRepositoryTests
     public async Task A_duplicate_insert_loads_the_existing_saga_instead_of_failing()
     {
         await TestServers.RequirePostgresAsync();
-        var postgres = TestServers.PostgresWithSchema("saga_insert");
+        await using var schema = TestServers.TemporarySchema("saga_insert");
+        var postgres = schema.Postgres;
         await using var vhost = await TestServers.CreateVirtualHostAsync("saga-insert");
         await using var first = await CounterHost.StartAsync(postgres, vhost.Options);
         await using var second = await CounterHost.StartAsync(postgres, vhost.Options);
@@ -97,7 +100,8 @@ public sealed class MartenSagaRepositoryTests
     public async Task A_failing_activity_leaves_neither_saga_state_nor_events_written()
     {
         await TestServers.RequirePostgresAsync();
-        var postgres = TestServers.PostgresWithSchema("saga_fail");
+        await using var schema = TestServers.TemporarySchema("saga_fail");
+        var postgres = schema.Postgres;
         await using var vhost = await TestServers.CreateVirtualHostAsync("saga-fail");
         await using var host = await CounterHost.StartAsync(postgres, vhost.Options);
         var id = Guid.NewGuid();
@@ -124,7 +128,8 @@ public sealed class MartenSagaRepositoryTests
     public async Task A_finalized_saga_is_deleted_and_its_stream_kept()
     {
         await TestServers.RequirePostgresAsync();
-        var postgres = TestServers.PostgresWithSchema("saga_delete");
+        await using var schema = TestServers.TemporarySchema("saga_delete");
+        var postgres = schema.Postgres;
         await using var vhost = await TestServers.CreateVirtualHostAsync("saga-delete");
         await using var host = await CounterHost.StartAsync(postgres, vhost.Options);
         var id = Guid.NewGuid();
@@ -141,7 +146,8 @@ public sealed class MartenSagaRepositoryTests
     public async Task A_stale_save_is_reported_as_a_saga_concurrency_exception()
     {
         await TestServers.RequirePostgresAsync();
-        using var store = await UnpackerMarten.OpenMigratedStoreAsync(TestServers.PostgresWithSchema("saga_stale"), CounterHost.Contribution);
+        await using var schema = TestServers.TemporarySchema("saga_stale");
+        using var store = await UnpackerMarten.OpenMigratedStoreAsync(schema.Postgres, CounterHost.Contribution);
         var id = Guid.NewGuid();
         await using (var create = store.LightweightSession())
         {

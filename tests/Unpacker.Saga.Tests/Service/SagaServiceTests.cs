@@ -17,7 +17,8 @@ public sealed class SagaServiceTests
     public async Task The_saga_service_unpacks_an_image_with_workers_answering_over_RabbitMQ()
     {
         await TestServers.RequirePostgresAsync();
-        var postgres = TestServers.PostgresWithSchema("saga_svc");
+        await using var schema = TestServers.TemporarySchema("saga_svc");
+        var postgres = schema.Postgres;
         await using var vhost = await TestServers.CreateVirtualHostAsync("saga-svc");
         var script = new WorkerScript();
         var completed = new TaskCompletionSource<UnpackCompleted>(TaskCreationOptions.RunContinuationsAsynchronously);

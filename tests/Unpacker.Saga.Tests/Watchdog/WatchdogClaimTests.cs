@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Marten;
 using MassTransit;
 using Microsoft.Extensions.Logging.Abstractions;
+using Unpacker.Hosting.Configuration;
 using Unpacker.Hosting.Persistence;
 using Unpacker.Saga.Tests.Unpacking;
 using Unpacker.Saga.Unpacking;
@@ -24,11 +25,12 @@ public sealed class WatchdogClaimTests : IAsyncLifetime
     private IsolatedVirtualHost _vhost = null!;
     private DocumentStore _store = null!;
     private int _received;
+    private readonly PostgresOptions _postgres = TestServers.PostgresWithSchema("watchdog");
 
     public async Task InitializeAsync()
     {
         await TestServers.RequirePostgresAsync();
-        _store = await UnpackerMarten.OpenMigratedStoreAsync(TestServers.PostgresWithSchema("watchdog"), UnpackSagaRegistration.MartenContribution);
+        _store = await UnpackerMarten.OpenMigratedStoreAsync(_postgres, UnpackSagaRegistration.MartenContribution);
         _vhost = await TestServers.CreateVirtualHostAsync("watchdog");
         for (var i = 0; i < 3; i++)
         {
@@ -123,5 +125,6 @@ public sealed class WatchdogClaimTests : IAsyncLifetime
 
         await _vhost.DisposeAsync();
         _store.Dispose();
+        await TestServers.DropSchemaAsync(_postgres);
     }
 }

@@ -15,8 +15,9 @@ public sealed class ContentRegistrationTests
     {
         await TestServers.RequirePostgresAsync();
         var root = Path.Combine(Path.GetTempPath(), $"unpacker-di-{Guid.NewGuid():N}");
+        await using var schema = TestServers.TemporarySchema("contentdi");
         var services = new ServiceCollection();
-        services.AddUnpackerMarten(TestServers.PostgresWithSchema("contentdi"), ContentMetadata.Register);
+        services.AddUnpackerMarten(schema.Postgres, ContentMetadata.Register);
         services.AddContentStore(new ContentStoreOptions { Root = root });
         services.AddGarbageCollector();
         await using var provider = services.BuildServiceProvider();

@@ -56,7 +56,7 @@ public sealed class ContentStoreFixture : IAsyncLifetime
             Directory.Delete(root, recursive: true);
         }
 
-        await Task.CompletedTask;
+        await TestServers.DropSchemaAsync(Postgres);
     }
 
     /// <summary>Random bytes (so every test has blobs of its own) and the descriptor they match.</summary>

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Marten;
 using Unpacker.Contracts.Oci;
+using Unpacker.Hosting.Configuration;
 using Unpacker.Hosting.Persistence;
 using Unpacker.Storage.Content;
 using Unpacker.Storage.Gc;
@@ -18,15 +19,16 @@ public sealed class GarbageCollectorTests : IAsyncLifetime
     private readonly string _root = Path.Combine(Path.GetTempPath(), $"unpacker-gc-{Guid.NewGuid():N}");
     private DocumentStore _documents = null!;
     private ContentStore _store = null!;
+    private readonly PostgresOptions _postgres = TestServers.PostgresWithSchema("gc");
 
     public async Task InitializeAsync()
     {
         await TestServers.RequirePostgresAsync();
-        _documents = await UnpackerMarten.OpenMigratedStoreAsync(TestServers.PostgresWithSchema("gc"), ContentMetadata.Register);
+        _documents = await UnpackerMarten.OpenMigratedStoreAsync(_postgres, ContentMetadata.Register);
         _store = new ContentStore(new ContentStoreOptions { Root = _root }, _documents);
     }
 
-    public Task DisposeAsync()
+    public async Task DisposeAsync()
     {
         _documents.Dispose();
         if (Directory.Exists(_root))
@@ -34,7 +36,7 @@ public sealed class GarbageCollectorTests : IAsyncLifetime
             Directory.Delete(_root, recursive: true);
         }
 
-        return Task.CompletedTask;
+        await TestServers.DropSchemaAsync(_postgres);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using Unpacker.Contracts;
+using Unpacker.Hosting.Configuration;
 using Unpacker.Hosting.Persistence;
 using Unpacker.Storage.Nodes;
 using Unpacker.Storage.Tests.Snapshots;
@@ -12,19 +13,20 @@ public sealed class NodeRegistryTests : IAsyncLifetime
     private static readonly CancellationToken _none = CancellationToken.None;
     private readonly ManualTime _time = new(new DateTimeOffset(2026, 12, 4, 0, 0, 0, TimeSpan.Zero));
     private Marten.DocumentStore? _store;
+    private readonly PostgresOptions _postgres = TestServers.PostgresWithSchema("nodes");
 
     private NodeRegistry Registry => new(_store!, _time);
 
     public async Task InitializeAsync()
     {
         await TestServers.RequirePostgresAsync();
-        _store = await UnpackerMarten.OpenMigratedStoreAsync(TestServers.PostgresWithSchema("nodes"), NodeRegistry.Register);
+        _store = await UnpackerMarten.OpenMigratedStoreAsync(_postgres, NodeRegistry.Register);
     }
 
-    public Task DisposeAsync()
+    public async Task DisposeAsync()
     {
         _store?.Dispose();
-        return Task.CompletedTask;
+        await TestServers.DropSchemaAsync(_postgres);
     }
 
     [Fact]

@@ -21,7 +21,8 @@ public sealed class SchemaMigrationTests
     public async Task A_store_of_part_of_a_migrated_schema_starts_on_it_and_reads_and_writes_without_changing_it()
     {
         await TestServers.RequirePostgresAsync();
-        var postgres = TestServers.PostgresWithSchema("schema");
+        await using var schema = TestServers.TemporarySchema("schema");
+        var postgres = schema.Postgres;
         using (var migrator = Store(postgres, ContentMetadata.Register, SnapshotMetadata.Register))
         {
             var migrated = await SchemaMigration.MigrateAsync(migrator, postgres, CancellationToken.None);
@@ -48,7 +49,8 @@ public sealed class SchemaMigrationTests
     public async Task A_store_on_a_schema_never_migrated_is_refused_naming_the_schema_and_what_to_run_and_nothing_is_created()
     {
         await TestServers.RequirePostgresAsync();
-        var postgres = TestServers.PostgresWithSchema("schema");
+        await using var schema = TestServers.TemporarySchema("schema");
+        var postgres = schema.Postgres;
         using var store = Store(postgres, ContentMetadata.Register);
 
         var refused = await Assert.ThrowsAsync<SchemaNotMigratedException>(() => SchemaMigration.RequireAsync(store, postgres, CancellationToken.None));
@@ -63,7 +65,8 @@ public sealed class SchemaMigrationTests
     public async Task A_store_that_needs_more_than_was_migrated_is_refused_naming_only_what_is_missing()
     {
         await TestServers.RequirePostgresAsync();
-        var postgres = TestServers.PostgresWithSchema("schema");
+        await using var schema = TestServers.TemporarySchema("schema");
+        var postgres = schema.Postgres;
         using (var content = Store(postgres, ContentMetadata.Register))
         {
             await SchemaMigration.MigrateAsync(content, postgres, CancellationToken.None);
@@ -81,7 +84,8 @@ public sealed class SchemaMigrationTests
     public async Task After_a_newer_version_migrated_a_process_of_the_older_one_still_starts_but_one_of_a_version_never_migrated_does_not()
     {
         await TestServers.RequirePostgresAsync();
-        var postgres = TestServers.PostgresWithSchema("schema");
+        await using var schema = TestServers.TemporarySchema("schema");
+        var postgres = schema.Postgres;
         using var older = Store(postgres, ContentMetadata.Register);
         using var newer = Store(postgres, ContentMetadata.Register, ContentIndexedBySize);
         using var other = Store(postgres, ContentMetadata.Register, options => options.Schema.For<ContentRecord>().Index(x => x.CreatedAt));
@@ -102,7 +106,8 @@ public sealed class SchemaMigrationTests
     public async Task Migrations_started_together_take_turns_and_the_second_finds_nothing_left_to_add()
     {
         await TestServers.RequirePostgresAsync();
-        var postgres = TestServers.PostgresWithSchema("schema");
+        await using var schema = TestServers.TemporarySchema("schema");
+        var postgres = schema.Postgres;
         using var first = Store(postgres, ContentMetadata.Register, SnapshotMetadata.Register);
         using var second = Store(postgres, ContentMetadata.Register, SnapshotMetadata.Register);
 
@@ -120,7 +125,8 @@ public sealed class SchemaMigrationTests
     public async Task A_migration_puts_back_a_table_dropped_by_hand_though_its_fingerprint_is_on_record()
     {
         await TestServers.RequirePostgresAsync();
-        var postgres = TestServers.PostgresWithSchema("schema");
+        await using var schema = TestServers.TemporarySchema("schema");
+        var postgres = schema.Postgres;
         using var store = Store(postgres, ContentMetadata.Register);
         await SchemaMigration.MigrateAsync(store, postgres, CancellationToken.None);
         await ExecuteAsync(postgres, $"drop table \"{postgres.Schema}\".mt_doc_contentserver");
