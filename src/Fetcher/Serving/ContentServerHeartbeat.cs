@@ -15,8 +15,7 @@ namespace Unpacker.Fetcher.Serving;
 /// Tells the site where this Fetcher serves its disk's blobs: once the web server listens, its address (or
 /// <see cref="FetcherOptions.AdvertisedUrl"/>) is registered with the replicas of the blobs already on its disk,
 /// then heartbeated, with when the site's fetch queue was last seen empty here (<see cref="WorkSlots"/>) and the fetches
-/// it is at; on a clean
-/// stop it says it stopped, so nodes stop asking it.
+/// it is at; on a clean stop it says it stopped, so nodes stop asking it.
 /// </summary>
 public sealed partial class ContentServerHeartbeat(
     ContentReplicas replicas,

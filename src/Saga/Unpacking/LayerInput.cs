@@ -68,6 +68,7 @@ public sealed record LayerContext(DateTimeOffset Now, UnpackSagaOptions Options,
 /// </summary>
 public sealed record WorkerPool(bool Serving, DateTimeOffset? QueueIdleAt)
 {
+    /// <summary>The layer attempts of this unpack that live workers of the pool listed at their last heartbeats.</summary>
     public IReadOnlySet<LayerAttempt> InProgress { get; init; } = new HashSet<LayerAttempt>();
 
     /// <summary>
