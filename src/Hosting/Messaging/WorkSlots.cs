@@ -16,13 +16,19 @@ public sealed class WorkSlots
     /// <summary>How long a slot must stay free before its queue counts as empty: longer than the broker takes to hand over the next command.</summary>
     public static readonly TimeSpan Settle = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// How long ended work stays listed: its reply may still be on its way to the saga, or queued there behind others,
+    /// and a heartbeat in that time must not make it look lost. A reply truly lost costs at most one deadline more.
+    /// </summary>
+    public static readonly TimeSpan ReplyGrace = TimeSpan.FromSeconds(10);
+
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Queue> _queues = new(StringComparer.Ordinal);
     private readonly int _capacity;
     private readonly TimeProvider _time;
     private DateTimeOffset? _consumingSince;
 
-    // The work of each held slot; an ended one stays listed for Settle, while its reply is on its way to the saga.
+    // The work of each held slot; an ended one stays listed for ReplyGrace, while its reply is on its way to the saga.
     private readonly Dictionary<Slot, IReadOnlyList<WorkInProgress>> _work = [];
     private readonly List<(DateTimeOffset EndedAt, IReadOnlyList<WorkInProgress> Work)> _ended = [];
 
@@ -70,7 +76,7 @@ public sealed class WorkSlots
     }
 
     /// <summary>
-    /// The work the held slots are at, and what ended less than <see cref="Settle"/> ago (its reply may not have
+    /// The work the held slots are at, and what ended less than <see cref="ReplyGrace"/> ago (its reply may not have
     /// reached the saga yet).
     /// </summary>
     public List<WorkInProgress> InProgress()
@@ -117,7 +123,7 @@ public sealed class WorkSlots
     }
 
     // Under _gate.
-    private void ForgetSettled(DateTimeOffset now) => _ended.RemoveAll(e => now - e.EndedAt >= Settle);
+    private void ForgetSettled(DateTimeOffset now) => _ended.RemoveAll(e => now - e.EndedAt >= ReplyGrace);
 
     // Under _gate.
     private void Change(string key, int by)

@@ -19,9 +19,9 @@ public sealed class WorkSlotsTests
 
         // Released: still listed while its reply may be on its way to the saga, then no more.
         first.Dispose();
-        _clock.Now += WorkSlots.Settle / 2;
+        _clock.Now += WorkSlots.ReplyGrace / 2;
         Assert.Equal(3, slots.InProgress().Count);
-        _clock.Now += WorkSlots.Settle;
+        _clock.Now += WorkSlots.ReplyGrace;
         Assert.Equal([new WorkInProgress(unpack, 2, 4)], slots.InProgress());
     }
 

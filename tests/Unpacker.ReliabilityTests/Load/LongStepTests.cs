@@ -15,7 +15,8 @@ namespace Unpacker.ReliabilityTests.Load;
 public sealed class LongStepTests
 {
     private const string Snapshotter = "native";
-    private static readonly TimeSpan _stepTimeout = TimeSpan.FromSeconds(3);
+    // Several heartbeats (1 s apart) within each deadline, however loaded the machine.
+    private static readonly TimeSpan _stepTimeout = TimeSpan.FromSeconds(5);
 
     [Fact]
     public async Task A_fetch_and_an_apply_that_outlast_their_timeouts_on_live_workers_are_not_sent_again()
@@ -34,11 +35,11 @@ public sealed class LongStepTests
             }),
         });
 
-        // About 10 s through the throttled registry: the fetch, and the apply waiting for its blob, last three timeouts.
+        // About 20 s through the throttled registry: the fetch, and the apply waiting for its blob, last several timeouts.
         await using var proxy = new ThrottlingProxy(TestServers.RegistryHost, TestServers.RegistryPort, bytesPerSecond: 512 * 1024);
         var image = new TestImageBuilder()
             .WithLayer(new Dictionary<string, string> { [$"long/{Guid.NewGuid():N}"] = "base\n" })
-            .WithLayer(TestLayer.Random(5 * 1024 * 1024))
+            .WithLayer(TestLayer.Random(10 * 1024 * 1024))
             .Build();
         var request = ServiceStack.NewRequest(await FaultImages.PushAsync(image, "rel-long", proxy.Address), Snapshotter);
         var completed = Assert.IsType<UnpackCompleted>(await stack.UnpackAsync(request, TimeSpan.FromMinutes(2)));
