@@ -136,24 +136,29 @@ public sealed class UnpackActivities
         }
     }
 
-    /// <summary>The watchdog (a deadline or backoff is due) or a released extraction woke the saga.</summary>
+    /// <summary>
+    /// The watchdog (a deadline or backoff is due) or a released extraction woke the saga. The whole wake-up looks at
+    /// one instant, the one it was woken at: which steps are overdue decides which pools are read, so a step falling due
+    /// while the saga reads them is left for the next wake-up, never judged without its pool (it would look lost).
+    /// </summary>
     public async Task WokenAsync(BehaviorContext<UnpackState, WakeUnpack> context)
     {
         var saga = context.Saga;
-        if (UnpackDeadline.Passed(saga, _options, Now))
+        var now = Now;
+        if (UnpackDeadline.Passed(saga, _options, now))
         {
             var layer = saga.Layers.FirstOrDefault(l => !l.IsSettled);
             Fail(context, CurrentStep(saga), layer?.Index, FailureKind.Unavailable, UnpackDeadline.Reason(saga, _options));
             return;
         }
 
-        if (saga.Resolve.IsOverdue(Now) && Redrive(context, saga.Resolve, UnpackStep.Resolve))
+        if (saga.Resolve.IsOverdue(now) && Redrive(context, saga.Resolve, UnpackStep.Resolve))
         {
             saga.Resolve = saga.Resolve.Redriven();
             await ResolveAsync(context);
         }
 
-        var (applyPool, fetchPool) = (await ApplyPoolAsync(context), await FetchPoolAsync(context));
+        var (applyPool, fetchPool) = (await ApplyPoolAsync(context, now), await FetchPoolAsync(context, now));
         foreach (var layer in saga.Layers.ToList())
         {
             if (saga.Failure is not null)
@@ -164,14 +169,14 @@ public sealed class UnpackActivities
             var current = saga.Layers[layer.Index];
             var woken = new LayerWoken(current.Index)
             {
-                AwaitedClaimHeldUntil = current.Snapshot == SnapshotPhase.WaitingForOwner ? await _claims.HeldByAwaitedOwnerAsync(context, current, Now) : null,
+                AwaitedClaimHeldUntil = current.Snapshot == SnapshotPhase.WaitingForOwner ? await _claims.HeldByAwaitedOwnerAsync(context, current, now) : null,
             };
-            await CarryOutAsync(context, LayerLifecycle.Decide(current, woken, _scheduler.ContextFor(saga, current) with { ApplyPool = applyPool, FetchPool = fetchPool }));
+            await CarryOutAsync(context, LayerLifecycle.Decide(current, woken, _scheduler.ContextFor(saga, current) with { Now = now, ApplyPool = applyPool, FetchPool = fetchPool }));
         }
 
-        if (saga.Failure is null && saga.ConfigLabel.IsOverdue(Now) && Redrive(context, saga.ConfigLabel, UnpackStep.Label))
+        if (saga.Failure is null && saga.ConfigLabel.IsOverdue(now) && Redrive(context, saga.ConfigLabel, UnpackStep.Label))
         {
-            saga.ConfigLabel = saga.ConfigLabel.Redriven().Begin(Now, _options.LabelTimeout);
+            saga.ConfigLabel = saga.ConfigLabel.Redriven().Begin(now, _options.LabelTimeout);
             await UnpackCommands.LabelConfigAsync(context);
         }
     }
@@ -180,10 +185,10 @@ public sealed class UnpackActivities
     /// The node's apply pool as its heartbeats describe it, read only when an apply is overdue: one look at the node's
     /// members tells one still queued behind a backlog, or still being applied, from one lost on its way.
     /// </summary>
-    private async Task<WorkerPool?> ApplyPoolAsync(BehaviorContext<UnpackState> context)
+    private async Task<WorkerPool?> ApplyPoolAsync(BehaviorContext<UnpackState> context, DateTimeOffset now)
     {
         var saga = context.Saga;
-        if (!saga.Layers.Any(l => l.Snapshot == SnapshotPhase.Applying && l.SnapshotStep.IsOverdue(Now)))
+        if (!saga.Layers.Any(l => l.Snapshot == SnapshotPhase.Applying && l.SnapshotStep.IsOverdue(now)))
         {
             return null;
         }
@@ -196,15 +201,15 @@ public sealed class UnpackActivities
     }
 
     /// <summary>The site's Fetchers as their content servers' heartbeats describe them, read only when a fetch is overdue.</summary>
-    private async Task<WorkerPool?> FetchPoolAsync(BehaviorContext<UnpackState> context)
+    private async Task<WorkerPool?> FetchPoolAsync(BehaviorContext<UnpackState> context, DateTimeOffset now)
     {
-        if (!context.Saga.Layers.Any(l => l.Fetch.IsOverdue(Now)))
+        if (!context.Saga.Layers.Any(l => l.Fetch.IsOverdue(now)))
         {
             return null;
         }
 
         var servers = await context.Session().Query<Storage.Content.ContentServer>().ToListAsync(context.CancellationToken);
-        var live = servers.Where(s => s.StoppedAt is null && Now - s.HeartbeatAt <= Storage.Content.ContentReplicas.DefaultLivenessTimeout).ToList();
+        var live = servers.Where(s => s.StoppedAt is null && now - s.HeartbeatAt <= Storage.Content.ContentReplicas.DefaultLivenessTimeout).ToList();
         return WorkerPool.Of(live.Count > 0, live.Select(s => s.FetchQueueIdleAt).Max(), live.SelectMany(s => s.Fetching), context.Saga.CorrelationId);
     }
 

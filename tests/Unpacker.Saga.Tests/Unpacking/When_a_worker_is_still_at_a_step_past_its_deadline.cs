@@ -3,6 +3,7 @@ using Unpacker.Contracts.Applying;
 using Unpacker.Contracts.Fetching;
 using Unpacker.Saga.History;
 using Unpacker.Saga.Unpacking;
+using Unpacker.Saga.Watchdog;
 
 namespace Unpacker.Saga.Tests.Unpacking;
 
@@ -84,6 +85,40 @@ public sealed class When_a_worker_is_still_at_a_step_past_its_deadline
         var redriven = Assert.Single((await host.HistoryAsync(id)).OfType<StepRedriven>());
         Assert.Equal(("fetch", (int?)0), (redriven.Step, redriven.LayerIndex));
         await ReceivedAsync(() => host.Workers.FetchGroups.Skip(1).SingleOrDefault());
+    }
+
+    [Fact]
+    public async Task Should_judge_a_wake_up_at_the_instant_it_came_so_an_apply_falling_due_meanwhile_waits_for_the_next()
+    {
+        await using var host = await UnpackSagaHost.StartAsync();
+        var image = TestImage.Create(layers: 1);
+        host.Workers.Queued = _ => true;
+        var id = Guid.NewGuid();
+        await host.RequestAsync(id, image);
+        await host.WaitForSagaAsync(id, s => s.Layers.Count == 1 && s.Layers[0].Snapshot == SnapshotPhase.Applying);
+        var run = await ReceivedAsync(() => host.Workers.Runs.SingleOrDefault());
+        await host.PublishAsync(new ApplyRunBegan(id, run.Snapshotter, [new LayerAttempt(0, run.Attempt)], TimeSpan.Zero, TestImage.Applier));
+        var dueAt = (await host.WaitForSagaAsync(id, s => s.Layers[0].SnapshotStep.BegunAt is not null)).Layers[0].SnapshotStep.DueAt!.Value;
+
+        // Woken half a second before the apply falls due, while every look at the clock takes a second: the apply was not
+        // overdue when the wake-up came, so this wake-up neither reads the Applier pool for it nor judges it lost.
+        await FakeNode.HeartbeatAsync(host.Store, host.Clock);
+        var tick = TimeSpan.FromSeconds(1);
+        host.Clock.Advance(dueAt - tick / 2 - host.Clock.GetUtcNow());
+        host.Clock.PerRead = tick;
+        const string Reason = "a wake-up half a second before the apply falls due";
+        await host.PublishAsync(new WakeUnpack(id, Reason));
+        await host.ConsumedAsync<WakeUnpack>(w => w.UnpackId == id && w.Reason == Reason);
+        host.Clock.PerRead = TimeSpan.Zero;
+
+        Assert.Empty((await host.HistoryAsync(id)).OfType<StepRedriven>());
+        Assert.Equal(run.Attempt, (await host.SagaAsync(id)).Layers[0].SnapshotStep.Attempt);
+
+        // The next wake-up, past the deadline with no Applier listing the apply, sends it again.
+        await FakeNode.HeartbeatAsync(host.Store, host.Clock);
+        await host.WakeDueSagaAsync(tick);
+        await host.WaitForSagaAsync(id, s => s.Layers[0].SnapshotStep.Attempt > run.Attempt);
+        Assert.Single((await host.HistoryAsync(id)).OfType<StepRedriven>());
     }
 
     /// <summary>The saga records a step before its request reaches the fake worker: waits (boundedly) for the request.</summary>
