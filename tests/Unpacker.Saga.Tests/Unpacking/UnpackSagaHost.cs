@@ -87,6 +87,19 @@ public sealed class UnpackSagaHost : IAsyncDisposable
         await Harness.Bus.Publish(new UnpackRequested(unpackId, new ImageSource(ImageSourceKind.Registry, image.Reference), snapshotter, null, Someone, Clock.GetUtcNow()) { Node = node });
     }
 
+    /// <summary>
+    /// Requests a one-layer unpack whose apply the fake Applier leaves in its queue (<see cref="FakeWorkers.Queued"/>:
+    /// every apply, or those <paramref name="queued"/> picks), and waits until the saga sent it.
+    /// </summary>
+    public async Task<Guid> RequestQueuedApplyAsync(Func<ApplyLayer, bool>? queued = null)
+    {
+        Workers.Queued = queued ?? (_ => true);
+        var id = Guid.NewGuid();
+        await RequestAsync(id, TestImage.Create(layers: 1));
+        await WaitForSagaAsync(id, s => s.Layers.Count == 1 && s.Layers[0].Snapshot == SnapshotPhase.Applying);
+        return id;
+    }
+
     /// <summary>Publishes as the message's own type, as a worker does.</summary>
     public Task PublishAsync(object message) => Harness.Bus.Publish(message, message.GetType());
 

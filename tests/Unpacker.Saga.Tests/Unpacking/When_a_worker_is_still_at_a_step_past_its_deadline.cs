@@ -17,14 +17,7 @@ public sealed class When_a_worker_is_still_at_a_step_past_its_deadline
     public async Task Should_not_send_an_apply_again_while_a_live_Applier_lists_it_and_should_once_none_does()
     {
         await using var host = await UnpackSagaHost.StartAsync();
-        var image = TestImage.Create(layers: 1);
-        host.Workers.Queued = _ => true;
-        var id = Guid.NewGuid();
-        await host.RequestAsync(id, image);
-        await host.WaitForSagaAsync(id, s => s.Layers.Count == 1 && s.Layers[0].Snapshot == SnapshotPhase.Applying);
-        var run = await ReceivedAsync(() => host.Workers.Runs.SingleOrDefault());
-        await host.PublishAsync(new ApplyRunBegan(id, run.Snapshotter, [new LayerAttempt(0, run.Attempt)], TimeSpan.Zero, TestImage.Applier));
-        await host.WaitForSagaAsync(id, s => s.Layers[0].SnapshotStep.BegunAt is not null);
+        var (id, run, _) = await ApplyBegunAsync(host);
 
         // Three deadlines pass while the Applier heartbeats that it is at this attempt: it waits on.
         var applying = new[] { new WorkInProgress(id, 0, run.Attempt) };
@@ -91,14 +84,7 @@ public sealed class When_a_worker_is_still_at_a_step_past_its_deadline
     public async Task Should_judge_a_wake_up_at_the_instant_it_came_so_an_apply_falling_due_meanwhile_waits_for_the_next()
     {
         await using var host = await UnpackSagaHost.StartAsync();
-        var image = TestImage.Create(layers: 1);
-        host.Workers.Queued = _ => true;
-        var id = Guid.NewGuid();
-        await host.RequestAsync(id, image);
-        await host.WaitForSagaAsync(id, s => s.Layers.Count == 1 && s.Layers[0].Snapshot == SnapshotPhase.Applying);
-        var run = await ReceivedAsync(() => host.Workers.Runs.SingleOrDefault());
-        await host.PublishAsync(new ApplyRunBegan(id, run.Snapshotter, [new LayerAttempt(0, run.Attempt)], TimeSpan.Zero, TestImage.Applier));
-        var dueAt = (await host.WaitForSagaAsync(id, s => s.Layers[0].SnapshotStep.BegunAt is not null)).Layers[0].SnapshotStep.DueAt!.Value;
+        var (id, run, dueAt) = await ApplyBegunAsync(host);
 
         // Woken half a second before the apply falls due, while every look at the clock takes a second: the apply was not
         // overdue when the wake-up came, so this wake-up neither reads the Applier pool for it nor judges it lost.
@@ -119,6 +105,16 @@ public sealed class When_a_worker_is_still_at_a_step_past_its_deadline
         await host.WakeDueSagaAsync(tick);
         await host.WaitForSagaAsync(id, s => s.Layers[0].SnapshotStep.Attempt > run.Attempt);
         Assert.Single((await host.HistoryAsync(id)).OfType<StepRedriven>());
+    }
+
+    /// <summary>A one-layer unpack whose apply an Applier took off its queue: the apply run, and its deadline.</summary>
+    private static async Task<(Guid Id, ApplyLayer Run, DateTimeOffset DueAt)> ApplyBegunAsync(UnpackSagaHost host)
+    {
+        var id = await host.RequestQueuedApplyAsync();
+        var run = await ReceivedAsync(() => host.Workers.Runs.SingleOrDefault());
+        await host.PublishAsync(new ApplyRunBegan(id, run.Snapshotter, [new LayerAttempt(0, run.Attempt)], TimeSpan.Zero, TestImage.Applier));
+        var saga = await host.WaitForSagaAsync(id, s => s.Layers[0].SnapshotStep.BegunAt is not null);
+        return (id, run, saga.Layers[0].SnapshotStep.DueAt!.Value);
     }
 
     /// <summary>The saga records a step before its request reaches the fake worker: waits (boundedly) for the request.</summary>

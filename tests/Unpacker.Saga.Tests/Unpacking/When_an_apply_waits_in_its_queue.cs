@@ -12,11 +12,7 @@ public sealed class When_an_apply_waits_in_its_queue
     public async Task Should_not_send_it_again_while_the_pool_stays_busy_and_count_its_deadline_from_when_an_Applier_began_it()
     {
         await using var host = await UnpackSagaHost.StartAsync();
-        var image = TestImage.Create(layers: 1);
-        host.Workers.Queued = _ => true;
-        var id = Guid.NewGuid();
-        await host.RequestAsync(id, image);
-        await host.WaitForSagaAsync(id, s => s.Layers.Count == 1 && s.Layers[0].Snapshot == SnapshotPhase.Applying);
+        var id = await host.RequestQueuedApplyAsync();
 
         // Three deadlines pass with the node's Appliers alive and busy all along (their queue never seen empty): it waits on.
         for (var i = 1; i <= 3; i++)
@@ -50,12 +46,8 @@ public sealed class When_an_apply_waits_in_its_queue
     public async Task Should_send_it_again_when_the_pool_went_idle_after_it_was_sent_without_beginning_it()
     {
         await using var host = await UnpackSagaHost.StartAsync();
-        var image = TestImage.Create(layers: 1);
         var taken = 0;
-        host.Workers.Queued = _ => Interlocked.Increment(ref taken) == 1;
-        var id = Guid.NewGuid();
-        await host.RequestAsync(id, image);
-        await host.WaitForSagaAsync(id, s => s.Layers.Count == 1 && s.Layers[0].Snapshot == SnapshotPhase.Applying);
+        var id = await host.RequestQueuedApplyAsync(_ => Interlocked.Increment(ref taken) == 1);
 
         // Past its deadline, the node's Appliers say their queue is empty: the command was lost on its way.
         host.Clock.Advance(host.Options.ApplyTimeout + TimeSpan.FromSeconds(1));
