@@ -33,12 +33,13 @@ public sealed class ServerRestartTests
     public async Task Unpacks_survive_a_restart_of_postgresql_mid_unpack()
     {
         await using var postgres = await PrivateServer.StartAsync("postgres");
+        await using var schema = postgres.TemporarySchema("rel_pg");
         await RunTrialsAsync("rel-postgres", postgres, new ServiceStackOptions
         {
             Fetchers = 2,
             Appliers = 2,
             Sagas = 2,
-            Postgres = postgres.PostgresOptions("rel_pg"),
+            Postgres = schema.Postgres,
             Environment = FaultSettings.With(new Dictionary<string, string> { ["UNPACKER_POSTGRES_PORT"] = postgres.Port.ToString(System.Globalization.CultureInfo.InvariantCulture) }),
         });
     }

@@ -46,11 +46,15 @@ public sealed class PrivateServer : IAsyncDisposable
         return server;
     }
 
-    public PostgresOptions PostgresOptions(string schemaPrefix)
+    /// <summary>
+    /// A schema of the test's own on this server, dropped when the returned scope is disposed: the server's state
+    /// directory outlives the run, and schemas left in it would slow every later connection's type loading.
+    /// </summary>
+    public TemporarySchema TemporarySchema(string schemaPrefix)
     {
         var options = TestServers.PostgresWithSchema(schemaPrefix);
         options.Port = Port;
-        return options;
+        return new TemporarySchema(options);
     }
 
     public RabbitMqOptions RabbitMqOptions()
